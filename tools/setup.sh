@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs everything a fresh Debian bookworm machine needs to build, test and serve Folia.
+# Idempotent and non-interactive; prints each step. Third-party *sources* (XNNPACK, pthreadpool,
+# fxdiv, fp16, psimd) come from Debian source packages and are unpacked under build/third_party.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+step() { printf '\n==> %s\n' "$*"; }
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+
+# --- apt sources: deb-src for bookworm, deb-src only (no binaries) for trixie ---------------
+src_list=/etc/apt/sources.list.d/folia-src.sources
+if [ ! -f "$src_list" ]; then
+  step "adding deb-src entries ($src_list)"
+  uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [ -n "$uri" ] || uri=$(awk '/^deb / && !/security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+  [ -n "$uri" ] || uri=http://deb.debian.org/debian
+  $SUDO tee "$src_list" >/dev/null <<SRC
+Types: deb-src
+URIs: $uri
+Suites: bookworm trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  rm -f "$here/build/.apt-updated"
+fi
+
+pkgs=(build-essential cmake ninja-build pkg-config dpkg-dev xz-utils time
+      libstb-dev catch2 libcli11-dev nlohmann-json3-dev libfmt-dev libcpuinfo-dev
+      libtorch-dev python3-torch python3-pil python3-numpy python3-matplotlib
+      emscripten nodejs chromium libsdl2-dev libimgui-dev)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+mkdir -p "$here/build"
+if [ ${#missing[@]} -gt 0 ] || [ ! -f "$here/build/.apt-updated" ]; then
+  step "apt-get update"
+  $SUDO apt-get update -q
+  touch "$here/build/.apt-updated"
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  step "apt-get install ${missing[*]}"
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# --- third-party sources (orig tarballs only; .dsc files 404 on this mirror) -----------------
+tp="$here/build/third_party"
+mkdir -p "$tp/dl"
+fetch_src() { # name suite tarball-glob dir
+  local name=$1 suite=$2 glob=$3 dir=$4
+  if [ -d "$tp/$dir" ]; then return 0; fi
+  if ! ls "$tp/dl/"$glob >/dev/null 2>&1; then
+    step "apt-get source $name/$suite"
+    (cd "$tp/dl" && apt-get source --download-only -q "$name/$suite" >/dev/null 2>&1 || true)
+    ls "$tp/dl/"$glob >/dev/null 2>&1 || { echo "could not download $name source ($glob)"; exit 1; }
+  fi
+  step "unpacking $name into build/third_party/$dir"
+  mkdir -p "$tp/$dir.tmp"
+  tar -xf "$tp/dl/"$glob -C "$tp/$dir.tmp" --strip-components=1
+  mv "$tp/$dir.tmp" "$tp/$dir"
+}
+fetch_src xnnpack trixie 'xnnpack_*.orig.tar.*' xnnpack
+fetch_src pthreadpool trixie 'pthreadpool_*.orig.tar.*' pthreadpool
+fetch_src fxdiv bookworm 'fxdiv_*.orig.tar.*' fxdiv
+fetch_src fp16 bookworm 'fp16_*.orig.tar.*' fp16
+fetch_src psimd bookworm 'psimd_*.orig.tar.*' psimd
+
+# --- npm packages for web tooling and browser tests ------------------------------------------
+if [ -f "$here/web/package.json" ] && [ ! -d "$here/web/node_modules" ]; then
+  step "npm ci (web tooling)"
+  (cd "$here/web" && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi)
+fi
+step "setup done"
