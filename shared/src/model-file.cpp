@@ -88,7 +88,7 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const
 
 folia_status parse_model_file(const uint8_t *bytes, size_t size, model_file *out,
                               std::string *error) {
-    if (!bytes || !out) return fail(FOLIA_ERR_INVALID_ARGUMENT, error, "null argument");
+    if (!out || (!bytes && size > 0)) return fail(FOLIA_ERR_INVALID_ARGUMENT, error, "null argument");
     if (size < k_model_fixed_header)
         return fail(FOLIA_ERR_MODEL_TOO_SMALL, error,
                     "model file has " + std::to_string(size) + " bytes, fewer than the 32-byte header");
