@@ -1,0 +1,38 @@
+// main.cpp: `folia`, the native command line. Subcommands live in cmd-*.cpp.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+#include "commands.h"
+
+int main(int argc, char **argv) {
+    using namespace folia_cli;
+    CLI::App app{"Folia: plant disease diagnosis from leaf photos, offline."};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "folia 0.1.0");
+
+    const std::vector<command> commands = {add_diagnose_command(app), add_preprocess_command(app),
+                                           add_inspect_command(app), add_bench_command(app)};
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp &e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp &e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion &e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError &e) {
+        app.exit(e);  // prints the message and the usage line on stderr
+        return k_exit_usage;
+    }
+    try {
+        for (const command &c : commands)
+            if (c.sub->parsed()) return c.run();
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "folia: %s\n", e.what());
+        return k_exit_refused;
+    }
+    return k_exit_usage;
+}
