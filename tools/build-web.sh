@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# build-web.sh: assembles the offline PWA into web/dist (or --out DIR) from web/src, the two wasm
+# engine builds, the shipped model and generated icons, then writes the Workbox service worker.
+#
+#   tools/build-web.sh [--out DIR] [--version STR] [--model FILE] [--wasm-dir DIR] [--wasm-mt-dir DIR]
+#
+# Needs: build/wasm/**/folia-web.{js,wasm} and build/wasm-mt/**/folia-web-mt.{js,wasm}
+# (tools/build-wasm.sh), shared/models/plantvillage.folia (or --model / FOLIA_MODEL), web/node_modules
+# (tools/setup.sh). The output appears atomically (built in DIR.tmp, then renamed).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out="$root/web/dist"
+version=""
+model="${FOLIA_MODEL:-$root/shared/models/plantvillage.folia}"
+wasm_dir="$root/build/wasm"
+wasm_mt_dir="$root/build/wasm-mt"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out=$2; shift 2 ;;
+    --version) version=$2; shift 2 ;;
+    --model) model=$2; shift 2 ;;
+    --wasm-dir) wasm_dir=$2; shift 2 ;;
+    --wasm-mt-dir) wasm_mt_dir=$2; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "build-web.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+step() { printf '==> %s\n' "$*"; }
+die() { echo "build-web.sh: $*" >&2; exit 1; }
+
+# The newest file of that name under a build folder (the CMake layout may nest it).
+find_one() {
+  local dir=$1 name=$2 f
+  [ -d "$dir" ] || return 1
+  f=$(find "$dir" -name "$name" -type f -printf '%T@ %p\n' 2>/dev/null | sort -nr | head -n1 | cut -d' ' -f2-)
+  [ -n "$f" ] && printf '%s\n' "$f"
+}
+
+[ -f "$model" ] || die "model file not found: $model (train one, or pass --model)"
+[ -d "$root/web/node_modules/workbox-build" ] || die "web/node_modules missing: run tools/setup.sh"
+st_js=$(find_one "$wasm_dir" folia-web.js) || die "folia-web.js not found under $wasm_dir: run tools/build-wasm.sh"
+mt_js=$(find_one "$wasm_mt_dir" folia-web-mt.js) || die "folia-web-mt.js not found under $wasm_mt_dir: run tools/build-wasm.sh"
+
+if [ -z "$version" ]; then
+  rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  model_sum=$(sha256sum "$model" | cut -c1-8)
+  version="0.1.0+$rev.m$model_sum"
+fi
+
+tmp="$out.tmp"
+rm -rf "$tmp"
+mkdir -p "$tmp/icons"
+step "app shell from web/src (version $version)"
+for f in "$root"/web/src/*; do
+  case "$(basename "$f")" in sw.js) continue ;; esac
+  cp "$f" "$tmp/"
+done
+sed -i "s|__FOLIA_VERSION__|$version|g" "$tmp/index.html"
+
+step "icons"
+/usr/bin/python3 "$root/web/scripts/make-icons.py" "$tmp/icons"
+
+step "wasm engines: $st_js, $mt_js"
+cp "$st_js" "$tmp/folia-web.js"
+cp "$(dirname "$st_js")/folia-web.wasm" "$tmp/folia-web.wasm"
+cp "$mt_js" "$tmp/folia-web-mt.js"
+cp "$(dirname "$mt_js")/folia-web-mt.wasm" "$tmp/folia-web-mt.wasm"
+# Emscripten 3.1.x writes the pthread bootstrap as a separate file.
+if [ -f "$(dirname "$mt_js")/folia-web-mt.worker.js" ]; then
+  cp "$(dirname "$mt_js")/folia-web-mt.worker.js" "$tmp/"
+fi
+
+step "model: $model"
+cp "$model" "$tmp/plantvillage.folia"
+
+step "service worker (workbox-build injectManifest)"
+(cd "$root/web" && node scripts/inject-sw.mjs "$tmp" "$root/web/src/sw.js")
+
+rm -rf "$out"
+mv "$tmp" "$out"
+total=$(find "$out" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+step "built $out: $(find "$out" -type f | wc -l) files, $total bytes"

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// serve.mjs: serves the built PWA (web/dist) on 127.0.0.1, no dependencies.
+//
+//   node tools/serve.mjs [--root DIR] [--port N] [--no-coi]
+//
+// By default every response carries COOP: same-origin and COEP: require-corp, so the page is
+// cross-origin isolated and the threaded engine runs. --no-coi leaves them out (a plain static
+// host; the service worker then adds them itself from the second load, unless ?isolate=0).
+// Also importable: startServer({root, port, coi}) -> {url, server, setRoot, requests, close}.
+import { createReadStream, promises as fs } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const types = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.wasm': 'application/wasm',
+  '.folia': 'application/octet-stream',
+  '.csv': 'text/csv',
+};
+
+export function startServer({ root, port = 0, coi = true, host = '127.0.0.1' } = {}) {
+  let base = path.resolve(root);
+  const requests = [];  // [{method, url, status}] for tests
+  const server = http.createServer(async (req, res) => {
+    const done = (status, headers = {}, body) => {
+      requests.push({ method: req.method, url: req.url, status });
+      res.writeHead(status, headers);
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return done(405, { Allow: 'GET, HEAD' });
+    let pathname;
+    try {
+      pathname = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    } catch {
+      return done(400, {}, 'bad url');
+    }
+    if (pathname.endsWith('/')) pathname += 'index.html';
+    const file = path.join(base, pathname);
+    if (file !== base && !file.startsWith(base + path.sep)) return done(403, {}, 'forbidden');
+    let st;
+    try {
+      st = await fs.stat(file);
+    } catch {
+      return done(404, { 'Content-Type': 'text/plain' }, 'not found');
+    }
+    if (!st.isFile()) return done(404, { 'Content-Type': 'text/plain' }, 'not found');
+    const headers = {
+      'Content-Type': types[path.extname(file)] || 'application/octet-stream',
+      'Content-Length': st.size,
+      // Revalidate every time: the service worker, not the HTTP cache, keeps the offline copy.
+      'Cache-Control': 'no-cache',
+      'X-Content-Type-Options': 'nosniff',
+    };
+    if (coi) {
+      headers['Cross-Origin-Opener-Policy'] = 'same-origin';
+      headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
+      headers['Cross-Origin-Resource-Policy'] = 'same-origin';
+    }
+    requests.push({ method: req.method, url: req.url, status: 200 });
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') return res.end();
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const url = `http://${host}:${server.address().port}/`;
+      resolve({
+        url,
+        server,
+        requests,
+        setRoot: (r) => { base = path.resolve(r); },
+        close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+      });
+    });
+  });
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const opts = { root: path.join(here, '..', 'web', 'dist'), port: 8080, coi: true };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--root') opts.root = args[++i];
+    else if (a === '--port') opts.port = Number(args[++i]);
+    else if (a === '--no-coi') opts.coi = false;
+    else if (a === '-h' || a === '--help') {
+      console.log('usage: node tools/serve.mjs [--root DIR] [--port N] [--no-coi]');
+      process.exit(0);
+    } else {
+      console.error(`serve.mjs: unknown argument ${a}`);
+      process.exit(2);
+    }
+  }
+  try {
+    await fs.access(path.join(opts.root, 'index.html'));
+  } catch {
+    console.error(`serve.mjs: ${opts.root}/index.html not found: run tools/build-web.sh first`);
+    process.exit(1);
+  }
+  const s = await startServer(opts);
+  console.log(`Folia is served at ${s.url} (${opts.coi ? 'cross-origin isolated: threaded engine' : 'no COOP/COEP headers'}); Ctrl+C stops`);
+}

@@ -1,0 +1,90 @@
+// sw.js: Folia's service worker (the source; tools/build-web.sh runs workbox-build's
+// injectManifest, which replaces self.__WB_MANIFEST with [{url, revision, integrity}] for every
+// file of the app: shell, both wasm engines, the model).
+//
+// - One cache per version, named from the manifest's content hashes. The active worker answers
+//   only from its own cache, so a page never sees a mix of two versions.
+// - A new version installs completely (every file checked against its sha-256 via fetch
+//   integrity), then WAITS. The page shows "Update available"; on tap it posts SKIP_WAITING, the
+//   new worker activates, deletes the old caches, and the page reloads.
+// - Every response gets COOP/COEP/CORP headers, so the page is cross-origin isolated (threads)
+//   even on static hosts that cannot set headers. A navigation with ?isolate=0 is served without
+//   them, which forces the single-thread engine (tests, and a way out if threads misbehave).
+/* eslint-env serviceworker */
+'use strict';
+
+const manifest = self.__WB_MANIFEST;
+
+function fnv1a(s) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+  return h.toString(16).padStart(8, '0');
+}
+const version = fnv1a(JSON.stringify(manifest.map((e) => [e.url, e.revision])));
+const cache_name = `folia-precache-${version}`;
+const scope_url = new URL(self.registration.scope);
+const abs = (url) => new URL(url, scope_url).href;
+const precached = new Set(manifest.map((e) => abs(e.url)));
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(cache_name);
+    await Promise.all(manifest.map(async (e) => {
+      const url = abs(e.url);
+      // cache: 'reload' skips the HTTP cache; integrity makes a file of another version fail the
+      // install instead of being stored under this version's name.
+      const init = { cache: 'reload', credentials: 'same-origin' };
+      if (e.integrity) init.integrity = e.integrity;
+      const res = await fetch(url, init);
+      if (!res.ok) throw new Error(`precache ${e.url}: HTTP ${res.status}`);
+      await cache.put(url, res);
+    }));
+  })().catch(async (err) => {
+    await caches.delete(cache_name);  // a half-filled cache must never be used
+    throw err;
+  }));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith('folia-precache-') && name !== cache_name) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data && event.data.type === 'SKIP_WAITING') self.skipWaiting();
+  if (event.data && event.data.type === 'VERSION') event.source && event.source.postMessage({ type: 'VERSION', version, cache_name });
+});
+
+function with_isolation(res) {
+  if (res.status === 0) return res;  // opaque: cannot be rewrapped
+  const headers = new Headers(res.headers);
+  headers.set('Cross-Origin-Opener-Policy', 'same-origin');
+  headers.set('Cross-Origin-Embedder-Policy', 'require-corp');
+  headers.set('Cross-Origin-Resource-Policy', 'same-origin');
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}
+
+// Navigations with ?isolate=0 opt out of the headers; their subresources then inherit the
+// page's (non-isolated) state, so adding headers to them is harmless.
+function wants_isolation(request, url) {
+  return !(request.mode === 'navigate' && url.searchParams.get('isolate') === '0');
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== scope_url.origin) return;  // the app never asks other origins
+  event.respondWith((async () => {
+    const cache = await caches.open(cache_name);
+    let key = url.origin + url.pathname;
+    if (request.mode === 'navigate' && (key === scope_url.href || key.endsWith('/'))) key = abs('index.html');
+    let res = precached.has(key) ? await cache.match(key) : undefined;
+    if (!res) res = await fetch(request);  // not part of the app (or cache evicted): network
+    return wants_isolation(request, url) ? with_isolation(res) : res;
+  })());
+});
