@@ -1,0 +1,106 @@
+# wasm: provides the INTERFACE target folia_xnnpack (XNNPACK 2024-11-08 + pthreadpool, built for
+# Emscripten with -msimd128, and -pthread in the FOLIA_WASM_THREADS variant).
+#
+# XNNPACK's CMake has no Emscripten target, so wasm/xnnpack/CMakeLists.txt builds XNNPACK's
+# production wasm/wasmsimd/scalar kernels and core from the lists in XNNPACK's own CMake files.
+# That is ~640 objects and ~7 minutes at -j2, so it is built once at configure time and cached
+# next to the sources, outside build/wasm[-mt]:
+#   ${FOLIA_THIRD_PARTY_DIR}/wasm-build, wasm-install        (single-thread SIMD)
+#   ${FOLIA_THIRD_PARTY_DIR}/wasm-mt-build, wasm-mt-install  (pthreads)
+# A stamp records what was built (sources, our sub-project, compiler, variant); a different key
+# rebuilds from scratch. A file lock keeps two concurrent configures out of the same folder.
+
+set(FOLIA_XNNPACK_JOBS 2 CACHE STRING "Parallel jobs for the one-time wasm XNNPACK build")
+
+if(FOLIA_WASM_THREADS)
+  set(_fw_variant wasm-mt)
+else()
+  set(_fw_variant wasm)
+endif()
+set(_fw_tp "${FOLIA_THIRD_PARTY_DIR}")
+set(_fw_sub "${CMAKE_SOURCE_DIR}/wasm/xnnpack")
+set(_fw_build "${_fw_tp}/${_fw_variant}-build")
+set(_fw_install "${_fw_tp}/${_fw_variant}-install")
+set(_fw_stamp "${_fw_install}/folia-xnnpack.stamp")
+set(_fw_lock "${_fw_tp}/${_fw_variant}-build.lock")
+
+foreach(_fw_dep xnnpack pthreadpool fxdiv)
+  if(NOT EXISTS "${_fw_tp}/${_fw_dep}/CMakeLists.txt")
+    message(FATAL_ERROR "folia: ${_fw_tp}/${_fw_dep} is missing or incomplete; run tools/setup.sh")
+  endif()
+endforeach()
+
+find_program(FOLIA_NINJA ninja)
+if(FOLIA_NINJA)
+  set(_fw_generator Ninja)
+else()
+  set(_fw_generator "Unix Makefiles")
+endif()
+set(_fw_args
+  -G "${_fw_generator}"
+  -DCMAKE_TOOLCHAIN_FILE=${CMAKE_TOOLCHAIN_FILE}
+  -DCMAKE_BUILD_TYPE=Release
+  -DCMAKE_INSTALL_PREFIX=${_fw_install}
+  -DFOLIA_THIRD_PARTY_DIR=${_fw_tp}
+  -DFOLIA_WASM_THREADS=${FOLIA_WASM_THREADS})
+
+file(SHA256 "${_fw_tp}/xnnpack/CMakeLists.txt" _fw_xnn_hash)
+file(SHA256 "${_fw_tp}/pthreadpool/CMakeLists.txt" _fw_ptp_hash)
+file(SHA256 "${_fw_sub}/CMakeLists.txt" _fw_sub_hash)
+string(SHA256 _fw_key "${_fw_xnn_hash};${_fw_ptp_hash};${_fw_sub_hash};${CMAKE_C_COMPILER_ID};\
+${CMAKE_C_COMPILER_VERSION};${_fw_args}")
+
+function(_folia_wasm_step what)
+  message(STATUS "folia: ${what}")
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "folia: ${what} failed (${rc})")
+  endif()
+endfunction()
+
+set(_fw_have "")
+if(EXISTS "${_fw_stamp}")
+  file(READ "${_fw_stamp}" _fw_have)
+endif()
+if(NOT _fw_have STREQUAL _fw_key)
+  file(MAKE_DIRECTORY "${_fw_tp}")
+  file(LOCK "${_fw_lock}" GUARD FILE TIMEOUT 3600 RESULT_VARIABLE _fw_lock_rc)
+  if(NOT _fw_lock_rc EQUAL 0)
+    message(FATAL_ERROR "folia: could not lock ${_fw_lock}: ${_fw_lock_rc}")
+  endif()
+  set(_fw_have "")  # another configure may have finished it while we waited
+  if(EXISTS "${_fw_stamp}")
+    file(READ "${_fw_stamp}" _fw_have)
+  endif()
+  if(NOT _fw_have STREQUAL _fw_key)
+    message(STATUS "folia: building XNNPACK for ${_fw_variant} once into ${_fw_install} "
+                   "(~7 min at -j${FOLIA_XNNPACK_JOBS}; cached across build trees)")
+    file(REMOVE_RECURSE "${_fw_install}")
+    # The build folder is kept: ninja only recompiles what changed if a build was interrupted.
+    _folia_wasm_step("configure XNNPACK (${_fw_variant})"
+      ${CMAKE_COMMAND} -S "${_fw_sub}" -B "${_fw_build}" ${_fw_args})
+    _folia_wasm_step("build XNNPACK (${_fw_variant})"
+      ${CMAKE_COMMAND} --build "${_fw_build}" -j ${FOLIA_XNNPACK_JOBS})
+    _folia_wasm_step("install XNNPACK (${_fw_variant})"
+      ${CMAKE_COMMAND} --install "${_fw_build}")
+    file(WRITE "${_fw_stamp}" "${_fw_key}")
+  endif()
+  file(LOCK "${_fw_lock}" RELEASE)
+endif()
+
+add_library(folia_xnnpack INTERFACE)
+target_include_directories(folia_xnnpack SYSTEM INTERFACE "${_fw_install}/include")
+target_compile_definitions(folia_xnnpack INTERFACE PTHREADPOOL_NO_DEPRECATED_API=1)
+target_link_libraries(folia_xnnpack INTERFACE
+  "${_fw_install}/lib/libXNNPACK.a"
+  "${_fw_install}/lib/libpthreadpool.a")
+
+# Every object of the wasm build gets -msimd128, and -pthread in the threads variant (emcc refuses
+# to link a -pthread binary from objects built without it). This file is included from the
+# top-level CMakeLists.txt under EMSCRIPTEN only, so these are wasm-only flags for the whole tree.
+add_compile_options(-msimd128)
+add_link_options(-msimd128)
+if(FOLIA_WASM_THREADS)
+  add_compile_options(-pthread)
+  add_link_options(-pthread)
+endif()
