@@ -5,7 +5,10 @@ import { class_info } from './classes.js';
 import { add_entry, all_entries, clear_entries, to_csv } from './history.js';
 import * as i18n from './i18n.js';
 
-const app_version = document.querySelector('meta[name="folia-version"]').content;
+// Stamped by tools/build-web.sh into index.html, app.js and worker.js: the three must agree, or
+// files of two versions were mixed (the tests check it; the page refuses to diagnose).
+const app_version = '__FOLIA_VERSION__';
+const html_version = document.querySelector('meta[name="folia-version"]').content;
 const $ = (id) => document.getElementById(id);
 let lang = i18n.initial_lang();
 let last = null;  // {result, file, url} of the diagnosis on screen, re-rendered on language change
@@ -14,19 +17,28 @@ let engine_error = null;
 
 // --- engine and automation hook -------------------------------------------------------------
 const engine = start_engine();
+const ready = engine.ready.then((info) => {
+  if (info.version !== app_version || html_version !== app_version) {
+    throw new Error(`mixed versions (page ${html_version}, app ${app_version}, engine ${info.version}): reload`);
+  }
+  return info;
+});
+const checked = (fn) => async (...args) => { await ready; return fn(...args); };
 window.folia = {
   version: app_version,
-  ready: engine.ready,
-  diagnose: (buffer, file) => engine.diagnose(buffer, file),
-  probs: (buffer) => engine.probs(buffer),
-  diagnose_full: (buffer) => engine.diagnose_full(buffer),
+  ready,
+  diagnose: checked((buffer, file) => engine.diagnose(buffer, file)),
+  probs: checked((buffer) => engine.probs(buffer)),
+  diagnose_full: checked((buffer) => engine.diagnose_full(buffer)),
   // Test hook: the last diagnosis shown by the UI (the same object diagnose() returns).
   last_result: () => (last ? last.result : null),
+  versions: async () => ({ html: html_version, app: app_version, worker: (await engine.ready).version }),
 };
 
-engine.ready.then((info) => {
-  engine_info = info;
+ready.then((info) => {
+  window.folia.ready_at = performance.now();  // ms since navigation start: the cold start
   window.folia.engine = info;
+  engine_info = info;
   set_status();
 }, (e) => {
   engine_error = e;
@@ -139,7 +151,7 @@ async function on_file(input) {
   set_status(i18n.t(lang, 'working'));
   try {
     const bytes = await file.arrayBuffer();
-    const result = await engine.diagnose(bytes, file.name);
+    const result = await window.folia.diagnose(bytes, file.name);
     if (last && last.url) URL.revokeObjectURL(last.url);
     last = { result, url: URL.createObjectURL(file) };  // <img> preview only; never used to diagnose
     render_result();

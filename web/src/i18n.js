@@ -88,5 +88,6 @@ export function t(lang, id) {
 // Fills every [data-i18n] element's text.
 export function apply(lang, root = document) {
   document.documentElement.lang = lang;
+  document.title = t(lang, 'title');
   for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(lang, el.dataset.i18n);
 }

@@ -11,6 +11,7 @@
 'use strict';
 
 const FOLIA_OK = 0;
+const app_version = '__FOLIA_VERSION__';  // stamped by tools/build-web.sh
 let mod = null;      // the Emscripten module
 let ctx = 0;         // folia_context*
 let labels = [];
@@ -18,7 +19,13 @@ let threshold = 0;
 let build = '';
 let threads = 1;
 
-function heap_u8() { return mod.HEAPU8; }  // re-read every time: memory growth replaces views
+// Re-read every time: memory growth replaces the views. In the threaded build, Emscripten
+// refreshes Module.HEAPU8 lazily when its own JS touches the heap, so read a static string
+// first (another thread may have grown the memory).
+function heap_u8() {
+  if (mod.UTF8ToString) mod.UTF8ToString(mod._folia_status_message(0));
+  return mod.HEAPU8;
+}
 
 function c_string(ptr) {
   if (!ptr) return '';
@@ -73,21 +80,17 @@ async function init(model_url) {
   ]);
   mod = m;
 
-  // folia_params {int num_threads; size_t max_pixels; int max_batch;}: 12 bytes on wasm32.
-  const params = mod._malloc(16);
+  const hw = self.navigator && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 1;
+  // The threaded module preloads a fixed pool of pthread workers (wasm/CMakeLists.txt,
+  // FOLIA_WASM_PTHREAD_POOL = 3): more threads than pool + caller would wait for a worker that
+  // can only start once this thread yields, i.e. never.
+  threads = build === 'mt' ? Math.max(1, Math.min(hw, 4)) : 1;
   const out_ctx = mod._malloc(4);
   try {
-    mod._folia_default_params(params);  // struct returned through a hidden sret pointer (wasm32 C ABI)
-    const pool = mod.PTHREAD_POOL_SIZE || 0;
-    const hw = self.navigator && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 1;
-    threads = build === 'mt' ? Math.max(1, Math.min(hw, pool > 0 ? pool : 2, 4)) : 1;
-    new Int32Array(mod.HEAPU8.buffer, params, 3)[0] = threads;
-    new Int32Array(mod.HEAPU8.buffer, params, 3)[2] = 1;  // batch 1 only: smaller plan, less memory
-    const status = with_bytes(model, (ptr, size) => mod._folia_init_from_buffer(ptr, size, params, out_ctx));
+    const status = with_bytes(model, (ptr, size) => mod._folia_web_init(ptr, size, threads, out_ctx));
     if (status !== FOLIA_OK) throw status_error(status, 'model');
-    ctx = new Uint32Array(mod.HEAPU8.buffer, out_ctx, 1)[0];
+    ctx = new Uint32Array(heap_u8().buffer, out_ctx, 1)[0];
   } finally {
-    mod._free(params);
     mod._free(out_ctx);
   }
   const n = mod._folia_num_classes(ctx);
@@ -95,12 +98,12 @@ async function init(model_url) {
   for (let i = 0; i < n; i++) labels.push(c_string(mod._folia_label(ctx, i)));
   threshold = mod._folia_abstain_threshold(ctx);
   return {
-    build, threads, labels, abstain_threshold: threshold,
+    version: app_version, build, threads, labels, abstain_threshold: threshold,
     input_size: mod._folia_input_size(ctx),
     temperature: mod._folia_temperature(ctx),
     model_bytes: model.byteLength,
     init_ms: performance.now() - t0,
-    memory_bytes: mod.HEAPU8.buffer.byteLength,
+    memory_bytes: heap_u8().buffer.byteLength,
   };
 }
 
@@ -113,15 +116,15 @@ function diagnose(bytes, file) {
     const status = with_bytes(bytes, (ptr, size) => mod._folia_classify_image(ctx, ptr, size, probs_ptr));
     const ms = performance.now() - t0;
     if (status !== FOLIA_OK) throw status_error(status, 'image');
-    const probs = Array.from(new Float32Array(mod.HEAPU8.buffer, probs_ptr, n));
+    const probs = Array.from(new Float32Array(heap_u8().buffer, probs_ptr, n));
     const order = probs.map((p, i) => i).sort((a, b) => probs[b] - probs[a] || a - b);
     const top = order.slice(0, Math.min(3, n)).map((i) => ({ label: labels[i], p: probs[i] }));
     const result = {};
     if (file !== undefined) result.file = file;
     result.top = top;
-    result.ms = ms;
+    result.ms = Math.round(ms * 1000) / 1000;  // as `folia diagnose --json` rounds it
     result.sure = top[0].p >= threshold;
-    return { result, probs, memory_bytes: mod.HEAPU8.buffer.byteLength };
+    return { result, probs, memory_bytes: heap_u8().buffer.byteLength };
   } finally {
     mod._free(probs_ptr);
   }
