@@ -1,0 +1,159 @@
+// decode.cpp: JPEG/PNG bytes -> upright RGB8 with stb_image, refusing bad input with a status.
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "container.h"
+#include "folia/preprocess.h"
+
+namespace folia::detail {
+
+namespace {
+// Per thread, so concurrent decodes (training's loader threads) never share state.
+thread_local size_t t_largest_request = 0;
+}  // namespace
+
+size_t stb_largest_request() { return t_largest_request; }
+void stb_reset_stats() { t_largest_request = 0; }
+
+static void *stb_malloc(size_t n) {
+    if (n > t_largest_request) t_largest_request = n;
+    return std::malloc(n);
+}
+static void *stb_realloc(void *p, size_t n) {
+    if (n > t_largest_request) t_largest_request = n;
+    return std::realloc(p, n);
+}
+
+}  // namespace folia::detail
+
+// stb_image is compiled here and only here. Only JPEG and PNG; no stdio (the core never opens
+// files); its asserts compiled out so malformed input can only fail, never abort. We never call
+// the stbi_set_* functions, whose settings are process-wide.
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_PNG
+#define STBI_NO_STDIO
+#define STBI_ASSERT(x) ((void)0)
+#define STBI_MALLOC(n) folia::detail::stb_malloc(n)
+#define STBI_REALLOC(p, n) folia::detail::stb_realloc(p, n)
+#define STBI_FREE(p) std::free(p)
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#endif
+#include <stb/stb_image.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace folia {
+
+namespace {
+
+using detail::container_info;
+using detail::image_kind;
+
+// Checks the container before stb sees it; FOLIA_OK means stb may decode it.
+folia_status check_container(image_kind kind, const container_info &info) {
+    if (kind == image_kind::jpeg) {
+        if (info.jpeg_sof < 0) return FOLIA_ERR_IMAGE_CORRUPT;  // no frame header at all
+        // stb reads baseline, extended-sequential (Huffman) and progressive 8-bit JPEG; lossless,
+        // hierarchical and arithmetic-coded files are valid JPEGs we do not take.
+        const int sof = info.jpeg_sof;
+        if (sof != 0xC0 && sof != 0xC1 && sof != 0xC2) return FOLIA_ERR_IMAGE_UNSUPPORTED;
+        if (info.jpeg_precision != 8) return FOLIA_ERR_IMAGE_UNSUPPORTED;
+        if (info.components != 1 && info.components != 3 && info.components != 4) {
+            return FOLIA_ERR_IMAGE_CORRUPT;
+        }
+        // 4 components: stb converts Adobe CMYK (transform 0) and YCCK (2) with the formula
+        // Pillow's convert("RGB") uses; without the Adobe marker stb would read the fourth
+        // channel as alpha and give wrong colours, so refuse.
+        if (info.components == 4 && info.adobe_transform != 0 && info.adobe_transform != 2) {
+            return FOLIA_ERR_IMAGE_UNSUPPORTED;
+        }
+    } else {
+        if (info.png_color_type < 0) return FOLIA_ERR_IMAGE_CORRUPT;  // no IHDR
+        if (!info.checksums_ok) return FOLIA_ERR_IMAGE_CORRUPT;       // Pillow refuses these too
+        // 16-bit grey is Pillow's "I;16", whose convert("RGB") clips instead of taking the high
+        // byte as stb does; every other 16-bit PNG agrees (high byte) and is accepted.
+        if (info.png_bit_depth == 16 && info.png_color_type == 0) {
+            return FOLIA_ERR_IMAGE_UNSUPPORTED;
+        }
+    }
+    if (!info.complete) return FOLIA_ERR_IMAGE_CORRUPT;  // truncated: no EOI / IEND
+    if (info.width <= 0 || info.height <= 0) return FOLIA_ERR_IMAGE_CORRUPT;
+    return FOLIA_OK;
+}
+
+}  // namespace
+
+folia_status decode_image(const uint8_t *bytes, size_t size, size_t max_pixels, image_u8 *out) {
+    if (!out || (!bytes && size > 0)) return FOLIA_ERR_INVALID_ARGUMENT;
+    if (size == 0) return FOLIA_ERR_IMAGE_EMPTY;
+    const image_kind kind = detail::sniff_kind(bytes, size);
+    if (kind == image_kind::unknown) return FOLIA_ERR_IMAGE_FORMAT;
+    // stb takes an int length.
+    if (size > size_t(0x7FFFFFFF)) return FOLIA_ERR_IMAGE_TOO_LARGE;
+
+    // The header decides the size before anything is allocated.
+    int w = 0, h = 0, n = 0;
+    if (!stbi_info_from_memory(bytes, int(size), &w, &h, &n) || w <= 0 || h <= 0) {
+        return FOLIA_ERR_IMAGE_CORRUPT;
+    }
+    if (uint64_t(w) * uint64_t(h) > uint64_t(max_pixels)) return FOLIA_ERR_IMAGE_TOO_LARGE;
+
+    const container_info info =
+        kind == image_kind::jpeg ? detail::scan_jpeg(bytes, size) : detail::scan_png(bytes, size);
+    const folia_status st = check_container(kind, info);
+    if (st != FOLIA_OK) return st;
+    if (info.width != w || info.height != h) return FOLIA_ERR_IMAGE_CORRUPT;
+
+    // req_comp = 3: stb replicates grey and drops alpha, as Pillow's convert("RGB") does;
+    // 16-bit PNG samples keep their high byte.
+    int cw = 0, ch = 0, cn = 0;
+    stbi_uc *pixels = stbi_load_from_memory(bytes, int(size), &cw, &ch, &cn, 3);
+    if (!pixels) {
+        const char *why = stbi_failure_reason();  // thread-local in this stb version
+        if (why && std::strcmp(why, "outofmem") == 0) return FOLIA_ERR_OUT_OF_MEMORY;
+        return FOLIA_ERR_IMAGE_CORRUPT;
+    }
+    if (cw != w || ch != h) {
+        stbi_image_free(pixels);
+        return FOLIA_ERR_IMAGE_CORRUPT;
+    }
+    image_u8 img;
+    try {
+        img.width = w;
+        img.height = h;
+        img.channels = 3;
+        img.data.assign(pixels, pixels + size_t(w) * h * 3);
+        stbi_image_free(pixels);
+        pixels = nullptr;
+        *out = info.orientation == 1 ? std::move(img) : apply_orientation(img, info.orientation);
+    } catch (const std::bad_alloc &) {
+        if (pixels) stbi_image_free(pixels);
+        return FOLIA_ERR_OUT_OF_MEMORY;
+    }
+    return FOLIA_OK;
+}
+
+folia_status preprocess_image(const uint8_t *bytes, size_t size, size_t max_pixels, int out_size,
+                              image_u8 *out) {
+    if (!out || out_size <= 0) return FOLIA_ERR_INVALID_ARGUMENT;
+    image_u8 img;
+    const folia_status st = decode_image(bytes, size, max_pixels, &img);
+    if (st != FOLIA_OK) return st;
+    try {
+        *out = resize_bilinear_pillow(img, out_size, out_size);
+    } catch (const std::bad_alloc &) {
+        return FOLIA_ERR_OUT_OF_MEMORY;
+    }
+    return FOLIA_OK;
+}
+
+}  // namespace folia
