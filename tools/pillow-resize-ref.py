@@ -253,10 +253,10 @@ def main():
     # --- lossy decodes compared with libjpeg with a tolerance ---------------------------
     lossy_src = Image.fromarray(synthetic(330, 250, 13), "RGB")
     lossy = {
-        "baseline-444": dict(quality=92, subsampling=0),
-        "baseline-420": dict(quality=92, subsampling=2),
-        "progressive-420": dict(quality=92, subsampling=2, progressive=True),
-        "progressive-444": dict(quality=92, subsampling=0, progressive=True),
+        "jpeg-baseline-444": dict(quality=92, subsampling=0),
+        "jpeg-baseline-420": dict(quality=92, subsampling=2),
+        "jpeg-progressive-420": dict(quality=92, subsampling=2, progressive=True),
+        "jpeg-progressive-444": dict(quality=92, subsampling=0, progressive=True),
     }
     for name, kw in lossy.items():
         buf = io.BytesIO()
@@ -264,15 +264,15 @@ def main():
         _lossy_case(out, case, name, buf.getvalue())
     buf = io.BytesIO()
     lossy_src.convert("L").save(buf, "JPEG", quality=92)
-    _lossy_case(out, case, "gray", buf.getvalue())
+    _lossy_case(out, case, "jpeg-gray", buf.getvalue())
     buf = io.BytesIO()
     lossy_src.convert("CMYK").save(buf, "JPEG", quality=92)
-    _lossy_case(out, case, "cmyk-adobe", buf.getvalue())
+    _lossy_case(out, case, "jpeg-cmyk-adobe", buf.getvalue())
     if data_dir and picked:
         # A real photo re-saved as progressive (the dataset is all baseline).
         buf = io.BytesIO()
         Image.open(os.path.join(data_dir, picked[0])).save(buf, "JPEG", quality=90, progressive=True)
-        _lossy_case(out, case, "plantvillage-progressive", buf.getvalue())
+        _lossy_case(out, case, "jpeg-plantvillage-progressive", buf.getvalue())
 
     atomic_write(os.path.join(out, "manifest.tsv"), (
         "\n".join([f"data_dir\t{data_dir}\t{len(picked)}", f"pillow\t{PIL.__version__}"] + lines)

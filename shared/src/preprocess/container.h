@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "folia/preprocess.h"
+
 namespace folia::detail {
 
 enum class image_kind { unknown, jpeg, png };
@@ -33,6 +35,10 @@ container_info scan_png(const uint8_t *bytes, size_t size);
 // Orientation tag (0x0112) of a TIFF-structured EXIF block (starting at "II*\0" or "MM\0*"),
 // 1 when absent or unreadable.
 int tiff_orientation(const uint8_t *tiff, size_t size);
+
+// Writes the (h, w, c) u8 pixels at src, transposed for EXIF orientation 1..8 as
+// PIL.ImageOps.exif_transpose does, into *out (which must not alias src).
+void orient_into(const uint8_t *src, int w, int h, int c, int orientation, image_u8 *out);
 
 // Largest single allocation stb_image asked for on this thread since the last reset: lets a test
 // prove that an oversized header is refused before any pixel buffer exists.

@@ -100,18 +100,23 @@ folia_status decode_image(const uint8_t *bytes, size_t size, size_t max_pixels, 
     // stb takes an int length.
     if (size > size_t(0x7FFFFFFF)) return FOLIA_ERR_IMAGE_TOO_LARGE;
 
-    // The header decides the size before anything is allocated.
-    int w = 0, h = 0, n = 0;
-    if (!stbi_info_from_memory(bytes, int(size), &w, &h, &n) || w <= 0 || h <= 0) {
-        return FOLIA_ERR_IMAGE_CORRUPT;
-    }
-    if (uint64_t(w) * uint64_t(h) > uint64_t(max_pixels)) return FOLIA_ERR_IMAGE_TOO_LARGE;
-
+    // The header decides the size before anything is allocated: the container walk reads it
+    // without allocating, so an image announcing 40000x40000 is refused here even when the rest
+    // of the file is missing.
     const container_info info =
         kind == image_kind::jpeg ? detail::scan_jpeg(bytes, size) : detail::scan_png(bytes, size);
+    if (info.width > 0 && info.height > 0 &&
+        uint64_t(info.width) * uint64_t(info.height) > uint64_t(max_pixels)) {
+        return FOLIA_ERR_IMAGE_TOO_LARGE;
+    }
     const folia_status st = check_container(kind, info);
     if (st != FOLIA_OK) return st;
-    if (info.width != w || info.height != h) return FOLIA_ERR_IMAGE_CORRUPT;
+    // stb's own reading of the header must agree with ours (and pass the same limit).
+    int w = 0, h = 0, n = 0;
+    if (!stbi_info_from_memory(bytes, int(size), &w, &h, &n) || w != info.width ||
+        h != info.height) {
+        return FOLIA_ERR_IMAGE_CORRUPT;
+    }
 
     // req_comp = 3: stb replicates grey and drops alpha, as Pillow's convert("RGB") does;
     // 16-bit PNG samples keep their high byte.
@@ -126,17 +131,21 @@ folia_status decode_image(const uint8_t *bytes, size_t size, size_t max_pixels, 
         stbi_image_free(pixels);
         return FOLIA_ERR_IMAGE_CORRUPT;
     }
-    image_u8 img;
+    // Straight from stb's buffer into the result: a 12 MP photo never exists three times.
     try {
-        img.width = w;
-        img.height = h;
-        img.channels = 3;
-        img.data.assign(pixels, pixels + size_t(w) * h * 3);
+        image_u8 img;
+        if (info.orientation == 1) {
+            img.width = w;
+            img.height = h;
+            img.channels = 3;
+            img.data.assign(pixels, pixels + size_t(w) * h * 3);
+        } else {
+            detail::orient_into(pixels, w, h, 3, info.orientation, &img);
+        }
         stbi_image_free(pixels);
-        pixels = nullptr;
-        *out = info.orientation == 1 ? std::move(img) : apply_orientation(img, info.orientation);
+        *out = std::move(img);
     } catch (const std::bad_alloc &) {
-        if (pixels) stbi_image_free(pixels);
+        stbi_image_free(pixels);
         return FOLIA_ERR_OUT_OF_MEMORY;
     }
     return FOLIA_OK;

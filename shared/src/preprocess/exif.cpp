@@ -60,14 +60,24 @@ int exif_orientation(const uint8_t *bytes, size_t size) {
 }
 
 image_u8 apply_orientation(const image_u8 &img, int orientation) {
-    if (orientation < 2 || orientation > 8 || img.data.empty()) return img;
-    const int w = img.width, h = img.height, c = img.channels;
-    const bool swap = orientation >= 5;  // transpose, rotate 270, transverse, rotate 90
+    if (orientation < 2 || orientation > 8 || img.data.empty() ||
+        img.data.size() < size_t(img.width) * img.height * img.channels) {
+        return img;
+    }
     image_u8 out;
+    detail::orient_into(img.data.data(), img.width, img.height, img.channels, orientation, &out);
+    return out;
+}
+
+namespace detail {
+
+void orient_into(const uint8_t *base, int w, int h, int c, int orientation, image_u8 *out_img) {
+    const bool swap = orientation >= 5;  // transpose, rotate 270, transverse, rotate 90
+    image_u8 &out = *out_img;
     out.width = swap ? h : w;
     out.height = swap ? w : h;
     out.channels = c;
-    out.data.resize(img.data.size());
+    out.data.resize(size_t(w) * h * c);
     // Source position of output (0, 0) and how it moves per output step in x and in y, as
     // PIL's Image.transpose maps them.
     int ox, oy, xdx, xdy, ydx, ydy;
@@ -83,7 +93,6 @@ image_u8 apply_orientation(const image_u8 &img, int orientation) {
     const ptrdiff_t step_x = (ptrdiff_t(xdx) + ptrdiff_t(xdy) * w) * c;
     const ptrdiff_t step_y = (ptrdiff_t(ydx) + ptrdiff_t(ydy) * w) * c;
     // Offsets rather than pointers: stepping a pointer past the buffer is undefined.
-    const uint8_t *base = img.data.data();
     ptrdiff_t row_off = (ptrdiff_t(oy) * w + ox) * c;
     uint8_t *dst = out.data.data();
     for (int y = 0; y < out.height; ++y, row_off += step_y) {
@@ -98,7 +107,8 @@ image_u8 apply_orientation(const image_u8 &img, int orientation) {
             }
         }
     }
-    return out;
 }
+
+}  // namespace detail
 
 }  // namespace folia
