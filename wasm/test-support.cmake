@@ -19,7 +19,8 @@ function(folia_wasm_node_target name)
     -sENVIRONMENT=node$<$<BOOL:${FOLIA_WASM_THREADS}>:,worker>
     "SHELL:--pre-js ${pre_js}")
   if(FOLIA_WASM_THREADS)
-    target_link_options(${name} PRIVATE -sPROXY_TO_PTHREAD=1 -sPTHREAD_POOL_SIZE=2)
+    target_link_options(${name} PRIVATE -sPROXY_TO_PTHREAD=1 -sPTHREAD_POOL_SIZE=2
+                        -Wno-pthreads-mem-growth)
   endif()
   set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${pre_js}")
 endfunction()

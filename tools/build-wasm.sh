@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds the wasm core twice (single-thread SIMD in build/wasm, pthreads in build/wasm-mt) and
+# runs each one's Catch2 tests under node through CTest.
+#   tools/build-wasm.sh            configure + build + test both variants
+#   tools/build-wasm.sh --no-test  configure + build only
+#   FOLIA_WASM_VARIANTS="wasm" tools/build-wasm.sh   one variant
+# XNNPACK for wasm (~7 min per variant at -j2) is built once at configure time and cached under
+# build/third_party/wasm[-mt]-install; later runs reuse it.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+step() { printf '\n==> %s\n' "$*"; }
+
+run_tests=1
+for a in "$@"; do
+  case "$a" in
+    --no-test) run_tests=0 ;;
+    *) echo "usage: tools/build-wasm.sh [--no-test]" >&2; exit 2 ;;
+  esac
+done
+
+# Debian's emscripten 3.1.6: optimised links run acorn from Debian's node modules.
+export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
+command -v emcmake >/dev/null || { echo "emscripten is missing: run tools/setup.sh" >&2; exit 1; }
+jobs=${FOLIA_JOBS:-2}
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+
+for variant in ${FOLIA_WASM_VARIANTS:-wasm wasm-mt}; do
+  case "$variant" in
+    wasm) threads=OFF ;;
+    wasm-mt) threads=ON ;;
+    *) echo "unknown variant $variant (wasm or wasm-mt)" >&2; exit 2 ;;
+  esac
+  dir="build/$variant"
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    step "configure $dir (FOLIA_WASM_THREADS=$threads)"
+    emcmake cmake -S . -B "$dir" "${generator[@]}" -DFOLIA_BUILD_TRAINING=OFF \
+      -DFOLIA_WASM_THREADS=$threads
+  else
+    step "reconfigure $dir"
+    cmake "$dir"
+  fi
+  step "build $dir (-j$jobs)"
+  cmake --build "$dir" -j "$jobs"
+  if [ "$run_tests" = 1 ]; then
+    step "test $dir (node)"
+    ctest --test-dir "$dir" --output-on-failure
+  fi
+done
+step "wasm build done: build/wasm/web/folia-web.{js,wasm}, build/wasm-mt/web/folia-web-mt.{js,wasm,worker.js}"
