@@ -55,7 +55,9 @@ for f in "$root"/web/src/*; do
   case "$(basename "$f")" in sw.js) continue ;; esac
   cp "$f" "$tmp/"
 done
-sed -i "s|__FOLIA_VERSION__|$version|g" "$tmp/index.html"
+case "$version" in *[!A-Za-z0-9.+_-]*) die "version may hold only letters, digits and . + _ -" ;; esac
+sed -i "s|__FOLIA_VERSION__|$version|g" "$tmp/index.html" "$tmp/app.js" "$tmp/worker.js"
+! grep -l __FOLIA_VERSION__ "$tmp"/*.* || die "unstamped __FOLIA_VERSION__ left"
 
 step "icons"
 /usr/bin/python3 "$root/web/scripts/make-icons.py" "$tmp/icons"

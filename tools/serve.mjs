@@ -28,7 +28,7 @@ const types = {
 
 export function startServer({ root, port = 0, coi = true, host = '127.0.0.1' } = {}) {
   let base = path.resolve(root);
-  const requests = [];  // [{method, url, status}] for tests
+  const requests = [];  // [{method, url, status, bytes}] for tests
   const server = http.createServer(async (req, res) => {
     const done = (status, headers = {}, body) => {
       requests.push({ method: req.method, url: req.url, status });
@@ -64,7 +64,7 @@ export function startServer({ root, port = 0, coi = true, host = '127.0.0.1' } =
       headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
       headers['Cross-Origin-Resource-Policy'] = 'same-origin';
     }
-    requests.push({ method: req.method, url: req.url, status: 200 });
+    requests.push({ method: req.method, url: req.url, status: 200, bytes: req.method === 'HEAD' ? 0 : st.size });
     res.writeHead(200, headers);
     if (req.method === 'HEAD') return res.end();
     createReadStream(file).pipe(res);
