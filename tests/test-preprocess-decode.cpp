@@ -222,10 +222,25 @@ TEST_CASE("Every kind of bad input gets its own status and leaves the output unt
             CHECK(status_of({jpeg.begin(), jpeg.begin() + keep}) == FOLIA_ERR_IMAGE_CORRUPT);
         }
     }
-    SECTION("bytes after the end of a JPEG are ignored") {
+    SECTION("bytes after the end of a JPEG, or stray bytes between its segments, are ignored") {
+        folia::image_u8 clean;
+        REQUIRE(decode(jpeg, &clean) == FOLIA_OK);
         auto b = jpeg;
         b.insert(b.end(), 100, 0xAB);
         CHECK(status_of(b) == FOLIA_OK);
+        auto stray = jpeg;
+        const size_t sof = find_jpeg_marker(stray, 0xC0);
+        REQUIRE(sof != std::string::npos);
+        stray.insert(stray.begin() + sof, {0x00, 0x00, 0x00});
+        CHECK(status_of(stray) == FOLIA_OK);
+        CHECK(out.data == clean.data);
+    }
+    SECTION("a JPEG whose height comes later in a DNL marker is unsupported") {
+        auto dnl = jpeg;
+        const size_t sof = find_jpeg_marker(dnl, 0xC0);
+        REQUIRE(sof != std::string::npos);
+        dnl[sof + 5] = 0, dnl[sof + 6] = 0;  // height
+        CHECK(status_of(dnl) == FOLIA_ERR_IMAGE_UNSUPPORTED);
     }
     SECTION("truncated PNG and a PNG with a bad checksum") {
         CHECK(status_of({png.begin(), png.begin() + png.size() / 2}) == FOLIA_ERR_IMAGE_CORRUPT);

@@ -51,8 +51,14 @@ container_info scan_jpeg(const uint8_t *b, size_t n) {
     bool seen_exif = false, seen_sos = false;
     size_t pos = 2;  // after SOI
     while (true) {
-        // A marker is 0xFF (possibly padded with more 0xFF) and a code byte.
-        if (pos >= n || b[pos] != 0xFF) return info;
+        // A marker is 0xFF (possibly padded with more 0xFF) and a code byte. Stray bytes before
+        // a marker are skipped, as libjpeg ("extraneous bytes before marker") and stb do.
+        if (pos < n && b[pos] != 0xFF) {
+            const void *ff = std::memchr(b + pos, 0xFF, n - pos);
+            if (!ff) return info;
+            pos = size_t(static_cast<const uint8_t *>(ff) - b);
+        }
+        if (pos >= n) return info;
         while (pos < n && b[pos] == 0xFF) ++pos;
         if (pos >= n) return info;
         const int m = b[pos++];

@@ -67,6 +67,8 @@ folia_status check_container(image_kind kind, const container_info &info) {
         const int sof = info.jpeg_sof;
         if (sof != 0xC0 && sof != 0xC1 && sof != 0xC2) return FOLIA_ERR_IMAGE_UNSUPPORTED;
         if (info.jpeg_precision != 8) return FOLIA_ERR_IMAGE_UNSUPPORTED;
+        // Height 0 means "given later by a DNL marker": legal, but neither stb nor libjpeg read it.
+        if (info.height == 0 && info.width > 0) return FOLIA_ERR_IMAGE_UNSUPPORTED;
         if (info.components != 1 && info.components != 3 && info.components != 4) {
             return FOLIA_ERR_IMAGE_CORRUPT;
         }
