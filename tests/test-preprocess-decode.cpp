@@ -1,6 +1,7 @@
 // Decoding: exact results where the format is lossless (PNG, EXIF geometry), libjpeg within a
 // stated tolerance where decoders legitimately differ (JPEG IDCT and upsampling), and a specific
 // status for every kind of bad input.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -272,6 +273,13 @@ TEST_CASE("Every kind of bad input gets its own status and leaves the output unt
         cmyk.erase(cmyk.begin() + app14, cmyk.begin() + app14 + len);
         CHECK(status_of(cmyk) == FOLIA_ERR_IMAGE_UNSUPPORTED);
     }
+    SECTION("a Huffman table with more than 256 codes is corrupt (stb would overrun)") {
+        auto bad = jpeg;
+        const size_t dht = find_jpeg_marker(bad, 0xC4);
+        REQUIRE(dht != std::string::npos);
+        for (int i = 0; i < 16; ++i) bad[dht + 5 + i] = 200;  // counts sum to 3200
+        CHECK(status_of(bad) == FOLIA_ERR_IMAGE_CORRUPT);
+    }
     SECTION("16-bit grayscale PNG is unsupported") {
         CHECK(status_of(read_or_fail(m.dir + "/decode/gray16.png")) ==
               FOLIA_ERR_IMAGE_UNSUPPORTED);
@@ -320,7 +328,10 @@ TEST_CASE("Mutated JPEG and PNG files never crash the decoder or the EXIF parser
         read_or_fail(m.dir + "/decode/palette.png")};
     splitmix rng{7};
     int counts[FOLIA_STATUS_COUNT] = {};
-    for (int iter = 0; iter < 1500; ++iter) {
+    // FOLIA_FUZZ_ITERATIONS raises the count for longer runs under sanitizers.
+    const char *env_iters = std::getenv("FOLIA_FUZZ_ITERATIONS");
+    const int iterations = env_iters ? std::max(1, std::atoi(env_iters)) : 1500;
+    for (int iter = 0; iter < iterations; ++iter) {
         auto b = seeds[iter % seeds.size()];
         const int kind = int(rng.next() % 3);
         if (kind == 0) {  // flip a few bytes anywhere

@@ -35,6 +35,23 @@ bool is_sof(int m) {
     return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
 }
 
+// A DHT segment: tables of (class/id byte, 16 code counts, values). stb_image 2.27 trusts the
+// counts and writes past its 256-entry arrays when they add up to more (found by the fuzz test
+// under UBSan), so such tables are refused here, as libjpeg does ("Bogus Huffman table").
+bool huffman_tables_ok(const uint8_t *seg, size_t len) {
+    size_t pos = 0;
+    while (pos < len) {
+        if (pos + 17 > len) return false;
+        const int tc = seg[pos] >> 4, th = seg[pos] & 15;
+        if (tc > 1 || th > 3) return false;
+        size_t n = 0;
+        for (int i = 0; i < 16; ++i) n += seg[pos + 1 + i];
+        if (n > 256 || pos + 17 + n > len) return false;
+        pos += 17 + n;
+    }
+    return true;
+}
+
 }  // namespace
 
 image_kind sniff_kind(const uint8_t *bytes, size_t size) {
@@ -85,6 +102,9 @@ container_info scan_jpeg(const uint8_t *b, size_t n) {
             // Pillow keeps the first Exif block, so do we.
             seen_exif = true;
             info.orientation = tiff_orientation(seg + 6, seg_len - 6);
+        } else if (m == 0xC4 && !huffman_tables_ok(seg, seg_len)) {
+            info.bad_tables = true;
+            return info;
         } else if (m == 0xEE && seg_len >= 12 && std::memcmp(seg, "Adobe", 5) == 0) {
             info.adobe_transform = seg[11];
         }

@@ -17,6 +17,7 @@ image_kind sniff_kind(const uint8_t *bytes, size_t size);
 struct container_info {
     bool complete = false;    // every segment/chunk fits and the end marker (EOI / IEND) is there
     bool checksums_ok = true; // PNG chunk CRCs
+    bool bad_tables = false;  // JPEG: a malformed Huffman table (DHT)
     int width = 0;
     int height = 0;
     int components = 0;       // JPEG: frame components; PNG: 0

@@ -61,6 +61,7 @@ using detail::image_kind;
 // Checks the container before stb sees it; FOLIA_OK means stb may decode it.
 folia_status check_container(image_kind kind, const container_info &info) {
     if (kind == image_kind::jpeg) {
+        if (info.bad_tables) return FOLIA_ERR_IMAGE_CORRUPT;
         if (info.jpeg_sof < 0) return FOLIA_ERR_IMAGE_CORRUPT;  // no frame header at all
         // stb reads baseline, extended-sequential (Huffman) and progressive 8-bit JPEG; lossless,
         // hierarchical and arithmetic-coded files are valid JPEGs we do not take.
