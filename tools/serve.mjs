@@ -52,17 +52,26 @@ export function startServer({ root, port = 0, coi = true, host = '127.0.0.1' } =
       return done(404, { 'Content-Type': 'text/plain' }, 'not found');
     }
     if (!st.isFile()) return done(404, { 'Content-Type': 'text/plain' }, 'not found');
+    const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
     const headers = {
       'Content-Type': types[path.extname(file)] || 'application/octet-stream',
       'Content-Length': st.size,
-      // Revalidate every time: the service worker, not the HTTP cache, keeps the offline copy.
+      // Revalidate every time: the service worker, not the HTTP cache, keeps the offline copy;
+      // the ETag lets the service worker's install reuse what the page just downloaded (304).
       'Cache-Control': 'no-cache',
+      ETag: etag,
       'X-Content-Type-Options': 'nosniff',
     };
     if (coi) {
       headers['Cross-Origin-Opener-Policy'] = 'same-origin';
       headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
       headers['Cross-Origin-Resource-Policy'] = 'same-origin';
+    }
+    if (req.headers['if-none-match'] === etag) {
+      delete headers['Content-Length'];
+      requests.push({ method: req.method, url: req.url, status: 304, bytes: 0 });
+      res.writeHead(304, headers);
+      return res.end();
     }
     requests.push({ method: req.method, url: req.url, status: 200, bytes: req.method === 'HEAD' ? 0 : st.size });
     res.writeHead(200, headers);

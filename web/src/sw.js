@@ -31,9 +31,10 @@ self.addEventListener('install', (event) => {
     const cache = await caches.open(cache_name);
     await Promise.all(manifest.map(async (e) => {
       const url = abs(e.url);
-      // cache: 'reload' skips the HTTP cache; integrity makes a file of another version fail the
+      // cache: 'no-cache' revalidates with the server (a 304 reuses what the page itself just
+      // downloaded on a first visit); integrity makes a file of another version fail the
       // install instead of being stored under this version's name.
-      const init = { cache: 'reload', credentials: 'same-origin' };
+      const init = { cache: 'no-cache', credentials: 'same-origin' };
       if (e.integrity) init.integrity = e.integrity;
       const res = await fetch(url, init);
       if (!res.ok) throw new Error(`precache ${e.url}: HTTP ${res.status}`);

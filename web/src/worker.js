@@ -19,12 +19,10 @@ let threshold = 0;
 let build = '';
 let threads = 1;
 
-// Re-read every time: memory growth replaces the views. In the threaded build, Emscripten
-// refreshes Module.HEAPU8 lazily when its own JS touches the heap, so read a static string
-// first (another thread may have grown the memory).
+// Re-read every time: memory growth replaces the buffer. In the threads build another thread
+// may have grown it, and wasmMemory.buffer is always the current one (wasm/README.md).
 function heap_u8() {
-  if (mod.UTF8ToString) mod.UTF8ToString(mod._folia_status_message(0));
-  return mod.HEAPU8;
+  return mod.wasmMemory ? new Uint8Array(mod.wasmMemory.buffer) : mod.HEAPU8;
 }
 
 function c_string(ptr) {
