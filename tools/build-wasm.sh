@@ -33,18 +33,18 @@ for variant in ${FOLIA_WASM_VARIANTS:-wasm wasm-mt}; do
     *) echo "unknown variant $variant (wasm or wasm-mt)" >&2; exit 2 ;;
   esac
   dir="build/$variant"
-  if [ ! -f "$dir/CMakeCache.txt" ]; then
-    step "configure $dir (FOLIA_WASM_THREADS=$threads)"
-    emcmake cmake -S . -B "$dir" "${generator[@]}" -DFOLIA_BUILD_TRAINING=OFF \
-      -DFOLIA_WASM_THREADS=$threads
-  else
-    step "reconfigure $dir"
-    cmake "$dir"
-  fi
+  args=(-S . -B "$dir" "${generator[@]}" -DFOLIA_BUILD_TRAINING=OFF -DFOLIA_WASM_THREADS=$threads)
+  # Tests read the data folder from the CMake cache: refresh it when the caller gives one.
+  [ -n "${FOLIA_DATA:-}" ] && args+=("-DFOLIA_DATA=$FOLIA_DATA")
+  step "configure $dir (FOLIA_WASM_THREADS=$threads)"
+  echo "+ emcmake cmake ${args[*]}"
+  emcmake cmake "${args[@]}"
   step "build $dir (-j$jobs)"
+  echo "+ cmake --build $dir -j $jobs"
   cmake --build "$dir" -j "$jobs"
   if [ "$run_tests" = 1 ]; then
     step "test $dir (node)"
+    echo "+ ctest --test-dir $dir --output-on-failure"
     ctest --test-dir "$dir" --output-on-failure
   fi
 done
