@@ -41,6 +41,9 @@ int tiff_orientation(const uint8_t *tiff, size_t size);
 // PIL.ImageOps.exif_transpose does, into *out (which must not alias src).
 void orient_into(const uint8_t *src, int w, int h, int c, int orientation, image_u8 *out);
 
+// resize_bilinear_pillow on (h, w, c) u8 pixels not held in an image_u8 (stb's buffer).
+image_u8 resize_pixels(const uint8_t *src, int w, int h, int c, int out_w, int out_h);
+
 // Largest single allocation stb_image asked for on this thread since the last reset: lets a test
 // prove that an oversized header is refused before any pixel buffer exists.
 size_t stb_largest_request();

@@ -93,10 +93,20 @@ folia_status check_container(image_kind kind, const container_info &info) {
     return FOLIA_OK;
 }
 
-}  // namespace
+// stb's RGB8 output, freed with stb's allocator.
+struct stb_pixels {
+    stbi_uc *data = nullptr;
+    int width = 0, height = 0, orientation = 1;
+    stb_pixels() = default;
+    stb_pixels(const stb_pixels &) = delete;
+    stb_pixels &operator=(const stb_pixels &) = delete;
+    ~stb_pixels() {
+        if (data) stbi_image_free(data);
+    }
+};
 
-folia_status decode_image(const uint8_t *bytes, size_t size, size_t max_pixels, image_u8 *out) {
-    if (!out || (!bytes && size > 0)) return FOLIA_ERR_INVALID_ARGUMENT;
+folia_status decode_stb(const uint8_t *bytes, size_t size, size_t max_pixels, stb_pixels *px) {
+    if (!bytes && size > 0) return FOLIA_ERR_INVALID_ARGUMENT;
     if (size == 0) return FOLIA_ERR_IMAGE_EMPTY;
     const image_kind kind = detail::sniff_kind(bytes, size);
     if (kind == image_kind::unknown) return FOLIA_ERR_IMAGE_FORMAT;
@@ -124,31 +134,38 @@ folia_status decode_image(const uint8_t *bytes, size_t size, size_t max_pixels, 
     // req_comp = 3: stb replicates grey and drops alpha, as Pillow's convert("RGB") does;
     // 16-bit PNG samples keep their high byte.
     int cw = 0, ch = 0, cn = 0;
-    stbi_uc *pixels = stbi_load_from_memory(bytes, int(size), &cw, &ch, &cn, 3);
-    if (!pixels) {
+    px->data = stbi_load_from_memory(bytes, int(size), &cw, &ch, &cn, 3);
+    if (!px->data) {
         const char *why = stbi_failure_reason();  // thread-local in this stb version
         if (why && std::strcmp(why, "outofmem") == 0) return FOLIA_ERR_OUT_OF_MEMORY;
         return FOLIA_ERR_IMAGE_CORRUPT;
     }
-    if (cw != w || ch != h) {
-        stbi_image_free(pixels);
-        return FOLIA_ERR_IMAGE_CORRUPT;
-    }
-    // Straight from stb's buffer into the result: a 12 MP photo never exists three times.
+    if (cw != w || ch != h) return FOLIA_ERR_IMAGE_CORRUPT;
+    px->width = w;
+    px->height = h;
+    px->orientation = info.orientation;
+    return FOLIA_OK;
+}
+
+}  // namespace
+
+folia_status decode_image(const uint8_t *bytes, size_t size, size_t max_pixels, image_u8 *out) {
+    if (!out) return FOLIA_ERR_INVALID_ARGUMENT;
+    stb_pixels px;
+    const folia_status st = decode_stb(bytes, size, max_pixels, &px);
+    if (st != FOLIA_OK) return st;
     try {
         image_u8 img;
-        if (info.orientation == 1) {
-            img.width = w;
-            img.height = h;
+        if (px.orientation == 1) {
+            img.width = px.width;
+            img.height = px.height;
             img.channels = 3;
-            img.data.assign(pixels, pixels + size_t(w) * h * 3);
+            img.data.assign(px.data, px.data + size_t(px.width) * px.height * 3);
         } else {
-            detail::orient_into(pixels, w, h, 3, info.orientation, &img);
+            detail::orient_into(px.data, px.width, px.height, 3, px.orientation, &img);
         }
-        stbi_image_free(pixels);
         *out = std::move(img);
     } catch (const std::bad_alloc &) {
-        stbi_image_free(pixels);
         return FOLIA_ERR_OUT_OF_MEMORY;
     }
     return FOLIA_OK;
@@ -157,11 +174,20 @@ folia_status decode_image(const uint8_t *bytes, size_t size, size_t max_pixels, 
 folia_status preprocess_image(const uint8_t *bytes, size_t size, size_t max_pixels, int out_size,
                               image_u8 *out) {
     if (!out || out_size <= 0) return FOLIA_ERR_INVALID_ARGUMENT;
-    image_u8 img;
-    const folia_status st = decode_image(bytes, size, max_pixels, &img);
+    stb_pixels px;
+    const folia_status st = decode_stb(bytes, size, max_pixels, &px);
     if (st != FOLIA_OK) return st;
     try {
-        *out = resize_bilinear_pillow(img, out_size, out_size);
+        // Upright photos are resized straight from stb's buffer: a 12 MP photo is held once.
+        if (px.orientation == 1) {
+            *out = detail::resize_pixels(px.data, px.width, px.height, 3, out_size, out_size);
+        } else {
+            image_u8 upright;
+            detail::orient_into(px.data, px.width, px.height, 3, px.orientation, &upright);
+            stbi_image_free(px.data);
+            px.data = nullptr;
+            *out = resize_bilinear_pillow(upright, out_size, out_size);
+        }
     } catch (const std::bad_alloc &) {
         return FOLIA_ERR_OUT_OF_MEMORY;
     }

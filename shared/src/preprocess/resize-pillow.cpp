@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "container.h"
 #include "folia/preprocess.h"
 
 namespace folia {
@@ -120,60 +121,76 @@ void vertical_pass(const uint8_t *src, int row_len, const coeffs &cf, int out_h,
     }
 }
 
-void horizontal_dispatch(const image_u8 &src, int row0, int rows, const coeffs &cf, int out_w,
-                         uint8_t *out) {
-    const uint8_t *s = src.data.data();
-    switch (src.channels) {
-        case 1: horizontal_pass<1>(s, src.width, row0, rows, cf, out_w, out); break;
-        case 2: horizontal_pass<2>(s, src.width, row0, rows, cf, out_w, out); break;
-        case 3: horizontal_pass<3>(s, src.width, row0, rows, cf, out_w, out); break;
-        default: horizontal_pass<4>(s, src.width, row0, rows, cf, out_w, out); break;
+void horizontal_dispatch(const uint8_t *s, int w, int c, int row0, int rows, const coeffs &cf,
+                         int out_w, uint8_t *out) {
+    switch (c) {
+        case 1: horizontal_pass<1>(s, w, row0, rows, cf, out_w, out); break;
+        case 2: horizontal_pass<2>(s, w, row0, rows, cf, out_w, out); break;
+        case 3: horizontal_pass<3>(s, w, row0, rows, cf, out_w, out); break;
+        default: horizontal_pass<4>(s, w, row0, rows, cf, out_w, out); break;
     }
 }
 
 }  // namespace
 
-image_u8 resize_bilinear_pillow(const image_u8 &src, int out_w, int out_h) {
+namespace detail {
+
+image_u8 resize_pixels(const uint8_t *src, int w, int h, int c, int out_w, int out_h) {
     image_u8 out;
-    const int c = src.channels;
-    if (out_w <= 0 || out_h <= 0 || src.width <= 0 || src.height <= 0 || c < 1 || c > 4 ||
-        src.data.size() < size_t(src.width) * src.height * c) {
+    if (!src || out_w <= 0 || out_h <= 0 || w <= 0 || h <= 0 || c < 1 || c > 4) return out;
+    // Image.resize returns a copy when the size does not change (the passes would too).
+    if (out_w == w && out_h == h) {
+        out.width = w, out.height = h, out.channels = c;
+        out.data.assign(src, src + size_t(w) * h * c);
         return out;
     }
-    // Image.resize returns a copy when the size does not change (the passes would too).
-    if (out_w == src.width && out_h == src.height) return src;
 
     // Image.resize's default box (0, 0, width, height), as the C floats Pillow passes on.
-    const float box[4] = {0.0f, 0.0f, float(src.width), float(src.height)};
-    const bool need_horizontal = out_w != src.width || box[0] != 0.0f || box[2] != float(out_w);
-    const bool need_vertical = out_h != src.height || box[1] != 0.0f || box[3] != float(out_h);
+    const float box[4] = {0.0f, 0.0f, float(w), float(h)};
+    const bool need_horizontal = out_w != w || box[0] != 0.0f || box[2] != float(out_w);
+    const bool need_vertical = out_h != h || box[1] != 0.0f || box[3] != float(out_h);
 
-    coeffs vert = precompute_coeffs(src.height, box[1], box[3], out_h);
+    coeffs vert = precompute_coeffs(h, box[1], box[3], out_h);
     // Rows of the source the vertical pass reads.
     const int ybox_first = vert.bounds[0];
     const int ybox_last = vert.bounds[size_t(out_h) * 2 - 2] + vert.bounds[size_t(out_h) * 2 - 1];
 
     image_u8 tmp;
-    const image_u8 *cur = &src;
+    const uint8_t *cur = src;
+    int cur_w = w;
     if (need_horizontal) {
-        const coeffs horiz = precompute_coeffs(src.width, box[0], box[2], out_w);
+        const coeffs horiz = precompute_coeffs(w, box[0], box[2], out_w);
         for (int i = 0; i < out_h; ++i) vert.bounds[size_t(i) * 2] -= ybox_first;
         tmp.width = out_w;
         tmp.height = ybox_last - ybox_first;
         tmp.channels = c;
         tmp.data.resize(size_t(tmp.width) * tmp.height * c);
-        horizontal_dispatch(src, ybox_first, tmp.height, horiz, out_w, tmp.data.data());
-        cur = &tmp;
+        horizontal_dispatch(src, w, c, ybox_first, tmp.height, horiz, out_w, tmp.data.data());
+        cur = tmp.data.data();
+        cur_w = out_w;
     }
     if (need_vertical) {
-        out.width = cur->width;
+        out.width = cur_w;
         out.height = out_h;
         out.channels = c;
-        out.data.resize(size_t(out.width) * out_h * c);
-        vertical_pass(cur->data.data(), cur->width * c, vert, out_h, out.data.data());
+        out.data.resize(size_t(cur_w) * out_h * c);
+        vertical_pass(cur, cur_w * c, vert, out_h, out.data.data());
         return out;
     }
-    return need_horizontal ? tmp : src;
+    return tmp;  // only the horizontal pass was needed (heights equal)
+}
+
+}  // namespace detail
+
+image_u8 resize_bilinear_pillow(const image_u8 &src, int out_w, int out_h) {
+    if (src.data.size() < size_t(src.width > 0 ? src.width : 0) *
+                              size_t(src.height > 0 ? src.height : 0) *
+                              size_t(src.channels > 0 ? src.channels : 0) ||
+        src.data.empty()) {
+        return image_u8();
+    }
+    return detail::resize_pixels(src.data.data(), src.width, src.height, src.channels, out_w,
+                                 out_h);
 }
 
 }  // namespace folia
