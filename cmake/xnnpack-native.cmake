@@ -1,0 +1,144 @@
+# Native XNNPACK (2024-11-08) + pthreadpool (2024-06-16), built with their own CMake from the
+# sources tools/setup.sh unpacks, and exposed as the INTERFACE target folia_xnnpack.
+#
+# XNNPACK takes ~4 minutes at -j2, so it is built once at configure time and cached next to the
+# sources (${FOLIA_THIRD_PARTY_DIR}/native-build, native-install), outside build/native: deleting
+# the project's build tree does not rebuild it. A stamp file records what was built; a different
+# key (sources, compiler, flags) re-runs the build incrementally. Nothing in the key depends on
+# where the project's source tree is, so several checkouts or copies sharing one
+# FOLIA_THIRD_PARTY_DIR agree on it instead of rebuilding in turn. A file lock keeps concurrent
+# configures from building into the same folder at once.
+#
+# Measured pitfalls this handles:
+# - Debian's pthreadpool (2021) lacks functions XNNPACK 2024 calls: pthreadpool 2024 is built
+#   first and passed as PTHREADPOOL_LIBRARY.
+# - Debian's cpuinfo (2022) lacks names XNNPACK 2024 uses: CPUINFO_SOURCE_DIR points at a compat
+#   header (cmake/cpuinfo-compat) that includes the system one and adds them.
+# - The old libxnnpack-dev headers must not shadow the 2024 ones: our install dir comes first and
+#   setup.sh never installs libxnnpack-dev.
+
+set(FOLIA_XNNPACK_JOBS 2 CACHE STRING "Parallel jobs for the one-time native XNNPACK build")
+
+set(_fx_tp "${FOLIA_THIRD_PARTY_DIR}")
+set(_fx_build "${_fx_tp}/native-build")
+set(_fx_install "${_fx_tp}/native-install")
+set(_fx_stamp "${_fx_install}/folia-xnnpack.stamp")
+# The compat header is copied next to the build, so the path XNNPACK sees is the same from
+# every source tree.
+set(_fx_compat_src "${CMAKE_CURRENT_LIST_DIR}/cpuinfo-compat/include/cpuinfo.h")
+set(_fx_compat "${_fx_tp}/native-cpuinfo-compat")
+
+foreach(_fx_dep xnnpack pthreadpool fxdiv fp16 psimd)
+  if(NOT EXISTS "${_fx_tp}/${_fx_dep}/CMakeLists.txt")
+    message(FATAL_ERROR "folia: ${_fx_tp}/${_fx_dep} is missing or incomplete; run tools/setup.sh")
+  endif()
+endforeach()
+if(NOT EXISTS "${_fx_tp}/xnnpack/src/configs/hardware-config.c")
+  message(FATAL_ERROR "folia: ${_fx_tp}/xnnpack does not have XNNPACK's source layout "
+                      "(src/, include/); delete it and run tools/setup.sh again")
+endif()
+
+find_program(FOLIA_NINJA ninja)
+if(FOLIA_NINJA)
+  set(_fx_generator Ninja)
+else()
+  set(_fx_generator "Unix Makefiles")
+endif()
+
+set(_fx_common_args
+  -G "${_fx_generator}"
+  -DCMAKE_BUILD_TYPE=Release
+  -DCMAKE_C_COMPILER=${CMAKE_C_COMPILER}
+  -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}
+  -DCMAKE_POSITION_INDEPENDENT_CODE=ON
+  -DCMAKE_INSTALL_PREFIX=${_fx_install}
+  -DCMAKE_INSTALL_LIBDIR=lib
+  -DFXDIV_SOURCE_DIR=${_fx_tp}/fxdiv
+  -DFP16_SOURCE_DIR=${_fx_tp}/fp16
+  -DPSIMD_SOURCE_DIR=${_fx_tp}/psimd)
+set(_fx_pthreadpool_args
+  -DPTHREADPOOL_LIBRARY_TYPE=static
+  -DPTHREADPOOL_BUILD_TESTS=OFF
+  -DPTHREADPOOL_BUILD_BENCHMARKS=OFF)
+set(_fx_xnnpack_args
+  -DXNNPACK_LIBRARY_TYPE=static
+  -DXNNPACK_BUILD_ALL_MICROKERNELS=OFF
+  -DXNNPACK_BUILD_TESTS=OFF
+  -DXNNPACK_BUILD_BENCHMARKS=OFF
+  -DXNNPACK_USE_SYSTEM_LIBS=ON
+  -DXNNPACK_ENABLE_KLEIDIAI=OFF
+  -DPTHREADPOOL_SOURCE_DIR=${_fx_tp}/pthreadpool
+  -DPTHREADPOOL_LIBRARY=${_fx_install}/lib/libpthreadpool.a
+  -DCPUINFO_SOURCE_DIR=${_fx_compat})
+
+# What the cached build depends on; any change rebuilds it.
+file(SHA256 "${_fx_tp}/xnnpack/CMakeLists.txt" _fx_xnn_hash)
+file(SHA256 "${_fx_tp}/pthreadpool/CMakeLists.txt" _fx_ptp_hash)
+file(SHA256 "${_fx_compat_src}" _fx_compat_hash)
+string(SHA256 _fx_key "${_fx_xnn_hash};${_fx_ptp_hash};${_fx_compat_hash};${CMAKE_C_COMPILER_ID};\
+${CMAKE_C_COMPILER_VERSION};${_fx_common_args};${_fx_pthreadpool_args};${_fx_xnnpack_args}")
+
+function(_folia_run_step what)
+  message(STATUS "folia: ${what}")
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "folia: ${what} failed (${rc})")
+  endif()
+endfunction()
+
+set(_fx_have "")
+if(EXISTS "${_fx_stamp}")
+  file(READ "${_fx_stamp}" _fx_have)
+endif()
+if(NOT _fx_have STREQUAL _fx_key)
+  file(MAKE_DIRECTORY "${_fx_tp}")
+  file(LOCK "${_fx_tp}/native-build.lock" GUARD FILE TIMEOUT 1800 RESULT_VARIABLE _fx_lock)
+  if(NOT _fx_lock EQUAL 0)
+    message(FATAL_ERROR "folia: could not lock ${_fx_tp}/native-build.lock: ${_fx_lock}")
+  endif()
+  # Another configure may have finished the build while we waited for the lock.
+  set(_fx_have "")
+  if(EXISTS "${_fx_stamp}")
+    file(READ "${_fx_stamp}" _fx_have)
+  endif()
+  if(NOT _fx_have STREQUAL _fx_key)
+    if(_fx_have)
+      message(STATUS "folia: cached XNNPACK build is stale (stamp ${_fx_have}, want ${_fx_key})")
+    endif()
+    message(STATUS "folia: building pthreadpool + XNNPACK once into ${_fx_install} "
+                   "(~4 min at -j${FOLIA_XNNPACK_JOBS}; cached across build trees)")
+    # Incremental: ninja recompiles only what a changed flag or header touches.
+    file(REMOVE "${_fx_stamp}")
+    configure_file("${_fx_compat_src}" "${_fx_compat}/include/cpuinfo.h" COPYONLY)
+    _folia_run_step("configure pthreadpool"
+      ${CMAKE_COMMAND} -S "${_fx_tp}/pthreadpool" -B "${_fx_build}/pthreadpool"
+      ${_fx_common_args} ${_fx_pthreadpool_args})
+    _folia_run_step("build pthreadpool"
+      ${CMAKE_COMMAND} --build "${_fx_build}/pthreadpool" -j ${FOLIA_XNNPACK_JOBS})
+    _folia_run_step("install pthreadpool"
+      ${CMAKE_COMMAND} --install "${_fx_build}/pthreadpool")
+    _folia_run_step("configure XNNPACK"
+      ${CMAKE_COMMAND} -S "${_fx_tp}/xnnpack" -B "${_fx_build}/xnnpack"
+      ${_fx_common_args} ${_fx_xnnpack_args})
+    _folia_run_step("build XNNPACK"
+      ${CMAKE_COMMAND} --build "${_fx_build}/xnnpack" -j ${FOLIA_XNNPACK_JOBS})
+    _folia_run_step("install XNNPACK"
+      ${CMAKE_COMMAND} --install "${_fx_build}/xnnpack")
+    file(WRITE "${_fx_stamp}" "${_fx_key}")
+  endif()
+  file(LOCK "${_fx_tp}/native-build.lock" RELEASE)
+endif()
+
+find_package(Threads REQUIRED)
+find_library(FOLIA_CPUINFO_LIBRARY cpuinfo REQUIRED)
+
+add_library(folia_xnnpack INTERFACE)
+# BEFORE + SYSTEM: the 2024 headers win over anything an old package left in /usr/include.
+target_include_directories(folia_xnnpack SYSTEM BEFORE INTERFACE "${_fx_install}/include")
+target_link_libraries(folia_xnnpack INTERFACE
+  "${_fx_install}/lib/libXNNPACK.a"
+  "${_fx_install}/lib/libmicrokernels-prod.a"
+  "${_fx_install}/lib/libpthreadpool.a"
+  "${FOLIA_CPUINFO_LIBRARY}"
+  Threads::Threads
+  m)
