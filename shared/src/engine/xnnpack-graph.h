@@ -1,0 +1,80 @@
+// xnnpack-graph.h (private): the folia-cnn4 network as an XNNPACK subgraph runtime.
+// BatchNorm is folded into the convolutions here; the runtime is planned for one batch size at a
+// time and re-planned only when a different batch size arrives.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "folia.h"
+#include "folia/model-file.h"
+
+namespace folia::engine {
+
+// One conv block with BatchNorm folded in: weights are (C_out, 3, 3, C_in) f32 (OHWI, XNNPACK's
+// filter layout), bias (C_out).
+struct folded_conv {
+    int c_in = 0;
+    int c_out = 0;
+    std::vector<float> weights;
+    std::vector<float> bias;
+};
+
+// Everything the runtime needs, in XNNPACK layouts. fc weights keep PyTorch's (out, in) layout,
+// which is XNNPACK's fully-connected filter layout too.
+struct network_weights {
+    int input_size = 0;  // S: input is (N, S, S, 3)
+    std::vector<folded_conv> convs;
+    int hidden = 0;
+    int num_classes = 0;
+    std::vector<float> fc1_weight;  // (hidden, C_last)
+    std::vector<float> fc1_bias;    // (hidden)
+    std::vector<float> fc2_weight;  // (num_classes, hidden)
+    std::vector<float> fc2_bias;    // (num_classes)
+};
+
+// Folds BN (y = gamma * (conv + b - mean) / sqrt(var + eps) + beta) into each conv, in double,
+// and reorders OIHW to OHWI. The model must have passed parse_model_file's shape checks.
+network_weights fold_model(const model_file &model);
+
+// Spatial size after the conv blocks (each max-pool 2x2/2 floors), 0 if it would vanish.
+int final_spatial_size(int input_size, size_t num_blocks);
+
+class xnnpack_graph {
+public:
+    // num_threads 1: no thread pool (runs on the caller's thread).
+    // profile: per-operator timings through XNNPACK's basic profiling (see last_profile()).
+    static folia_status create(network_weights weights, int num_threads, bool profile,
+                               std::unique_ptr<xnnpack_graph> *out, std::string *error);
+    ~xnnpack_graph();
+    xnnpack_graph(const xnnpack_graph &) = delete;
+    xnnpack_graph &operator=(const xnnpack_graph &) = delete;
+
+    int input_size() const { return weights_.input_size; }
+    int num_classes() const { return weights_.num_classes; }
+    size_t input_floats_per_image() const;
+
+    // Input buffer for `batch` images, (batch, S, S, 3) f32, padded for XNNPACK's over-reads.
+    // Valid until the next call with a different batch; run() reads from it.
+    float *input_buffer(int batch);
+
+    // Runs the network on input_buffer(batch)'s contents; logits is (batch, num_classes).
+    folia_status run(int batch, float *logits, std::string *error);
+
+    // (operator name, milliseconds) of the last run; empty unless created with profile = true.
+    std::vector<std::pair<std::string, double>> last_profile() const;
+
+private:
+    xnnpack_graph() = default;
+    folia_status plan(int batch, std::string *error);
+
+    network_weights weights_;
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace folia::engine
