@@ -144,7 +144,7 @@ void expect_refused(const std::vector<uint8_t> &bytes, folia_status expected) {
 
 }  // namespace
 
-TEST_CASE("Engine logits match the plain reference model for batches 1 and 3 on 1 and 2 threads",
+TEST_CASE("The engine's logits match the plain reference model for batches 1 and 3 on 1 and 2 threads",
           "[engine][model]") {
     const int num_classes = GENERATE(35, 5);
     CAPTURE(num_classes);
@@ -186,7 +186,7 @@ TEST_CASE("Engine logits match the plain reference model for batches 1 and 3 on 
     }
 }
 
-TEST_CASE("Engine logits match the reference for a non-default input size", "[engine][model]") {
+TEST_CASE("The engine's logits match the reference model for a non-default input size", "[engine][model]") {
     const folia::model_file model = make_test_model(7, 77, /*input_size=*/72);
     const std::vector<float> x = random_input(2, 72, 5);
     const std::vector<double> ref = folia_test::reference_logits(model, x.data(), 2);
@@ -199,7 +199,7 @@ TEST_CASE("Engine logits match the reference for a non-default input size", "[en
     CHECK(diff <= 1e-4);
 }
 
-TEST_CASE("classify on pixels equals softmax(logits / T) of the preprocessed image", "[engine]") {
+TEST_CASE("The engine's classify on pixels equals softmax(logits / T) of the preprocessed image", "[engine]") {
     folia::model_file model = make_test_model(5, 4242);
     model.calibration.temperature = 1.7f;
     ctx_ptr ctx = make_ctx(serialise(model), 1);
@@ -271,7 +271,7 @@ TEST_CASE("classify on pixels equals softmax(logits / T) of the preprocessed ima
     }
 }
 
-TEST_CASE("Probabilities sum to 1 and temperature flattens them", "[engine]") {
+TEST_CASE("The engine's probabilities sum to 1 and temperature flattens them", "[engine]") {
     folia::model_file model = make_test_model(35, 31337);
     const std::vector<float> x = random_input(1, 128, 3);
     std::vector<float> logits(35);
@@ -313,7 +313,7 @@ TEST_CASE("Probabilities sum to 1 and temperature flattens them", "[engine]") {
     CHECK(p3[top] < p1[top]);  // T > 1 lowers the confidence of the winner
 }
 
-TEST_CASE("Every corrupted model file is refused with its specific status", "[engine][model]") {
+TEST_CASE("The engine refuses every corrupted model file with its specific status", "[engine][model]") {
     const std::vector<uint8_t> good = serialise(make_test_model(5, 11));
     {
         ctx_ptr ctx = make_ctx(good, 1);  // the unmodified file loads
@@ -429,7 +429,7 @@ TEST_CASE("Every corrupted model file is refused with its specific status", "[en
     }
 }
 
-TEST_CASE("Bad arguments are refused, never crash", "[engine]") {
+TEST_CASE("The engine refuses bad arguments and never crashes", "[engine]") {
     const std::vector<uint8_t> good = serialise(make_test_model(5, 12));
     folia_params p = folia_default_params();
     CHECK(p.num_threads == 1);
@@ -469,7 +469,7 @@ TEST_CASE("Bad arguments are refused, never crash", "[engine]") {
     CHECK(folia_logits(ctx.get(), x.data(), 1, probs.data()) == FOLIA_OK);
 }
 
-TEST_CASE("Every status has its own non-empty message", "[engine]") {
+TEST_CASE("Every engine status has its own non-empty message", "[engine]") {
     std::set<std::string> seen;
     for (int s = 0; s < FOLIA_STATUS_COUNT; ++s) {
         const char *m = folia_status_message(folia_status(s));
