@@ -3,6 +3,7 @@
 # engine builds, the shipped model and generated icons, then writes the Workbox service worker.
 #
 #   tools/build-web.sh [--out DIR] [--version STR] [--model FILE] [--wasm-dir DIR] [--wasm-mt-dir DIR]
+# (the wasm folders also come from FOLIA_WASM_DIR / FOLIA_WASM_MT_DIR)
 #
 # Needs: build/wasm/**/folia-web.{js,wasm} and build/wasm-mt/**/folia-web-mt.{js,wasm}
 # (tools/build-wasm.sh), shared/models/plantvillage.folia (or --model / FOLIA_MODEL), web/node_modules
@@ -12,8 +13,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/web/dist"
 version=""
 model="${FOLIA_MODEL:-$root/shared/models/plantvillage.folia}"
-wasm_dir="$root/build/wasm"
-wasm_mt_dir="$root/build/wasm-mt"
+wasm_dir="${FOLIA_WASM_DIR:-$root/build/wasm}"
+wasm_mt_dir="${FOLIA_WASM_MT_DIR:-$root/build/wasm-mt}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;

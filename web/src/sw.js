@@ -1,5 +1,5 @@
 // sw.js: Folia's service worker (the source; tools/build-web.sh runs workbox-build's
-// injectManifest, which replaces self.__WB_MANIFEST with [{url, revision, integrity}] for every
+// injectManifest, which replaces the manifest placeholder below with [{url, revision, integrity}] for every
 // file of the app: shell, both wasm engines, the model).
 //
 // - One cache per version, named from the manifest's content hashes. The active worker answers
