@@ -6,9 +6,12 @@
 // By default every response carries COOP: same-origin and COEP: require-corp, so the page is
 // cross-origin isolated and the threaded engine runs. --no-coi leaves them out (a plain static
 // host; the service worker then adds them itself from the second load, unless ?isolate=0).
+// Responses are gzipped when the browser accepts it (as static hosts do), so the first-visit
+// download it measures is what a phone would transfer.
 // Also importable: startServer({root, port, coi}) -> {url, server, setRoot, requests, close}.
 import { createReadStream, promises as fs } from 'node:fs';
 import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,6 +32,7 @@ const types = {
 export function startServer({ root, port = 0, coi = true, host = '127.0.0.1' } = {}) {
   let base = path.resolve(root);
   const requests = [];  // [{method, url, status, bytes}] for tests
+  const gz_cache = new Map();  // path + etag -> gzipped bytes
   const server = http.createServer(async (req, res) => {
     const done = (status, headers = {}, body) => {
       requests.push({ method: req.method, url: req.url, status });
@@ -52,7 +56,8 @@ export function startServer({ root, port = 0, coi = true, host = '127.0.0.1' } =
       return done(404, { 'Content-Type': 'text/plain' }, 'not found');
     }
     if (!st.isFile()) return done(404, { 'Content-Type': 'text/plain' }, 'not found');
-    const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+    const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] || '');
+    const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}${gzip ? '-gz' : ''}"`;
     const headers = {
       'Content-Type': types[path.extname(file)] || 'application/octet-stream',
       'Content-Length': st.size,
@@ -73,7 +78,20 @@ export function startServer({ root, port = 0, coi = true, host = '127.0.0.1' } =
       res.writeHead(304, headers);
       return res.end();
     }
-    requests.push({ method: req.method, url: req.url, status: 200, bytes: req.method === 'HEAD' ? 0 : st.size });
+    headers.Vary = 'Accept-Encoding';
+    if (gzip) {
+      let body = gz_cache.get(file + etag);
+      if (!body) {
+        body = gzipSync(await fs.readFile(file), { level: 9 });
+        gz_cache.set(file + etag, body);
+      }
+      headers['Content-Encoding'] = 'gzip';
+      headers['Content-Length'] = body.length;
+      requests.push({ method: req.method, url: req.url, status: 200, bytes: req.method === 'HEAD' ? 0 : body.length, raw: st.size });
+      res.writeHead(200, headers);
+      return res.end(req.method === 'HEAD' ? undefined : body);
+    }
+    requests.push({ method: req.method, url: req.url, status: 200, bytes: req.method === 'HEAD' ? 0 : st.size, raw: st.size });
     res.writeHead(200, headers);
     if (req.method === 'HEAD') return res.end();
     createReadStream(file).pipe(res);

@@ -42,7 +42,9 @@ for (const c of cases) {
       await wait_sw(page);
       const first = await wait_ready(page);
       assert.equal(first.build, c.first, 'engine build on the first visit');
+      // transferred (gzip) and uncompressed bytes of everything the first visit downloaded
       figures.first_visit_bytes = server.requests.reduce((s, r) => s + (r.bytes || 0), 0);
+      figures.first_visit_bytes_uncompressed = server.requests.reduce((s, r) => s + (r.raw || 0), 0);
       figures.first_visit_requests = server.requests.length;
 
       // Airplane mode: the browser is offline and the server is gone.
