@@ -30,8 +30,8 @@ export function native_cli() {
 export const model = join(dist, 'plantvillage.folia');
 
 // `folia diagnose --json` on files -> one object per file, in order.
-export function native_diagnose(files) {
-  const out = execFileSync(native_cli(), ['diagnose', '--json', '--threads', '1', '--model', model, ...files],
+export function native_diagnose(files, model_file = model) {
+  const out = execFileSync(native_cli(), ['diagnose', '--json', '--threads', '1', '--model', model_file, ...files],
     { encoding: 'utf8', maxBuffer: 64 << 20 });
   return out.trim().split('\n').map((l) => JSON.parse(l));
 }
@@ -64,7 +64,7 @@ export const chromium_args = ['--no-sandbox', '--disable-gpu', '--disable-quic',
 
 // A fresh profile every time (no service worker or cache left from an earlier run). Every
 // request the browser makes (pages, workers, service worker) is recorded in `requests`.
-export async function launch({ width = 360, height = 780 } = {}) {
+export async function launch({ width = 360, height = 780, locale = 'en-GB' } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'folia-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
@@ -72,7 +72,7 @@ export async function launch({ width = 360, height = 780 } = {}) {
     args: chromium_args,
     viewport: { width, height },
     deviceScaleFactor: 1,
-    locale: 'en-GB',
+    locale,
     serviceWorkers: 'allow',
   });
   const requests = [];
@@ -155,8 +155,8 @@ export async function cached_hashes(page) {
   });
 }
 
-export function build_dist(out, version) {
-  execFileSync(join(root, 'tools', 'build-web.sh'), ['--out', out, '--version', version, '--model', model],
+export function build_dist(out, version, model_file = model) {
+  execFileSync(join(root, 'tools', 'build-web.sh'), ['--out', out, '--version', version, '--model', model_file],
     { stdio: ['ignore', 'pipe', 'inherit'] });
   return out;
 }
