@@ -29,6 +29,10 @@ folia_add_catch_test(folia_test_preprocess
 add_dependencies(folia_test_preprocess folia_preprocess_ref)
 # The decode tests reach stb's allocation statistics through the library's internal header.
 target_include_directories(folia_test_preprocess PRIVATE "${_pp_dir}/../shared/src/preprocess")
+# Where the reference files are when no environment variable says otherwise (an absolute path:
+# valid natively and under node with NODERAWFS).
+target_compile_definitions(folia_test_preprocess PRIVATE
+  "FOLIA_PREPROCESS_REF_DEFAULT=\"${FOLIA_PREPROCESS_REF_DIR}\"")
 
 folia_add_catch_test(folia_test_augment "${_pp_dir}/test-augment.cpp" LIBS folia_preprocess)
 

@@ -27,7 +27,11 @@ std::string ref_dir() {
     if (const char *b = std::getenv("FOLIA_BINARY_DIR"); b && *b) {
         return std::string(b) + "/preprocess-ref";
     }
+#ifdef FOLIA_PREPROCESS_REF_DEFAULT
+    return FOLIA_PREPROCESS_REF_DEFAULT;  // the build folder this test was configured in
+#else
     return "";
+#endif
 }
 
 bool read_file(const std::string &path, std::vector<uint8_t> *out) {
@@ -64,8 +68,7 @@ std::vector<int> split_ints(const std::string &s) {
 bool load_manifest(ref_manifest *m, std::string *why) {
     m->dir = ref_dir();
     if (m->dir.empty()) {
-        *why = "neither FOLIA_PREPROCESS_REF nor FOLIA_BINARY_DIR is set: run the tests through "
-               "ctest, which sets them";
+        *why = "no reference folder: set FOLIA_PREPROCESS_REF or FOLIA_BINARY_DIR";
         return false;
     }
     std::vector<uint8_t> bytes;

@@ -26,7 +26,8 @@ struct ref_manifest {
     const ref_case *find(const std::string &kind, const std::string &name) const;
 };
 
-// $FOLIA_PREPROCESS_REF, else $FOLIA_BINARY_DIR/preprocess-ref; empty when neither is set.
+// $FOLIA_PREPROCESS_REF, else $FOLIA_BINARY_DIR/preprocess-ref, else the build folder's
+// preprocess-ref compiled in by tests/preprocess.cmake.
 std::string ref_dir();
 // Loads the manifest; on failure returns false with a reason in *why.
 bool load_manifest(ref_manifest *m, std::string *why);
