@@ -107,6 +107,22 @@ test('history: kept across reloads, exported as CSV, cleared; the language switc
   }
 });
 
+test('the app is installable (Chromium finds no installability error in manifest, icons, worker)', async () => {
+  const { server, b } = await open(dists.sure);
+  try {
+    const cdp = await b.context.newCDPSession(b.page);
+    const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+    assert.deepEqual(installabilityErrors, []);
+    const { url, data } = await cdp.send('Page.getAppManifest');
+    assert.ok(url.endsWith('/manifest.webmanifest'));
+    const manifest = JSON.parse(data);
+    assert.deepEqual(manifest.icons.map((i) => i.sizes).sort(), ['192x192', '512x512', '512x512']);
+  } finally {
+    await b.close();
+    await server.close();
+  }
+});
+
 test('a Portuguese phone gets Portuguese without touching the switch', async () => {
   const { server, b } = await open(dists.sure, { locale: 'pt-PT' });
   try {
