@@ -1,0 +1,111 @@
+// bench.cpp: training throughput, ours vs PyTorch, measured side by side in one run.
+// Both sides: the same network, batch, input size, thread count, Adam, cross-entropy, a
+// synthetic batch (no data loading), warm-up steps excluded. PyTorch runs
+// tools/bench-pytorch-train.py (channels_last, its best CPU setting) as a child process after
+// ours, with the same malloc settings we use (env MALLOC_MMAP_MAX_/MALLOC_TRIM_THRESHOLD_), so
+// neither side pays glibc's mmap churn. We also time our full trainer step (batch assembly
+// from u8 images + shared augmentation + normalisation, prefetched) for reference.
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "dataset.h"
+#include "split.h"
+#include "trainer.h"
+
+namespace folia::train {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double bench_ours_step(const bench_options &o) {
+    folia_net model = make_model(o.classes, 0);
+    model->train();
+    torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-4).weight_decay(1e-4));
+    const torch::Tensor x = torch::randn({o.batch, 3, o.size, o.size})
+                                .contiguous(torch::MemoryFormat::ChannelsLast);
+    const torch::Tensor y = torch::randint(0, o.classes, {o.batch}, torch::kLong);
+    auto step = [&] {
+        opt.zero_grad();
+        torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+        loss.backward();
+        opt.step();
+        return loss.item<float>();
+    };
+    for (int i = 0; i < o.warmup; ++i) step();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < o.steps; ++i) step();
+    return double(o.batch) * o.steps / seconds_since(t0);
+}
+
+double bench_ours_trainer(const bench_options &o) {
+    // Synthetic u8 images stand in for the cache: same sizes, no dataset needed.
+    image_cache images;
+    images.size = o.size;
+    const int n = o.batch * (o.steps + o.warmup);
+    images.data.resize(size_t(n) * o.size * o.size * 3);
+    splitmix64 rng(7);
+    for (auto &b : images.data) b = uint8_t(rng.next() >> 56);
+    std::vector<train_item> items;
+    for (int i = 0; i < n; ++i) items.push_back({i, i % o.classes, 1.0f, 0});
+    train_config cfg;
+    cfg.batch = o.batch;
+    cfg.epochs = 1;
+    cfg.progress = false;
+    cfg.max_steps_per_epoch = o.warmup;
+    trainer t(make_model(o.classes, 0), images, cfg);
+    t.train_epoch(items, 0);  // warm-up
+    t.train_epoch(items, 0);
+    const auto rec = [&] {
+        train_config c2 = cfg;
+        c2.max_steps_per_epoch = o.steps;
+        trainer t2(t.model(), images, c2);
+        return t2.train_epoch(items, 1);
+    }();
+    return rec.images_per_s;
+}
+
+}  // namespace
+
+int cmd_bench(const bench_options &o) {
+    fmt::print("training throughput, batch {}, {}x{}, {} threads, {} timed steps after {} warm-up\n",
+               o.batch, o.size, o.size, o.threads, o.steps, o.warmup);
+    const double ours = bench_ours_step(o);
+    fmt::print("  ours (LibTorch C++, channels-last)       {:8.1f} images/s\n", ours);
+    const double ours_full = bench_ours_trainer(o);
+    fmt::print("  ours, full trainer step (+augmentation)  {:8.1f} images/s\n", ours_full);
+    nlohmann::json out = {{"batch", o.batch}, {"size", o.size}, {"threads", o.threads},
+                          {"steps", o.steps}, {"ours_images_per_s", ours},
+                          {"ours_trainer_images_per_s", ours_full}};
+    if (!o.skip_pytorch) {
+        const std::string cmd = fmt::format(
+            "MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824 '{}' '{}' --batch {} --size {} "
+            "--steps {} --warmup {} --threads {} --classes {}",
+            o.python, o.script, o.batch, o.size, o.steps, o.warmup, o.threads, o.classes);
+        std::FILE *p = ::popen(cmd.c_str(), "r");
+        if (!p) throw std::runtime_error("cannot run " + cmd);
+        std::string text;
+        char buf[4096];
+        while (size_t n = std::fread(buf, 1, sizeof buf, p)) text.append(buf, n);
+        if (::pclose(p) != 0) throw std::runtime_error("the PyTorch benchmark failed: " + cmd);
+        const nlohmann::json py = nlohmann::json::parse(text.substr(text.rfind('{')));
+        const double theirs = py.at("images_per_s");
+        fmt::print("  PyTorch {} (python, channels_last)  {:8.1f} images/s\n",
+                   py.at("framework").get<std::string>().substr(8), theirs);
+        fmt::print("  ratio ours / PyTorch                     {:8.2f}x\n", ours / theirs);
+        out["pytorch"] = py;
+        out["pytorch_images_per_s"] = theirs;
+        out["ratio"] = ours / theirs;
+    }
+    if (!o.json.empty()) write_file_atomic(o.json, out.dump(1) + "\n");
+    return 0;
+}
+
+}  // namespace folia::train

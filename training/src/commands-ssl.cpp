@@ -1,0 +1,137 @@
+// folia-ssl: the seed's semi-supervised pseudo-labelling stream simulation (run) and its
+// supervised baselines (supervised). No LibTorch in this file (ssl-sim.h is plain C++).
+#include <malloc.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "ssl-sim.h"
+
+using namespace folia::train;
+using namespace folia::train::ssl;
+
+namespace {
+
+void add_data_options(CLI::App *c, data_options &o) {
+    c->add_option("--data", o.data, "PlantVillage-style folder <class>/<image> (default $FOLIA_DATA)");
+    c->add_option("--split", o.split, "split JSON (made from --split-seed if missing)");
+    c->add_option("--split-seed", o.split_seed, "seed for a new split");
+    c->add_option("--cache-dir", o.cache_dir, "where preprocessed image caches live (build tree)");
+    c->add_option("--size", o.size, "input size S (the shipped model: 128)");
+    c->add_option("--max-classes", o.max_classes, "use only the first N classes (smoke runs)");
+    c->add_option("--per-class", o.per_class, "use only the first N images of each class");
+    c->add_option("--threads", o.threads, "CPU threads (LibTorch and preprocessing)");
+}
+
+void add_sup_options(CLI::App *c, sup_config &o, const std::string &what) {
+    c->add_option("--epochs", o.epochs, what + ": epochs");
+    c->add_option("--batch", o.batch, "batch size");
+    c->add_option("--lr", o.lr, what + ": peak Adam learning rate (seed: 1e-4)");
+    c->add_option("--weight-decay", o.weight_decay, "Adam weight decay (seed: 1e-4)");
+    c->add_option("--schedule", o.schedule, what + ": cosine (warmup + cosine) or constant");
+    c->add_option("--warmup", o.warmup, what + ": warmup epochs");
+    c->add_option("--min-lr-frac", o.min_lr_frac, "cosine floor as a fraction of --lr");
+    c->add_option("--patience", o.patience, what + ": early stopping patience (0: off)");
+    c->add_option("--class-weights", o.weighting,
+                  "none (seed: plain cross-entropy), sqrt or inverse class frequency");
+    c->add_option("--max-steps", o.max_steps, "cap steps per epoch (smoke runs)");
+}
+
+std::string join_args(int argc, char **argv) {
+    std::string s;
+    for (int i = 0; i < argc; ++i) {
+        if (i) s += ' ';
+        const std::string a = argv[i];
+        const bool quote = a.find_first_of(" \t\"'") != std::string::npos || a.empty();
+        s += quote ? "'" + a + "'" : a;
+    }
+    return s;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    // As folia-train: glibc's mmap threshold makes LibTorch training ~8x slower here.
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+
+    CLI::App app{"folia-ssl: pseudo-labelling stream simulation (semi-supervised) and baselines"};
+    app.require_subcommand(1);
+    app.option_defaults()->always_capture_default();  // --help shows every default
+
+    sim_options so;
+    so.pre.epochs = 30;
+    bool no_final = false, quiet = false;
+    auto *run = app.add_subcommand("run", "pre-train on the labeled pool, then pseudo-label the "
+                                          "stream day by day, retraining when the buffer fills");
+    add_data_options(run, so.data);
+    add_sup_options(run, so.pre, "pre-training");
+    run->add_option("--out", so.out, "run folder: state.pt (checkpoint), results.json");
+    run->add_option("--seed", so.seed, "model init, stream order, augmentation");
+    run->add_option("--tau", so.ssl.tau, "confidence threshold (seed: 0.9)");
+    run->add_option("--cap", so.ssl.cap_per_class, "most pseudo-labels per class, 0 = no cap (seed: 500)");
+    run->add_option("--per-day", so.ssl.images_per_day, "stream images per simulated day (seed: 100)");
+    run->add_option("--retrain-threshold", so.ssl.retrain_threshold,
+                    "buffer size that triggers a retrain (seed: 200-500)");
+    run->add_option("--lambda", so.ssl.lambda, "weight of the pseudo-label loss");
+    run->add_option("--ramp-epochs", so.ssl.ramp_epochs, "T_ramp in epochs (seed: 10)");
+    run->add_option("--ramp-scope", so.ssl.ramp_scope,
+                    "global: t counts every pseudo-label epoch since the stream began; round: t "
+                    "restarts at each retrain");
+    run->add_option("--retrain-epochs", so.ssl.retrain_epochs, "epochs per retrain");
+    run->add_option("--retrain-lr", so.retrain_lr, "constant Adam learning rate of the retrains");
+    run->add_flag("--no-final-retrain", no_final, "leave a last partial buffer unused at the stream's end");
+    run->add_option("--pretrained", so.pretrained,
+                    "start from this checkpoint (e.g. a supervised baseline's best.pt) instead of pre-training");
+    run->add_option("--max-days", so.max_days, "simulate only the first N days of the stream");
+    run->add_option("--stop-after-days", so.stop_after_days,
+                    "stop after N days without finishing, as if killed (tests --resume)");
+    run->add_flag("--resume", so.resume, "continue from <out>/state.pt");
+    run->add_flag("--overwrite", so.overwrite, "start again even if <out>/state.pt exists");
+    run->add_option("--export", so.export_model, "write the final model file here");
+    run->add_flag("--quiet", quiet, "no per-day progress lines");
+
+    supervised_options su;
+    bool su_quiet = false;
+    auto *sup = app.add_subcommand("supervised", "supervised baseline on labeled + a share of the "
+                                                 "stream with true labels");
+    add_data_options(sup, su.data);
+    add_sup_options(sup, su.cfg, "training");
+    sup->add_option("--out", su.out, "run folder: last.pt, best.pt, history.json, results.json");
+    sup->add_option("--label-frac", su.label_frac,
+                    "labeled share of the training pool (0.2 = labeled pool only, 1 = all)");
+    sup->add_option("--seed", su.seed, "model init, which stream images get labels, augmentation");
+    sup->add_flag("--resume", su.resume, "continue from <out>/last.pt");
+    sup->add_option("--export", su.export_model, "write the model file here");
+    sup->add_flag("--quiet", su_quiet, "no progress bars");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    try {
+        const std::string command = join_args(argc, argv);
+        if (*run) {
+            so.ssl.final_retrain = !no_final;
+            so.progress = !quiet;
+            so.command = command;
+            setup_threads(so.data.threads);
+            run_ssl(so);
+        } else if (*sup) {
+            su.progress = !su_quiet;
+            su.command = command;
+            setup_threads(su.data.threads);
+            run_supervised(su);
+        }
+    } catch (const std::invalid_argument &e) {
+        std::fprintf(stderr, "folia-ssl: %s\n", e.what());
+        return 2;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "folia-ssl: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

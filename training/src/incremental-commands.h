@@ -1,0 +1,60 @@
+// incremental-commands.h: the class-incremental experiment of folia-incremental (options are
+// plain C++ so incremental-main.cpp stays free of LibTorch; the runner is in
+// commands-incremental.cpp).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "dataset.h"
+#include "image-cache.h"
+#include "split.h"
+
+namespace folia::train {
+
+struct incremental_options {
+    data_options data;  // data.size: input size S (the network is size-agnostic: global pooling)
+    std::string out = "build/incremental/plantvillage";
+    // joint (upper bound: all data at once), finetune (lower bound), lwf, ewc,
+    // rehearsal-herding | rehearsal-random | rehearsal-distance ("rehearsal" = herding).
+    std::vector<std::string> strategies = {"joint", "finetune", "lwf", "ewc", "rehearsal-herding",
+                                           "rehearsal-random", "rehearsal-distance"};
+    std::vector<uint64_t> seeds = {1, 2};
+    std::vector<std::string> train_parts = {"labeled", "stream"};
+    // Protocol.
+    int first_classes = 20, steps = 2;
+    bool shuffle_classes = false;
+    // Training.
+    int base_epochs = 8, step_epochs = 6, joint_epochs = 0;  // joint 0: = base_epochs
+    int batch = 32;
+    double lr = 1e-3, step_lr = 5e-4, weight_decay = 1e-4, warmup = 1.0, step_warmup = 0.5;
+    double min_lr_frac = 0.02;
+    std::string weighting = "sqrt";
+    bool no_augment = false;
+    int64_t max_steps = 0;  // cap steps per epoch (CI)
+    // Strategies.
+    double lwf_alpha = 1.0, lwf_temperature = 2.0;
+    double ewc_lambda = 1000.0;
+    int fisher_samples = 500, fisher_batch = 1;
+    int memory_per_class = 20;
+    // Output.
+    bool export_models = true;  // <out>/models/<strategy>-seed<s>.folia after the last step
+    bool progress = true;       // per-epoch bars from the trainer
+    nlohmann::json to_json() const;
+};
+
+// Runs every (seed, strategy) not yet in <out>/results.json (it is rewritten atomically after
+// each one, so a killed run resumes at the next unfinished one), and returns the results. The
+// base model of experience 0 is trained once per seed (<out>/base-seed<s>.pt) and shared by
+// all strategies. Throws if <out>/results.json was made with a different protocol or training
+// configuration.
+nlohmann::json run_incremental(const incremental_options &o, const dataset &d, const data_split &s,
+                               const image_cache &images);
+
+// Loads the data (--data / $FOLIA_DATA, split, image cache), runs, prints a summary table.
+int cmd_incremental(const incremental_options &o);
+
+}  // namespace folia::train

@@ -1,0 +1,144 @@
+// incremental.h: the seed's IncrementalLearner: learn_incremental(new_data, config) -> result,
+// with four strategies behind one interface (LibTorch):
+//   finetune   train on the new data only (the naive lower bound);
+//   lwf        Learning without Forgetting (Li & Hoiem 2016): + alpha * KL(q_old || p_new) on the
+//              OLD outputs at temperature T, q_old from a frozen copy of the model as it was
+//              before this experience, on the same (augmented) new-data batch. As Avalanche's
+//              LwFPlugin: kl_div(log_softmax(new/T), softmax(old/T), "batchmean"), no T^2;
+//   ewc        Elastic Weight Consolidation (Kirkpatrick et al. 2017), Avalanche's "separate"
+//              mode: + lambda * sum_e sum_i F_e,i (theta_i - theta*_e,i)^2 with F_e the
+//              diagonal empirical Fisher on experience e's training data, theta*_e the weights
+//              after e; outputs added later are not penalised (old rows only);
+//   rehearsal  a memory of `memory_per_class` training images per old class (herding, random
+//              or distance selection on the model's pooled features), replayed with the new data.
+// The output layer grows when new classes arrive (folia_net::grow_classes keeps the old fc2
+// rows, so old logits are unchanged); a fresh Adam is made per experience.
+//
+// Data of an experience are train_items whose labels are MODEL outputs (see
+// incremental-protocol.h). A learner built on a model that already learned an experience
+// elsewhere (the shared base model of the protocol) takes that experience's post-training step
+// with consolidate(): EWC's Fisher, the rehearsal memory.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "incremental-exemplars.h"
+#include "trainer.h"
+
+namespace folia::train {
+
+struct incremental_config {
+    train_config train;  // epochs, lr, batch... for this experience (out_dir "" is usual)
+    // LwF
+    double lwf_alpha = 1.0;
+    double lwf_temperature = 2.0;
+    // EWC
+    double ewc_lambda = 100.0;
+    int fisher_samples = 0;  // 0 = every training image of the experience
+    int fisher_batch = 1;    // 1 = exact per-sample empirical Fisher; b > 1: squared mean
+                             // gradient of b-sample groups (Avalanche's minibatch estimate)
+    // Rehearsal
+    int memory_per_class = 20;
+    exemplar_selection selection = exemplar_selection::herding;
+    uint64_t seed = 1;  // growth init, Fisher subsample, random selection
+    nlohmann::json to_json() const;
+};
+
+struct new_data {
+    std::vector<train_item> train;  // labels are model outputs
+    int num_outputs = 0;            // outputs the model must have after this experience
+};
+
+struct incremental_result {
+    int experience = 0;             // 0-based count of experiences this learner has learned
+    int num_outputs = 0;
+    int64_t train_images = 0;       // images per epoch (new data + replayed memory)
+    int memory_size = 0;            // rehearsal memory after the experience
+    double seconds = 0;
+    std::vector<epoch_record> history;
+    nlohmann::json extra = nlohmann::json::object();  // strategy-specific figures
+    nlohmann::json to_json() const;
+};
+
+class incremental_learner {
+public:
+    incremental_learner(folia_net model, const image_cache &images);
+    virtual ~incremental_learner() = default;
+    virtual std::string name() const = 0;
+
+    // Grows the output layer to data.num_outputs, trains on the experience with the strategy's
+    // additions, then consolidate()s it.
+    incremental_result learn_incremental(const new_data &data, const incremental_config &cfg);
+    // The post-training step for an experience the model has just learned (see above).
+    virtual void consolidate(const new_data &data, const incremental_config &cfg) {
+        (void)data, (void)cfg;
+        ++experiences_;
+    }
+
+    folia_net &model() { return model_; }
+    const image_cache &images() const { return images_; }
+    int experiences() const { return experiences_; }
+
+protected:
+    // Hooks around the trainer: the training set (rehearsal adds its memory) and extra losses.
+    virtual std::vector<train_item> training_set(const new_data &data) { return data.train; }
+    virtual void prepare(trainer &t, const new_data &data, const incremental_config &cfg,
+                         int old_outputs) {
+        (void)t, (void)data, (void)cfg, (void)old_outputs;
+    }
+    // After training, before consolidate(): strategy figures into r.extra.
+    virtual void after_fit(incremental_result &r, const incremental_config &cfg) {
+        (void)r, (void)cfg;
+    }
+    virtual int memory_size() const { return 0; }
+
+    folia_net model_;
+    const image_cache &images_;
+    int experiences_ = 0;
+};
+
+// "finetune", "lwf", "ewc", "rehearsal" (the rehearsal selection comes from the config).
+std::unique_ptr<incremental_learner> make_learner(const std::string &strategy, folia_net model,
+                                                  const image_cache &images);
+
+// ---- the pieces, exposed for tests -------------------------------------------------------
+
+// A deep copy (parameters and buffers) with the same architecture, channels-last weights.
+folia_net clone_model(folia_net &model);
+
+// Avalanche LwF: kl_div(log_softmax(new[:, :K]/T), softmax(old/T), batchmean), K = old.size(1).
+// new_logits (B, K_new >= K), old_logits (B, K). Differentiable w.r.t. new_logits.
+torch::Tensor distillation_loss(const torch::Tensor &new_logits, const torch::Tensor &old_logits,
+                                double temperature);
+
+using named_tensors = std::map<std::string, torch::Tensor>;
+
+// Diagonal empirical Fisher of `params` (name -> leaf tensor requiring grad): the mean over
+// groups of the squared gradient of group_nll(begin, end), the mean negative log-likelihood of
+// samples [begin, end); groups of `group` consecutive samples, n samples in all.
+named_tensors fisher_diagonal(const named_tensors &params, int64_t n, int64_t group,
+                              const std::function<torch::Tensor(int64_t, int64_t)> &group_nll);
+
+// The Fisher of a folia_net on training items (eval mode: running BN statistics, no dropout,
+// no augmentation), on at most max_samples of them (a seeded subsample; 0 = all).
+named_tensors fisher_of_model(folia_net &model, const image_cache &images,
+                              const std::vector<train_item> &items, int max_samples, int group,
+                              uint64_t seed);
+
+// sum_i F_i (theta_i - theta*_i)^2, each current tensor sliced along dim 0 to the saved shape
+// (outputs grown later are free).
+torch::Tensor ewc_penalty(const named_tensors &current, const named_tensors &fisher,
+                          const named_tensors &saved);
+
+named_tensors named_parameters_of(folia_net &model);
+
+// Pooled features (N, C_last) of the given cache images, eval mode, no augmentation.
+std::vector<float> extract_features(folia_net &model, const image_cache &images,
+                                    const std::vector<int32_t> &image_indices, int *dim);
+
+}  // namespace folia::train

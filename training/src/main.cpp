@@ -1,0 +1,126 @@
+// folia-train: split, cache, train (--resume), eval, calibrate, export, bench.
+#include <malloc.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+
+using namespace folia::train;
+
+namespace {
+
+void add_data_options(CLI::App *c, data_options &o) {
+    c->add_option("--data", o.data, "PlantVillage-style folder <class>/<image> (default $FOLIA_DATA)");
+    c->add_option("--split", o.split, "split JSON (made from --split-seed if missing)");
+    c->add_option("--split-seed", o.split_seed, "seed for a new split");
+    c->add_option("--cache-dir", o.cache_dir, "where preprocessed image caches live (build tree)");
+    c->add_option("--size", o.size, "input size S (the shipped model: 128)");
+    c->add_option("--max-classes", o.max_classes, "use only the first N classes (smoke runs)");
+    c->add_option("--per-class", o.per_class, "use only the first N images of each class");
+    c->add_option("--threads", o.threads, "CPU threads (LibTorch and preprocessing)");
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    // glibc malloc mmaps every block over 32 MB and unmaps it on free: LibTorch training then
+    // spends most of its time in page faults (~8x slower here). Keep big blocks on the heap
+    // and do not give memory back on every free. Must happen before any tensor exists.
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+
+    CLI::App app{"folia-train: native LibTorch training for Folia"};
+    app.require_subcommand(1);
+
+    data_options split_o, cache_o;
+    auto *split = app.add_subcommand("split", "make (or check) the leaf-grouped split file");
+    add_data_options(split, split_o);
+    auto *cache = app.add_subcommand("cache", "preprocess every image once into the cache");
+    add_data_options(cache, cache_o);
+
+    train_options tr;
+    auto *train = app.add_subcommand("train", "supervised training with checkpoints");
+    add_data_options(train, tr.data);
+    train->add_option("--out", tr.out, "run folder: last.pt, best.pt, history.json, run.json");
+    train->add_option("--init", tr.init, "start from this checkpoint's weights (progressive resizing)");
+    train->add_option("--parts", tr.parts, "split parts to train on (labeled, stream)")->delimiter(',');
+    train->add_option("--epochs", tr.epochs);
+    train->add_option("--batch", tr.batch);
+    train->add_option("--lr", tr.lr, "peak learning rate (seed: 1e-4)");
+    train->add_option("--weight-decay", tr.weight_decay);
+    train->add_option("--schedule", tr.schedule, "cosine (warmup + cosine) or constant");
+    train->add_option("--warmup", tr.warmup, "warmup epochs");
+    train->add_option("--min-lr-frac", tr.min_lr_frac, "cosine floor as a fraction of --lr");
+    train->add_option("--patience", tr.patience, "early stopping patience in epochs (0: off)");
+    train->add_option("--class-weights", tr.weighting, "none, sqrt or inverse class frequency");
+    train->add_option("--seed", tr.seed);
+    train->add_option("--max-steps", tr.max_steps, "cap steps per epoch (smoke runs)");
+    train->add_flag("--resume", tr.resume, "continue from <out>/last.pt");
+    train->add_flag("--no-augment", tr.no_augment);
+
+    export_options ex;
+    auto *exp = app.add_subcommand("export", "write the model file and its golden file");
+    exp->add_option("--run", ex.run);
+    exp->add_option("--checkpoint", ex.checkpoint, "default <run>/best.pt");
+    exp->add_option("--out", ex.out);
+    exp->add_option("--golden", ex.golden, "golden file (\"\" to skip)");
+
+    eval_options ev;
+    auto *eval = app.add_subcommand("eval", "metrics report (JSON) of a run on a split part");
+    add_data_options(eval, ev.data);
+    eval->add_option("--run", ev.run);
+    eval->add_option("--checkpoint", ev.checkpoint);
+    eval->add_option("--part", ev.part, "test, val, labeled or stream");
+    eval->add_option("--out", ev.out, "default <run>/eval-<part>.json");
+
+    calibrate_options ca;
+    auto *cal = app.add_subcommand("calibrate", "temperature + abstain threshold fitted on val");
+    add_data_options(cal, ca.data);
+    cal->add_option("--run", ca.run);
+    cal->add_option("--checkpoint", ca.checkpoint);
+    cal->add_option("--model", ca.model, "also update this model file's calibration section");
+    cal->add_option("--max-right-flagged", ca.max_right_flagged,
+                    "largest share of right answers the threshold may flag");
+
+    bench_options be;
+    auto *bench = app.add_subcommand("bench", "training images/s: ours vs PyTorch, same run");
+    bench->add_option("--batch", be.batch);
+    bench->add_option("--size", be.size);
+    bench->add_option("--steps", be.steps);
+    bench->add_option("--warmup", be.warmup);
+    bench->add_option("--threads", be.threads);
+    bench->add_option("--classes", be.classes);
+    bench->add_option("--python", be.python);
+    bench->add_option("--script", be.script);
+    bench->add_option("--json", be.json, "write the figures as JSON");
+    bench->add_flag("--skip-pytorch", be.skip_pytorch);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    try {
+        int threads = 2;
+        if (*split) threads = split_o.threads;
+        if (*cache) threads = cache_o.threads;
+        if (*train) threads = tr.data.threads;
+        if (*eval) threads = ev.data.threads;
+        if (*cal) threads = ca.data.threads;
+        if (*bench) threads = be.threads;
+        setup_runtime(threads);
+        if (*split) return cmd_split(split_o);
+        if (*cache) return cmd_cache(cache_o);
+        if (*train) return cmd_train(tr);
+        if (*exp) return cmd_export(ex);
+        if (*eval) return cmd_eval(ev);
+        if (*cal) return cmd_calibrate(ca);
+        if (*bench) return cmd_bench(be);
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "folia-train: %s\n", e.what());
+        return 1;
+    }
+    return 2;
+}

@@ -1,0 +1,329 @@
+// ssl-logic.cpp
+#include "ssl-logic.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+#include "split.h"
+
+namespace folia::train::ssl {
+
+nlohmann::json ssl_params::to_json() const {
+    return {{"tau", tau},
+            {"cap_per_class", cap_per_class},
+            {"images_per_day", images_per_day},
+            {"retrain_threshold", retrain_threshold},
+            {"lambda", lambda},
+            {"ramp_epochs", ramp_epochs},
+            {"ramp_scope", ramp_scope},
+            {"retrain_epochs", retrain_epochs},
+            {"final_retrain", final_retrain}};
+}
+
+ssl_params ssl_params::from_json(const nlohmann::json &j) {
+    ssl_params p;
+    p.tau = j.at("tau");
+    p.cap_per_class = j.at("cap_per_class");
+    p.images_per_day = j.at("images_per_day");
+    p.retrain_threshold = j.at("retrain_threshold");
+    p.lambda = j.at("lambda");
+    p.ramp_epochs = j.at("ramp_epochs");
+    p.ramp_scope = j.at("ramp_scope").get<std::string>();
+    p.retrain_epochs = j.at("retrain_epochs");
+    p.final_retrain = j.at("final_retrain");
+    return p;
+}
+
+void ssl_params::validate() const {
+    auto bad = [](const std::string &m) { throw std::invalid_argument(m); };
+    if (!(tau >= 0 && tau <= 1)) bad("--tau must be in [0, 1]");
+    if (cap_per_class < 0) bad("--cap must be >= 0 (0: no cap)");
+    if (images_per_day < 1) bad("--per-day must be >= 1");
+    if (retrain_threshold < 1) bad("--retrain-threshold must be >= 1");
+    if (!(lambda >= 0)) bad("--lambda must be >= 0");
+    if (!(ramp_epochs >= 0)) bad("--ramp-epochs must be >= 0");
+    if (ramp_scope != "global" && ramp_scope != "round") bad("--ramp-scope must be global or round");
+    if (retrain_epochs < 1) bad("--retrain-epochs must be >= 1");
+}
+
+double ramp(double t, double t_ramp) {
+    if (t_ramp <= 0) return 1.0;
+    if (!(t > 0)) return 0.0;
+    return std::min(t / t_ramp, 1.0);
+}
+
+double ramp_t(const ssl_params &p, int ssl_epochs_done, int epoch_in_round) {
+    return p.ramp_scope == "round" ? double(epoch_in_round + 1) : double(ssl_epochs_done + 1);
+}
+
+const char *verdict_name(verdict v) {
+    switch (v) {
+        case verdict::accepted: return "accepted";
+        case verdict::below_tau: return "below_tau";
+        case verdict::capped: return "capped";
+    }
+    return "?";
+}
+
+std::vector<candidate> make_candidates(const std::vector<float> &probs, int k,
+                                       const std::vector<int> &images,
+                                       const std::vector<int> &true_labels) {
+    const size_t n = images.size();
+    if (k < 1 || probs.size() != n * size_t(k) || true_labels.size() != n)
+        throw std::invalid_argument("make_candidates: probs must be (n, k) for n images");
+    std::vector<candidate> r(n);
+    for (size_t i = 0; i < n; ++i) {
+        const float *row = probs.data() + i * size_t(k);
+        const int arg = int(std::max_element(row, row + k) - row);  // first max on ties
+        r[i] = {images[i], true_labels[i], arg, row[arg]};
+    }
+    return r;
+}
+
+std::vector<verdict> select_pseudo_labels(const std::vector<candidate> &cands, double tau,
+                                          int cap_per_class, std::vector<int> &per_class_count) {
+    std::vector<size_t> order(cands.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return cands[a].confidence > cands[b].confidence;
+    });
+    std::vector<verdict> v(cands.size(), verdict::below_tau);
+    // Compare in the confidences' own precision: 0.9f is below the double 0.9, yet a softmax
+    // output of 0.9f must pass tau = 0.9.
+    const float tau_f = float(tau);
+    for (size_t i : order) {
+        const candidate &c = cands[i];
+        if (c.pred < 0 || size_t(c.pred) >= per_class_count.size())
+            throw std::invalid_argument("select_pseudo_labels: class out of range");
+        if (!(c.confidence >= tau_f)) continue;
+        int &count = per_class_count[size_t(c.pred)];
+        if (cap_per_class > 0 && count >= cap_per_class) {
+            v[i] = verdict::capped;
+            continue;
+        }
+        ++count;
+        v[i] = verdict::accepted;
+    }
+    return v;
+}
+
+nlohmann::json day_record::to_json() const {
+    return {{"day", day},           {"arrived", arrived},       {"accepted", accepted},
+            {"below_tau", below_tau}, {"capped", capped},       {"correct", correct},
+            {"buffer", buffer},     {"accepted_total", accepted_total},
+            {"precision_total", precision_total}, {"val_acc", val_acc}, {"retrained", retrained}};
+}
+
+nlohmann::json round_record::to_json() const {
+    return {{"round", round},
+            {"day", day},
+            {"new_labels", new_labels},
+            {"new_precision", new_precision},
+            {"accepted_total", accepted_total},
+            {"precision_total", precision_total},
+            {"train_items", train_items},
+            {"ramp_first", ramp_first},
+            {"ramp_last", ramp_last},
+            {"loss", loss},
+            {"val_acc", val_acc},
+            {"test_acc", test_acc},
+            {"seconds", seconds}};
+}
+
+namespace {
+
+nlohmann::json labels_to_json(const std::vector<pseudo_label> &v) {
+    // Compact rows [image, label, true_label, confidence, day]: thousands of them per state.
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto &p : v) a.push_back({p.image, p.label, p.true_label, p.confidence, p.day});
+    return a;
+}
+
+std::vector<pseudo_label> labels_from_json(const nlohmann::json &a) {
+    std::vector<pseudo_label> v;
+    for (const auto &r : a)
+        v.push_back({r.at(0).get<int32_t>(), r.at(1).get<int32_t>(), r.at(2).get<int32_t>(),
+                     r.at(3).get<float>(), r.at(4).get<int32_t>()});
+    return v;
+}
+
+}  // namespace
+
+int ssl_state::days_total(int per_day) const {
+    return int((stream.size() + size_t(per_day) - 1) / size_t(per_day));
+}
+
+nlohmann::json ssl_state::to_json() const {
+    nlohmann::json j = {{"stream", stream},       {"cursor", cursor},     {"day", day},
+                        {"round", round},         {"ssl_epochs", ssl_epochs},
+                        {"buffer", labels_to_json(buffer)},
+                        {"accepted", labels_to_json(accepted)},
+                        {"per_class", per_class}, {"arrived", arrived},
+                        {"n_accepted", n_accepted}, {"below_tau", below_tau},
+                        {"capped", capped}};
+    j["days"] = nlohmann::json::array();
+    for (const auto &d : days) j["days"].push_back(d.to_json());
+    j["rounds"] = nlohmann::json::array();
+    for (const auto &r : rounds) j["rounds"].push_back(r.to_json());
+    return j;
+}
+
+ssl_state ssl_state::from_json(const nlohmann::json &j) {
+    ssl_state s;
+    s.stream = j.at("stream").get<std::vector<int32_t>>();
+    s.cursor = j.at("cursor");
+    s.day = j.at("day");
+    s.round = j.at("round");
+    s.ssl_epochs = j.at("ssl_epochs");
+    s.buffer = labels_from_json(j.at("buffer"));
+    s.accepted = labels_from_json(j.at("accepted"));
+    s.per_class = j.at("per_class").get<std::vector<int>>();
+    s.arrived = j.at("arrived");
+    s.n_accepted = j.at("n_accepted");
+    s.below_tau = j.at("below_tau");
+    s.capped = j.at("capped");
+    for (const auto &d : j.at("days")) {
+        day_record r;
+        r.day = d.at("day");
+        r.arrived = d.at("arrived");
+        r.accepted = d.at("accepted");
+        r.below_tau = d.at("below_tau");
+        r.capped = d.at("capped");
+        r.correct = d.at("correct");
+        r.buffer = d.at("buffer");
+        r.accepted_total = d.at("accepted_total");
+        r.precision_total = d.at("precision_total");
+        r.val_acc = d.at("val_acc");
+        r.retrained = d.at("retrained");
+        s.days.push_back(r);
+    }
+    for (const auto &d : j.at("rounds")) {
+        round_record r;
+        r.round = d.at("round");
+        r.day = d.at("day");
+        r.new_labels = d.at("new_labels");
+        r.new_precision = d.at("new_precision");
+        r.accepted_total = d.at("accepted_total");
+        r.precision_total = d.at("precision_total");
+        r.train_items = d.at("train_items");
+        r.ramp_first = d.at("ramp_first");
+        r.ramp_last = d.at("ramp_last");
+        r.loss = d.at("loss");
+        r.val_acc = d.at("val_acc");
+        r.test_acc = d.at("test_acc");
+        r.seconds = d.at("seconds");
+        s.rounds.push_back(r);
+    }
+    if (s.cursor > s.stream.size()) throw std::runtime_error("ssl state: cursor past the stream");
+    return s;
+}
+
+std::vector<int> stream_order(std::vector<int> v, uint64_t seed) {
+    splitmix64 rng(seed ^ 0x55A1'5EED'0000'0005ull);
+    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
+    return v;
+}
+
+ssl_state make_state(const std::vector<int> &stream_indices, int num_classes, uint64_t seed) {
+    ssl_state s;
+    const std::vector<int> order = stream_order(stream_indices, seed);
+    s.stream.assign(order.begin(), order.end());
+    s.per_class.assign(size_t(num_classes), 0);
+    return s;
+}
+
+std::vector<int> next_day_images(const ssl_state &s, const ssl_params &p) {
+    const size_t end = std::min(s.stream.size(), s.cursor + size_t(p.images_per_day));
+    return std::vector<int>(s.stream.begin() + long(s.cursor), s.stream.begin() + long(end));
+}
+
+day_record ingest_day(ssl_state &s, const ssl_params &p, const std::vector<candidate> &cands,
+                      double val_acc) {
+    const std::vector<verdict> v = select_pseudo_labels(cands, p.tau, p.cap_per_class, s.per_class);
+    day_record d;
+    d.day = s.day + 1;
+    d.arrived = int(cands.size());
+    d.val_acc = val_acc;
+    for (size_t i = 0; i < cands.size(); ++i) {
+        const candidate &c = cands[i];
+        if (v[i] == verdict::below_tau) {
+            ++d.below_tau;
+        } else if (v[i] == verdict::capped) {
+            ++d.capped;
+        } else {
+            ++d.accepted;
+            if (c.pred == c.true_label) ++d.correct;
+            s.buffer.push_back({c.image, c.pred, c.true_label, c.confidence, d.day});
+        }
+    }
+    s.cursor = std::min(s.stream.size(), s.cursor + cands.size());
+    s.day = d.day;
+    s.arrived += d.arrived;
+    s.n_accepted += d.accepted;
+    s.below_tau += d.below_tau;
+    s.capped += d.capped;
+    d.buffer = int(s.buffer.size());
+    d.accepted_total = int(s.buffer.size() + s.accepted.size());
+    d.precision_total = precision_all(s);
+    s.days.push_back(d);
+    return d;
+}
+
+bool retrain_due(const ssl_state &s, const ssl_params &p) {
+    if (s.buffer.size() >= size_t(p.retrain_threshold)) return true;
+    return s.exhausted() && p.final_retrain && !s.buffer.empty();
+}
+
+int commit_buffer(ssl_state &s) {
+    const int n = int(s.buffer.size());
+    s.accepted.insert(s.accepted.end(), s.buffer.begin(), s.buffer.end());
+    s.buffer.clear();
+    return n;
+}
+
+double precision(const std::vector<pseudo_label> &v) {
+    if (v.empty()) return 0.0;
+    size_t ok = 0;
+    for (const auto &p : v) ok += p.label == p.true_label;
+    return double(ok) / double(v.size());
+}
+
+double precision_all(const ssl_state &s) {
+    const size_t n = s.buffer.size() + s.accepted.size();
+    if (n == 0) return 0.0;
+    size_t ok = 0;
+    for (const auto &p : s.buffer) ok += p.label == p.true_label;
+    for (const auto &p : s.accepted) ok += p.label == p.true_label;
+    return double(ok) / double(n);
+}
+
+std::vector<int> accepted_per_class(const ssl_state &s, int k) {
+    std::vector<int> c(size_t(k), 0);
+    for (const auto &p : s.accepted) ++c.at(size_t(p.label));
+    return c;
+}
+
+double utilisation(int labeled, int accepted, int pool) {
+    return pool > 0 ? double(labeled + accepted) / double(pool) : 0.0;
+}
+
+double remaining_passes(const ssl_state &s, const ssl_params &p, int labeled) {
+    const double rate = s.arrived > 0 ? double(s.n_accepted) / double(s.arrived) : 0.5;
+    double future = rate * double(s.stream.size() - s.cursor);  // pseudo-labels still to come
+    double accepted = double(s.accepted.size()), buffer = double(s.buffer.size());
+    double passes = 0;
+    while (buffer + future >= double(p.retrain_threshold)) {
+        const double take = double(p.retrain_threshold) - buffer;
+        future -= std::max(0.0, take);
+        accepted += std::max(buffer, double(p.retrain_threshold));
+        buffer = 0;
+        passes += double(p.retrain_epochs) * (labeled + accepted);
+    }
+    if (p.final_retrain && buffer + future > 0)
+        passes += double(p.retrain_epochs) * (labeled + accepted + buffer + future);
+    return passes;
+}
+
+}  // namespace folia::train::ssl

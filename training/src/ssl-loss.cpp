@@ -1,0 +1,47 @@
+// ssl-loss.cpp
+#include "ssl-loss.h"
+
+namespace folia::train::ssl {
+
+namespace {
+
+torch::Tensor ce_per_item(const torch::Tensor &logits, const torch::Tensor &y) {
+    // (B,K), (B) -> (B): -log softmax(logits)[y], via log_softmax for stability.
+    return -torch::log_softmax(logits, 1).gather(1, y.view({-1, 1})).view({-1});
+}
+
+}  // namespace
+
+torch::Tensor pseudo_label_loss(const torch::Tensor &logits, const torch::Tensor &y_hat,
+                                const torch::Tensor &w) {
+    if (logits.size(0) == 0) return torch::zeros({}, logits.options());
+    return (w * ce_per_item(logits, y_hat)).sum() / (w.sum() + 1e-8);
+}
+
+ssl_loss_terms ssl_loss(const torch::Tensor &logits, const torch::Tensor &y,
+                        const torch::Tensor &weight, const torch::Tensor &source,
+                        double pseudo_scale, const torch::Tensor &class_weights) {
+    ssl_loss_terms t;
+    const torch::Tensor zero = torch::zeros({}, logits.options());
+    const torch::Tensor lab = source.eq(0).nonzero().view({-1});
+    const torch::Tensor pse = source.eq(1).nonzero().view({-1});
+    t.labeled = zero;
+    if (lab.numel() > 0) {
+        const torch::Tensor ly = y.index_select(0, lab);
+        const torch::Tensor ce = ce_per_item(logits.index_select(0, lab), ly);
+        if (class_weights.defined()) {
+            const torch::Tensor c = class_weights.index_select(0, ly);
+            t.labeled = (c * ce).sum() / (c.sum() + 1e-8);
+        } else {
+            t.labeled = ce.mean();
+        }
+    }
+    t.pseudo = zero;
+    if (pse.numel() > 0)
+        t.pseudo = pseudo_label_loss(logits.index_select(0, pse), y.index_select(0, pse),
+                                     weight.index_select(0, pse));
+    t.total = t.labeled + pseudo_scale * t.pseudo;
+    return t;
+}
+
+}  // namespace folia::train::ssl

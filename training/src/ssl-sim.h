@@ -1,0 +1,75 @@
+// ssl-sim.h: the pseudo-labelling stream simulation and its supervised baselines, driven by
+// plain option structs (no LibTorch in this header: the CLI and the tests include it freely).
+//
+// run_ssl: supervised pre-training on the labeled pool (or --pretrained: start from a
+// checkpoint, e.g. the 20 % baseline's best.pt, so ablations share one starting model), then the
+// simulated stream (ssl-logic.h), retraining on labeled + accepted pseudo-labels with on-the-fly
+// augmentation and the loss of ssl-loss.h. Pseudo-labelling inference runs in LibTorch eval
+// mode (no augmentation, BatchNorm running statistics) on the same cached, Pillow-exact
+// preprocessed images as training: it costs <1 % of a run, so the XNNPACK engine buys nothing.
+// The whole state (model, Adam, buffer, accepted set, day, counters, torch RNG) is checkpointed
+// atomically to <out>/state.pt after pre-training and after every retrain; resume = true
+// continues from it (days after the last retrain are replayed, deterministically).
+// <out>/results.json is rewritten at every checkpoint ("complete": false) and at the end.
+//
+// run_supervised: the baselines: labeled pool + the first part of the same seeded stream
+// order with their TRUE labels, up to label_frac of the training pool (labeled + stream).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "commands.h"
+#include "ssl-logic.h"
+
+namespace folia::train {
+struct workspace;
+}
+
+namespace folia::train::ssl {
+
+// Supervised training knobs (pre-training and baselines). Defaults: the seed's Adam lr 1e-4,
+// weight decay 1e-4, plain cross-entropy.
+struct sup_config {
+    int epochs = 30, batch = 32, patience = 8;
+    double lr = 1e-4, weight_decay = 1e-4, warmup = 1.0, min_lr_frac = 0.02;
+    std::string schedule = "cosine", weighting = "none";
+    int64_t max_steps = 0;  // cap steps per epoch (smoke runs)
+    nlohmann::json to_json() const;
+};
+
+struct sim_options {
+    data_options data;
+    std::string out = "build/ssl/run";
+    ssl_params ssl;
+    sup_config pre;               // pre-training (unless pretrained is set)
+    double retrain_lr = 1e-4;     // constant Adam LR of the retrains (seed: 1e-4)
+    std::string pretrained;       // checkpoint to start from instead of pre-training
+    uint64_t seed = 42;           // model init, stream order, augmentation, shuffling
+    int max_days = 0;             // use only the first max_days days of the stream (0: all)
+    int stop_after_days = 0;      // return after this many days WITHOUT finishing (a kill)
+    bool resume = false, overwrite = false, progress = true;
+    std::string export_model;     // also write the final model file here ("" = no)
+    std::string command;          // the command line, recorded in results.json
+};
+
+struct supervised_options {
+    data_options data;
+    std::string out = "build/ssl/supervised";
+    sup_config cfg;
+    double label_frac = 0.2;      // of the training pool (labeled + stream)
+    uint64_t seed = 42;
+    bool resume = false, progress = true;
+    std::string export_model;
+    std::string command;
+};
+
+void setup_threads(int threads);  // LibTorch threads (it picks 1 on this VM otherwise)
+
+// Both return the results JSON (also written to <out>/results.json). A workspace may be passed
+// (tests build a small one in memory); otherwise it is loaded from options.data.
+nlohmann::json run_ssl(const sim_options &o, const workspace *w = nullptr);
+nlohmann::json run_supervised(const supervised_options &o, const workspace *w = nullptr);
+
+}  // namespace folia::train::ssl

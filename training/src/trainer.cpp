@@ -1,0 +1,322 @@
+// trainer.cpp
+#include "trainer.h"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <future>
+
+#include "checkpoint.h"
+#include "progress.h"
+#include "split.h"
+
+namespace folia::train {
+
+std::vector<train_item> items_for(const dataset &d, const std::vector<int> &indices) {
+    std::vector<train_item> r;
+    r.reserve(indices.size());
+    for (int i : indices) r.push_back({i, d.samples[size_t(i)].label, 1.0f, 0});
+    return r;
+}
+
+class_weighting parse_class_weighting(const std::string &s) {
+    if (s == "none") return class_weighting::none;
+    if (s == "sqrt") return class_weighting::sqrt_inverse;
+    if (s == "inverse") return class_weighting::inverse;
+    throw std::runtime_error("unknown class weighting '" + s + "' (none, sqrt, inverse)");
+}
+
+nlohmann::json train_config::to_json() const {
+    const char *w = weighting == class_weighting::none ? "none"
+                    : weighting == class_weighting::inverse ? "inverse" : "sqrt";
+    return {{"epochs", epochs}, {"batch", batch}, {"lr", lr}, {"weight_decay", weight_decay},
+            {"schedule", schedule}, {"warmup_epochs", warmup_epochs}, {"min_lr_frac", min_lr_frac},
+            {"patience", patience}, {"seed", seed}, {"augment", augment}, {"class_weighting", w},
+            {"optimizer", "adam"},
+            {"augment_params", {{"flip_p", aug.flip_p}, {"rotate_p", aug.rotate_p},
+                                {"max_degrees", aug.max_degrees}, {"color_p", aug.color_p},
+                                {"brightness", aug.brightness}, {"contrast", aug.contrast},
+                                {"noise_p", aug.noise_p}, {"noise_std", aug.noise_std}}}};
+}
+
+nlohmann::json epoch_record::to_json() const {
+    return {{"epoch", epoch}, {"lr", lr}, {"train_loss", train_loss}, {"train_acc", train_acc},
+            {"val_loss", val_loss}, {"val_acc", val_acc}, {"images_per_s", images_per_s},
+            {"seconds", seconds}};
+}
+
+namespace {
+
+epoch_record record_from_json(const nlohmann::json &j) {
+    epoch_record r;
+    r.epoch = j.at("epoch");
+    r.lr = j.at("lr");
+    r.train_loss = j.at("train_loss");
+    r.train_acc = j.at("train_acc");
+    r.val_loss = j.at("val_loss");
+    r.val_acc = j.at("val_acc");
+    r.images_per_s = j.at("images_per_s");
+    r.seconds = j.at("seconds");
+    return r;
+}
+
+uint64_t mix(uint64_t a, uint64_t b) {
+    splitmix64 s(a ^ (b * 0x9E3779B97F4A7C15ull));
+    return s.next();
+}
+
+}  // namespace
+
+torch::Tensor weighted_cross_entropy(const torch::Tensor &logits, const torch::Tensor &y,
+                                     const torch::Tensor &sample_weight,
+                                     const torch::Tensor &class_weights) {
+    const torch::Tensor ce = torch::nn::functional::cross_entropy(
+        logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    torch::Tensor w = sample_weight;
+    if (class_weights.defined()) w = w * class_weights.index_select(0, y);
+    return (ce * w).sum() / (w.sum() + 1e-8);
+}
+
+trainer::trainer(folia_net model, const image_cache &images, train_config cfg)
+    : model_(std::move(model)), images_(images), cfg_(std::move(cfg)) {
+    optimizer_ = std::make_unique<torch::optim::Adam>(
+        model_->parameters(), torch::optim::AdamOptions(cfg_.lr).weight_decay(cfg_.weight_decay));
+}
+
+double trainer::lr_at(int64_t step) const {
+    if (cfg_.schedule == "constant") return cfg_.lr;
+    const double warm = std::max(1.0, cfg_.warmup_epochs * double(steps_per_epoch_));
+    const double total = std::max(warm + 1, double(cfg_.epochs) * double(steps_per_epoch_));
+    if (double(step) < warm) return cfg_.lr * (double(step) + 1) / warm;
+    const double t = std::min(1.0, (double(step) - warm) / (total - warm));
+    const double lo = cfg_.lr * cfg_.min_lr_frac;
+    return lo + (cfg_.lr - lo) * 0.5 * (1 + std::cos(M_PI * t));
+}
+
+torch::Tensor trainer::class_weights_for(const std::vector<train_item> &items) const {
+    const int k = model_->arch.num_classes;
+    std::vector<double> count(size_t(k), 0);
+    for (const auto &it : items) count[size_t(it.label)] += 1;
+    std::vector<float> w(size_t(k), 0.0f);
+    double sum = 0;
+    int present = 0;
+    for (int c = 0; c < k; ++c) {
+        if (count[size_t(c)] == 0) continue;
+        double v = 1.0;
+        if (cfg_.weighting == class_weighting::inverse) v = 1.0 / count[size_t(c)];
+        if (cfg_.weighting == class_weighting::sqrt_inverse) v = 1.0 / std::sqrt(count[size_t(c)]);
+        w[size_t(c)] = float(v);
+        sum += v;
+        ++present;
+    }
+    for (auto &v : w) v = present ? float(v * present / sum) : 1.0f;
+    return torch::tensor(w);
+}
+
+train_batch trainer::make_batch(const std::vector<train_item> &items, size_t begin, size_t end,
+                                int epoch) const {
+    const int s = images_.size;
+    const size_t per = size_t(s) * s * 3, n = end - begin;
+    std::vector<uint8_t> u8(n * per);
+    train_batch b;
+    b.items.assign(items.begin() + long(begin), items.begin() + long(end));
+    std::vector<int64_t> y(n), src(n);
+    std::vector<float> w(n);
+    for (size_t i = 0; i < n; ++i) {
+        const train_item &it = b.items[i];
+        if (cfg_.augment) {
+            const uint64_t seed = mix(mix(cfg_.seed, uint64_t(epoch) + 1), uint64_t(it.image) + 1);
+            const image_u8 a = augment_image(images_.image_copy(size_t(it.image)), cfg_.aug, seed);
+            std::memcpy(u8.data() + i * per, a.data.data(), per);
+        } else {
+            std::memcpy(u8.data() + i * per, images_.image(size_t(it.image)), per);
+        }
+        y[i] = it.label;
+        w[i] = it.weight;
+        src[i] = it.source;
+    }
+    b.x = normalize_u8_batch(u8.data(), int64_t(n), s);
+    b.y = torch::tensor(y);
+    b.weight = torch::tensor(w);
+    b.source = torch::tensor(src);
+    return b;
+}
+
+epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int epoch) {
+    epoch_record rec;
+    rec.epoch = epoch;
+    if (!class_weights_.defined()) class_weights_ = class_weights_for(items_in);
+    // Shuffle with our own RNG (portable), and reseed torch (dropout) per epoch so a resumed
+    // run repeats exactly the epoch it lost.
+    std::vector<train_item> items = items_in;
+    splitmix64 rng(mix(cfg_.seed, 0xE90C + uint64_t(epoch)));
+    for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
+    torch::manual_seed(mix(cfg_.seed, 0xD0 + uint64_t(epoch)));
+
+    const size_t bs = size_t(cfg_.batch);
+    // Drop the last partial batch (BatchNorm statistics of a tiny batch are noise), unless
+    // the set is smaller than one batch.
+    int64_t steps = items.size() >= bs ? int64_t(items.size() / bs) : (items.size() >= 2 ? 1 : 0);
+    if (cfg_.max_steps_per_epoch > 0) steps = std::min(steps, cfg_.max_steps_per_epoch);
+    auto range = [&](int64_t k) {
+        const size_t b0 = size_t(k) * bs;
+        return std::make_pair(b0, std::min(items.size(), b0 + bs));
+    };
+    model_->train();
+    rec.lr = lr_at(step_);
+    progress_bar bar(fmt::format("epoch {:>3}/{}", epoch + 1, cfg_.epochs),
+                     int64_t(steps) * int64_t(std::min(bs, items.size())));
+    double loss_sum = 0, seen = 0, correct = 0;
+    std::future<train_batch> next;
+    if (steps > 0) next = std::async(std::launch::async, [&, r = range(0)] {
+        return make_batch(items, r.first, r.second, epoch);
+    });
+    for (int64_t k = 0; k < steps; ++k) {
+        train_batch b = next.get();
+        if (k + 1 < steps) next = std::async(std::launch::async, [&, r = range(k + 1)] {
+            return make_batch(items, r.first, r.second, epoch);
+        });
+        const double lr = lr_at(step_);
+        for (auto &g : optimizer_->param_groups())
+            static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
+        const torch::Tensor logits = model_->forward(b.x);
+        const loss_context ctx{epoch, step_, b, logits, model_, class_weights_};
+        torch::Tensor loss = loss_ ? loss_(ctx)
+                                   : weighted_cross_entropy(logits, b.y, b.weight, class_weights_);
+        for (auto &e : extras_) loss = loss + e(ctx);
+        optimizer_->zero_grad();
+        loss.backward();
+        optimizer_->step();
+        ++step_;
+        const double n = double(b.items.size());
+        loss_sum += loss.item<double>() * n;
+        correct += logits.argmax(1).eq(b.y).sum().item<double>();
+        seen += n;
+        if (cfg_.progress)
+            bar.update(int64_t(seen), fmt::format(" loss {:.3f} acc {:.1f}% lr {:.2e}",
+                                                  loss_sum / seen, 100 * correct / seen, lr));
+    }
+    rec.train_loss = seen ? loss_sum / seen : 0;
+    rec.train_acc = seen ? correct / seen : 0;
+    rec.seconds = bar.elapsed_s();
+    rec.images_per_s = rec.seconds > 0 ? seen / rec.seconds : 0;
+    if (cfg_.progress)
+        bar.finish(fmt::format(" loss {:.3f} acc {:.1f}%", rec.train_loss, 100 * rec.train_acc));
+    return rec;
+}
+
+eval_result trainer::evaluate(const std::vector<train_item> &items) {
+    eval_result r;
+    const int s = images_.size;
+    const size_t per = size_t(s) * s * 3;
+    std::vector<uint8_t> u8(items.size() * per);
+    for (size_t i = 0; i < items.size(); ++i)
+        std::memcpy(u8.data() + i * per, images_.image(size_t(items[i].image)), per);
+    r.logits = predict_logits(model_, u8.data(), int64_t(items.size()), s);
+    if (items.empty()) return r;
+    std::vector<int64_t> y;
+    for (const auto &it : items) y.push_back(it.label);
+    const torch::Tensor yt = torch::tensor(y);
+    r.loss = torch::nn::functional::cross_entropy(r.logits, yt).item<double>();
+    r.accuracy = r.logits.argmax(1).eq(yt).to(torch::kFloat64).mean().item<double>();
+    return r;
+}
+
+void trainer::save_state(const std::string &path, int next_epoch) const {
+    nlohmann::json meta;
+    meta["next_epoch"] = next_epoch;
+    meta["step"] = step_;
+    meta["best_acc"] = best_acc_;
+    meta["best_epoch"] = best_epoch_;
+    meta["config"] = cfg_.to_json();
+    meta["history"] = nlohmann::json::array();
+    for (const auto &h : history_) meta["history"].push_back(h.to_json());
+    save_checkpoint(path, const_cast<folia_net &>(model_), optimizer_.get(), meta);
+}
+
+std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
+                                       const std::vector<train_item> &val) {
+    class_weights_ = class_weights_for(train);
+    const size_t bs = size_t(cfg_.batch);
+    steps_per_epoch_ = std::max<int64_t>(1, int64_t(train.size() / bs));
+    if (cfg_.max_steps_per_epoch > 0) steps_per_epoch_ = std::min(steps_per_epoch_, cfg_.max_steps_per_epoch);
+    const std::string last = cfg_.out_dir.empty() ? "" : cfg_.out_dir + "/last.pt";
+    const std::string best = cfg_.out_dir.empty() ? "" : cfg_.out_dir + "/best.pt";
+    int start = 0;
+    if (cfg_.resume && !last.empty()) {
+        nlohmann::json meta;
+        if (load_checkpoint(last, model_, optimizer_.get(), &meta)) {
+            start = meta.at("next_epoch");
+            step_ = meta.at("step");
+            best_acc_ = meta.at("best_acc");
+            best_epoch_ = meta.at("best_epoch");
+            history_.clear();
+            for (const auto &h : meta.at("history")) history_.push_back(record_from_json(h));
+            fmt::print(stderr, "resumed from {} at epoch {} (best val acc {:.2f}% at epoch {})\n",
+                       last, start + 1, 100 * best_acc_, best_epoch_ + 1);
+        }
+    }
+    // In-memory copy of the best weights, so the caller gets them even without out_dir.
+    std::vector<torch::Tensor> best_state;
+    auto snapshot = [&] {
+        best_state.clear();
+        torch::NoGradGuard ng;
+        for (auto &p : model_->parameters()) best_state.push_back(p.detach().clone());
+        for (auto &b : model_->buffers()) best_state.push_back(b.detach().clone());
+    };
+    auto restore = [&] {
+        if (best_state.empty()) return;
+        torch::NoGradGuard ng;
+        size_t i = 0;
+        for (auto &p : model_->parameters()) p.copy_(best_state[i++]);
+        for (auto &b : model_->buffers()) b.copy_(best_state[i++]);
+    };
+    if (start > 0 && !best.empty() && std::filesystem::exists(best)) {
+        folia_net tmp(model_->arch);
+        load_checkpoint(best, tmp, nullptr, nullptr);
+        torch::NoGradGuard ng;
+        for (auto &p : tmp->parameters()) best_state.push_back(p.detach().clone());
+        for (auto &b : tmp->buffers()) best_state.push_back(b.detach().clone());
+    }
+    for (int epoch = start; epoch < cfg_.epochs; ++epoch) {
+        if (cfg_.patience > 0 && best_epoch_ >= 0 && epoch - best_epoch_ > cfg_.patience) break;
+        epoch_record rec = train_epoch(train, epoch);
+        if (!val.empty()) {
+            const eval_result v = evaluate(val);
+            rec.val_loss = v.loss;
+            rec.val_acc = v.accuracy;
+        }
+        history_.push_back(rec);
+        const bool improved = val.empty() || rec.val_acc > best_acc_;
+        if (improved) {
+            best_acc_ = rec.val_acc;
+            best_epoch_ = epoch;
+            snapshot();
+        }
+        if (cfg_.progress)
+            fmt::print(stderr, "epoch {:>3}: val loss {:.4f} acc {:.2f}%{}\n", epoch + 1,
+                       rec.val_loss, 100 * rec.val_acc, improved ? " (best)" : "");
+        if (!cfg_.out_dir.empty()) {
+            // best.pt first: if killed between the two writes, resume redoes this epoch.
+            if (improved) {
+                nlohmann::json meta = {{"epoch", epoch}, {"val_acc", rec.val_acc},
+                                       {"config", cfg_.to_json()}};
+                save_checkpoint(best, model_, nullptr, meta);
+            }
+            save_state(last, epoch + 1);
+            nlohmann::json h = nlohmann::json::array();
+            for (const auto &r : history_) h.push_back(r.to_json());
+            write_file_atomic(cfg_.out_dir + "/history.json",
+                              nlohmann::json({{"config", cfg_.to_json()},
+                                              {"best_epoch", best_epoch_},
+                                              {"best_val_acc", best_acc_},
+                                              {"epochs", h}}).dump(1) + "\n");
+        }
+        if (epoch_cb_) epoch_cb_(rec);
+    }
+    restore();
+    return history_;
+}
+
+}  // namespace folia::train

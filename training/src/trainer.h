@@ -1,0 +1,142 @@
+// trainer.h: the supervised epoch loop, reusable by the SSL and incremental tools.
+//
+// Data: a training set is a list of train_item (an image of an image_cache, a label, a
+// per-sample weight and a source tag). Pseudo-labels are items with label = y_hat, weight =
+// confidence, source = 1; rehearsal exemplars are items too. Each batch is augmented with the
+// shared folia::augment_image (seed = f(run seed, epoch, item)), normalised, channels-last.
+//
+// Loss: by default the class-weighted cross-entropy sum_i w_i c_{y_i} CE_i / sum_i w_i c_{y_i}
+// (c = class weights, w = item weights). set_loss() replaces it (SSL: CE on source 0 plus
+// lambda * ramp(epoch) * confidence-weighted CE on source 1); add_extra_loss() adds terms
+// (LwF distillation, EWC penalty). Hooks get the batch, the logits and the model.
+//
+// Schedule: per-step LR, linear warmup then cosine decay to min_lr_frac * peak (or constant).
+// Early stopping on validation accuracy; the best weights are kept. Checkpoints are written
+// atomically after every epoch; fit() with resume = true continues from the last one.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "folia/augment.h"
+#include "image-cache.h"
+#include "model.h"
+
+namespace folia::train {
+
+struct train_item {
+    int32_t image = 0;    // index into the image_cache
+    int32_t label = 0;    // target class
+    float weight = 1.0f;  // per-sample weight (pseudo-label confidence, ...)
+    int32_t source = 0;   // 0 = labeled; callers define others (1 = pseudo-labeled, ...)
+};
+
+// Items for every sample of the given indices, with the dataset's labels.
+std::vector<train_item> items_for(const dataset &d, const std::vector<int> &indices);
+
+enum class class_weighting { none, sqrt_inverse, inverse };
+class_weighting parse_class_weighting(const std::string &s);  // "none", "sqrt", "inverse"
+
+struct train_config {
+    int epochs = 30;
+    int batch = 32;
+    double lr = 1e-4;             // peak LR (after warmup)
+    double weight_decay = 1e-4;   // Adam's L2 (torch.optim.Adam semantics, as in the seed)
+    std::string schedule = "cosine";  // "cosine" (warmup + cosine) or "constant"
+    double warmup_epochs = 1.0;
+    double min_lr_frac = 0.02;    // cosine floor, as a fraction of lr
+    int patience = 8;             // early stopping: epochs without a val accuracy gain; 0 = off
+    uint64_t seed = 42;
+    bool augment = true;
+    augment_params aug;
+    class_weighting weighting = class_weighting::sqrt_inverse;
+    int64_t max_steps_per_epoch = 0;  // 0 = all (smoke tests cap it)
+    std::string out_dir;          // checkpoints (last.pt, best.pt) and history.json; "" = none
+    bool resume = false;
+    bool progress = true;
+    nlohmann::json to_json() const;
+};
+
+struct train_batch {
+    torch::Tensor x;       // (B,3,S,S) f32 channels-last, normalised
+    torch::Tensor y;       // (B) i64
+    torch::Tensor weight;  // (B) f32 item weights
+    torch::Tensor source;  // (B) i64
+    std::vector<train_item> items;
+};
+
+struct loss_context {
+    int epoch;          // 0-based
+    int64_t step;       // global step
+    const train_batch &batch;
+    const torch::Tensor &logits;  // (B, num_classes)
+    folia_net &model;
+    const torch::Tensor &class_weights;  // (num_classes) f32
+};
+using loss_fn = std::function<torch::Tensor(const loss_context &)>;
+
+// The default loss (see above), usable inside custom ones.
+torch::Tensor weighted_cross_entropy(const torch::Tensor &logits, const torch::Tensor &y,
+                                     const torch::Tensor &sample_weight,
+                                     const torch::Tensor &class_weights);
+
+struct epoch_record {
+    int epoch = 0;
+    double lr = 0, train_loss = 0, train_acc = 0, val_loss = 0, val_acc = 0;
+    double images_per_s = 0, seconds = 0;
+    nlohmann::json to_json() const;
+};
+
+struct eval_result {
+    torch::Tensor logits;  // (N, K) f32
+    double loss = 0, accuracy = 0;
+};
+
+class trainer {
+public:
+    trainer(folia_net model, const image_cache &images, train_config cfg);
+
+    void set_loss(loss_fn f) { loss_ = std::move(f); }
+    void add_extra_loss(loss_fn f) { extras_.push_back(std::move(f)); }
+    // Called after every epoch (after the checkpoint is written).
+    void on_epoch_end(std::function<void(const epoch_record &)> f) { epoch_cb_ = std::move(f); }
+
+    // The full loop: epochs with schedule, validation, early stopping, checkpoints. Returns the
+    // history; afterwards model() holds the BEST weights (by val accuracy; the last ones if
+    // val is empty).
+    std::vector<epoch_record> fit(const std::vector<train_item> &train,
+                                  const std::vector<train_item> &val);
+
+    // One pass over items (shuffled, augmented if configured) at the schedule's LR.
+    epoch_record train_epoch(const std::vector<train_item> &items, int epoch);
+    eval_result evaluate(const std::vector<train_item> &items);
+
+    folia_net &model() { return model_; }
+    torch::optim::Adam &optimizer() { return *optimizer_; }
+    const train_config &config() const { return cfg_; }
+    const std::vector<epoch_record> &history() const { return history_; }
+    double lr_at(int64_t step) const;
+    // Class weights for a training set under cfg.weighting (mean 1 over present classes).
+    torch::Tensor class_weights_for(const std::vector<train_item> &items) const;
+    train_batch make_batch(const std::vector<train_item> &items, size_t begin, size_t end,
+                           int epoch) const;
+
+private:
+    void save_state(const std::string &path, int next_epoch) const;
+    folia_net model_;
+    const image_cache &images_;
+    train_config cfg_;
+    std::unique_ptr<torch::optim::Adam> optimizer_;
+    loss_fn loss_;
+    std::vector<loss_fn> extras_;
+    std::function<void(const epoch_record &)> epoch_cb_;
+    std::vector<epoch_record> history_;
+    torch::Tensor class_weights_;
+    int64_t steps_per_epoch_ = 1, step_ = 0;
+    double best_acc_ = -1;
+    int best_epoch_ = -1;
+};
+
+}  // namespace folia::train
