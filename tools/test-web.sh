@@ -4,7 +4,8 @@
 #   tools/test-web.sh [--no-build] [test files...]
 # Needs: the wasm builds (tools/build-wasm.sh), the native CLI (tools/build-native.sh, the
 # reference the page is compared against), FOLIA_DATA (default ../shared/data/plantvillage).
-# Model: shared/models/plantvillage.folia, else FOLIA_MODEL, else a random model made here.
+# Model: FOLIA_MODEL, else shared/models/plantvillage.folia, else a random model made here.
+# Wasm builds: FOLIA_WASM_DIR / FOLIA_WASM_MT_DIR (default build/wasm, build/wasm-mt).
 # Artifacts (screenshots, figures JSON) go to build/web-artifacts/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,7 +45,8 @@ if [ "$build" = 1 ]; then
       --abstain-threshold 0.5 "${labels[@]}"
     model="$root/build/models/web-random.folia"
   fi
-  if [ ! -f build/wasm/web/folia-web.js ] || [ ! -f build/wasm-mt/web/folia-web-mt.js ]; then
+  if [ ! -f "${FOLIA_WASM_DIR:-build/wasm}/web/folia-web.js" ] ||
+     [ ! -f "${FOLIA_WASM_MT_DIR:-build/wasm-mt}/web/folia-web-mt.js" ]; then
     step "building the wasm engines (tools/build-wasm.sh --no-test)"
     bash tools/build-wasm.sh --no-test
   fi
