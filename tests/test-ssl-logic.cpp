@@ -1,0 +1,197 @@
+// Pseudo-labelling bookkeeping (training/src/ssl-logic.h): ramp-up, thresholding, the per-class
+// cap, the buffer trigger, day accounting and the state's JSON round trip. No LibTorch.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+
+#include "ssl-logic.h"
+
+using namespace folia::train::ssl;
+
+TEST_CASE("ramp(t) is min(t / T_ramp, 1) and reaches 1 at T_ramp epochs", "[ssl]") {
+    CHECK(ramp(0, 10) == 0.0);
+    CHECK(ramp(1, 10) == Approx(0.1));
+    CHECK(ramp(5, 10) == Approx(0.5));
+    CHECK(ramp(10, 10) == 1.0);
+    CHECK(ramp(25, 10) == 1.0);
+    CHECK(ramp(-3, 10) == 0.0);
+    CHECK(ramp(3, 0) == 1.0);  // T_ramp 0: no ramp
+}
+
+TEST_CASE("ramp t counts pseudo-label epochs globally or per retrain round", "[ssl]") {
+    ssl_params p;
+    p.ramp_scope = "global";
+    // 2 retrains of 3 epochs: t = 1..6 across the rounds.
+    CHECK(ramp_t(p, 0, 0) == 1.0);
+    CHECK(ramp_t(p, 3, 0) == 4.0);
+    CHECK(ramp_t(p, 5, 2) == 6.0);
+    p.ramp_scope = "round";
+    CHECK(ramp_t(p, 3, 0) == 1.0);
+    CHECK(ramp_t(p, 5, 2) == 3.0);
+}
+
+TEST_CASE("candidates take argmax as the pseudo-label and max p as the confidence", "[ssl]") {
+    const std::vector<float> probs = {0.1f, 0.7f, 0.2f,   //
+                                      0.5f, 0.25f, 0.25f,  //
+                                      0.3f, 0.3f, 0.4f};
+    const auto c = make_candidates(probs, 3, {10, 11, 12}, {1, 2, 2});
+    REQUIRE(c.size() == 3);
+    CHECK(c[0].image == 10);
+    CHECK(c[0].pred == 1);
+    CHECK(c[0].confidence == 0.7f);
+    CHECK(c[1].pred == 0);
+    CHECK(c[1].true_label == 2);
+    CHECK(c[2].pred == 2);
+    CHECK(c[2].confidence == 0.4f);
+    CHECK_THROWS_AS(make_candidates(probs, 4, {10, 11, 12}, {1, 2, 2}), std::invalid_argument);
+}
+
+TEST_CASE("threshold: accept exactly when c >= tau", "[ssl]") {
+    std::vector<candidate> c = {{0, 0, 0, 0.95f}, {1, 0, 1, 0.9f}, {2, 0, 2, 0.8999f}, {3, 0, 0, 0.2f}};
+    std::vector<int> count(3, 0);
+    const auto v = select_pseudo_labels(c, 0.9, 0, count);
+    CHECK(v[0] == verdict::accepted);
+    CHECK(v[1] == verdict::accepted);  // equal to tau is accepted (c >= tau)
+    CHECK(v[2] == verdict::below_tau);
+    CHECK(v[3] == verdict::below_tau);
+    CHECK(count == std::vector<int>{1, 1, 0});
+    // tau 0: everything is accepted.
+    std::vector<int> count0(3, 0);
+    const auto all = select_pseudo_labels(c, 0.0, 0, count0);
+    CHECK(std::count(all.begin(), all.end(), verdict::accepted) == 4);
+}
+
+TEST_CASE("cap: at most cap pseudo-labels per class, the most confident kept", "[ssl]") {
+    // Class 0 already holds 3 pseudo-labels, cap 5: two more fit, and they must be the two most
+    // confident of today's four class-0 candidates, whatever their arrival order.
+    std::vector<candidate> c = {{0, 0, 0, 0.91f}, {1, 0, 0, 0.99f}, {2, 0, 0, 0.93f},
+                                {3, 0, 0, 0.97f}, {4, 1, 1, 0.95f}, {5, 0, 0, 0.5f}};
+    std::vector<int> count = {3, 0};
+    const auto v = select_pseudo_labels(c, 0.9, 5, count);
+    CHECK(v[1] == verdict::accepted);  // 0.99
+    CHECK(v[3] == verdict::accepted);  // 0.97
+    CHECK(v[2] == verdict::capped);    // 0.93
+    CHECK(v[0] == verdict::capped);    // 0.91
+    CHECK(v[4] == verdict::accepted);  // another class is not affected
+    CHECK(v[5] == verdict::below_tau);  // below tau is not "capped"
+    CHECK(count == std::vector<int>{5, 1});
+    // Cap 0 means no cap.
+    std::vector<int> big = {1000, 0};
+    const auto nocap = select_pseudo_labels(c, 0.9, 0, big);
+    CHECK(std::count(nocap.begin(), nocap.end(), verdict::accepted) == 5);
+    CHECK(big[0] == 1004);
+}
+
+TEST_CASE("days ingest the stream in order and count accepted, below tau and capped", "[ssl]") {
+    ssl_params p;
+    p.images_per_day = 4;
+    p.tau = 0.8;
+    p.cap_per_class = 2;
+    p.retrain_threshold = 3;
+    std::vector<int> stream(10);
+    std::iota(stream.begin(), stream.end(), 100);
+    ssl_state s = make_state(stream, 2, 7);
+    CHECK(s.days_total(p.images_per_day) == 3);
+    std::vector<int> seen;
+    for (int day = 0; day < 3; ++day) {
+        const auto imgs = next_day_images(s, p);
+        CHECK(imgs.size() == (day < 2 ? 4u : 2u));
+        std::vector<candidate> c;
+        for (size_t i = 0; i < imgs.size(); ++i)
+            // Everything confident and class 0, true label alternating: the cap (2) bites.
+            c.push_back({imgs[i], int(i % 2), 0, i == 3 ? 0.5f : 0.9f});
+        const day_record d = ingest_day(s, p, c, 0.5);
+        CHECK(d.day == day + 1);
+        CHECK(d.accepted + d.below_tau + d.capped == d.arrived);
+        seen.insert(seen.end(), imgs.begin(), imgs.end());
+    }
+    CHECK(s.exhausted());
+    std::sort(seen.begin(), seen.end());
+    CHECK(seen == stream);  // every stream image arrives exactly once
+    CHECK(s.n_accepted == 2);  // the cap
+    CHECK(s.below_tau == 2);  // the 4th image of days 1 and 2
+    CHECK(s.capped == 6);
+    CHECK(s.per_class == std::vector<int>{2, 0});
+    REQUIRE(s.buffer.size() == 2);
+    CHECK(s.buffer[0].confidence == 0.9f);  // the weight is the confidence when labelled
+    CHECK(s.buffer[0].day == 1);
+    CHECK(precision_all(s) == Approx(0.5));  // labels 0, true labels 0 and 1
+}
+
+TEST_CASE("buffer trigger: retrain at the threshold, and on a final partial buffer", "[ssl]") {
+    ssl_params p;
+    p.retrain_threshold = 3;
+    ssl_state s = make_state({1, 2, 3, 4, 5, 6, 7}, 2, 1);
+    s.cursor = 2;
+    s.buffer = {{1, 0, 0, 0.95f, 1}, {2, 0, 0, 0.95f, 1}};
+    CHECK_FALSE(retrain_due(s, p));
+    s.buffer.push_back({3, 1, 1, 0.97f, 1});
+    CHECK(retrain_due(s, p));
+    CHECK(commit_buffer(s) == 3);
+    CHECK(s.buffer.empty());
+    CHECK(s.accepted.size() == 3);
+    CHECK_FALSE(retrain_due(s, p));
+    // Stream exhausted with 1 waiting: the final retrain takes it unless switched off.
+    s.cursor = s.stream.size();
+    s.buffer.push_back({4, 1, 0, 0.99f, 2});
+    CHECK(retrain_due(s, p));
+    p.final_retrain = false;
+    CHECK_FALSE(retrain_due(s, p));
+    s.buffer.clear();
+    p.final_retrain = true;
+    CHECK_FALSE(retrain_due(s, p));  // nothing left to learn from
+}
+
+TEST_CASE("stream order is a seeded permutation", "[ssl]") {
+    std::vector<int> v(500);
+    std::iota(v.begin(), v.end(), 0);
+    const auto a = stream_order(v, 1), b = stream_order(v, 1), c = stream_order(v, 2);
+    CHECK(a == b);
+    CHECK(a != c);
+    CHECK(a != v);
+    auto sorted = a;
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(sorted == v);
+}
+
+TEST_CASE("the simulation state survives a JSON round trip", "[ssl]") {
+    ssl_params p;
+    p.images_per_day = 3;
+    p.tau = 0.5;
+    ssl_state s = make_state({5, 6, 7, 8, 9}, 3, 3);
+    const auto imgs = next_day_images(s, p);
+    ingest_day(s, p, make_candidates({0.1f, 0.8f, 0.1f, 0.6f, 0.2f, 0.2f, 0.3f, 0.3f, 0.4f}, 3, imgs, {1, 1, 2}), 0.7);
+    s.round = 1;
+    s.ssl_epochs = 4;
+    commit_buffer(s);
+    s.rounds.push_back({});
+    s.rounds.back().round = 1;
+    s.rounds.back().val_acc = 0.75;
+    const ssl_state r = ssl_state::from_json(nlohmann::json::parse(s.to_json().dump()));
+    CHECK(r.to_json() == s.to_json());
+    CHECK(r.accepted.size() == 2);
+    CHECK(r.accepted[1].confidence == 0.6f);
+    CHECK(r.cursor == 3);
+    const ssl_params q = ssl_params::from_json(p.to_json());
+    CHECK(q.to_json() == p.to_json());
+}
+
+TEST_CASE("bad SSL settings are refused with a message", "[ssl]") {
+    ssl_params p;
+    CHECK_NOTHROW(p.validate());
+    p.tau = 1.5;
+    CHECK_THROWS_WITH(p.validate(), Catch::Contains("--tau"));
+    p = {};
+    p.images_per_day = 0;
+    CHECK_THROWS_WITH(p.validate(), Catch::Contains("--per-day"));
+    p = {};
+    p.ramp_scope = "weekly";
+    CHECK_THROWS_WITH(p.validate(), Catch::Contains("--ramp-scope"));
+}
+
+TEST_CASE("utilisation is labeled plus accepted over the training pool", "[ssl]") {
+    CHECK(utilisation(1364, 3000, 6601) == Approx(4364.0 / 6601.0));
+    CHECK(utilisation(0, 0, 0) == 0.0);
+}
