@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and diagnose leaf photos with the native CLI.
-#   bash tools/run.sh [photo.jpg ...]
-# Without arguments it diagnoses a few PlantVillage photos from $FOLIA_DATA (default:
+# The main job: set up, build, and serve the offline web app on 127.0.0.1 (COOP/COEP headers on,
+# so the threaded engine runs), printing the URL:
+#   bash tools/run.sh [--port N]                      (FOLIA_PORT, default 8080)
+# or diagnose leaf photos with the native CLI:
+#   bash tools/run.sh --diagnose [photo.jpg ...]      (photos given without --diagnose also work)
+# Without photos, --diagnose takes a few PlantVillage photos from $FOLIA_DATA (default:
 # ../shared/data/plantvillage next to the repository).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,8 +12,20 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # Resolve the photos before cd'ing, so relative paths given by the user keep working.
 photos=()
-for p in "$@"; do
-  case "$p" in /*) photos+=("$p") ;; *) photos+=("$PWD/$p") ;; esac
+mode=serve
+port=${FOLIA_PORT:-8080}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --diagnose) mode=diagnose ;;
+    --serve) mode=serve ;;
+    --port) port=$2; shift ;;
+    --port=*) port=${1#--port=} ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    /*) photos+=("$1"); mode=diagnose ;;
+    *) photos+=("$PWD/$1"); mode=diagnose ;;
+  esac
+  shift
 done
 cd "$here"
 if [ -z "${FOLIA_DATA:-}" ] && [ -d "$here/../shared/data/plantvillage" ]; then
@@ -25,7 +40,7 @@ step "build the native CLI (tools/build-native.sh)"
 bash tools/build-native.sh folia_cli folia-make-random-model
 folia="$here/build/native/bin/folia"
 
-if [ ${#photos[@]} -eq 0 ]; then
+if [ "$mode" = diagnose ] && [ ${#photos[@]} -eq 0 ]; then
   if [ -z "$FOLIA_DATA" ] || [ ! -d "$FOLIA_DATA" ]; then
     echo "no photo given and no data folder (set FOLIA_DATA or pass photo.jpg)" >&2
     exit 2
@@ -49,5 +64,15 @@ if [ -z "${FOLIA_MODEL:-}" ] && [ ! -f "$shipped" ]; then
   export FOLIA_MODEL="$here/build/models/random.folia"
 fi
 
-step "folia diagnose ${photos[*]}"
-"$folia" diagnose "${photos[@]}"
+if [ "$mode" = diagnose ]; then
+  step "folia diagnose ${photos[*]}"
+  "$folia" diagnose "${photos[@]}"
+  exit
+fi
+
+step "build the wasm engines (tools/build-wasm.sh --no-test)"
+bash tools/build-wasm.sh --no-test
+step "build the web app (tools/build-web.sh)"
+bash tools/build-web.sh --model "${FOLIA_MODEL:-$shipped}"
+step "serve web/dist"
+exec node tools/serve.mjs --port "$port"
