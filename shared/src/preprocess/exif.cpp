@@ -92,18 +92,27 @@ void orient_into(const uint8_t *base, int w, int h, int c, int orientation, imag
     }
     const ptrdiff_t step_x = (ptrdiff_t(xdx) + ptrdiff_t(xdy) * w) * c;
     const ptrdiff_t step_y = (ptrdiff_t(ydx) + ptrdiff_t(ydy) * w) * c;
-    // Offsets rather than pointers: stepping a pointer past the buffer is undefined.
-    ptrdiff_t row_off = (ptrdiff_t(oy) * w + ox) * c;
-    uint8_t *dst = out.data.data();
-    for (int y = 0; y < out.height; ++y, row_off += step_y) {
-        ptrdiff_t off = row_off;
-        if (c == 3) {
-            for (int x = 0; x < out.width; ++x, off += step_x, dst += 3) {
-                dst[0] = base[off], dst[1] = base[off + 1], dst[2] = base[off + 2];
-            }
-        } else {
-            for (int x = 0; x < out.width; ++x, off += step_x, dst += c) {
-                std::memcpy(dst, base + off, c);
+    // Square tiles: a rotation reads the source down columns, which for a 12 MP photo misses
+    // the cache on every pixel when done row by row. Offsets rather than pointers: stepping a
+    // pointer past the buffer is undefined.
+    const int tile_w = swap ? 64 : out.width, tile_h = swap ? 64 : out.height;
+    const ptrdiff_t origin = (ptrdiff_t(oy) * w + ox) * c;
+    for (int ty = 0; ty < out.height; ty += tile_h) {
+        const int ty_end = ty + tile_h < out.height ? ty + tile_h : out.height;
+        for (int tx = 0; tx < out.width; tx += tile_w) {
+            const int tx_end = tx + tile_w < out.width ? tx + tile_w : out.width;
+            for (int y = ty; y < ty_end; ++y) {
+                ptrdiff_t off = origin + y * step_y + tx * step_x;
+                uint8_t *dst = out.data.data() + (size_t(y) * out.width + tx) * c;
+                if (c == 3) {
+                    for (int x = tx; x < tx_end; ++x, off += step_x, dst += 3) {
+                        dst[0] = base[off], dst[1] = base[off + 1], dst[2] = base[off + 2];
+                    }
+                } else {
+                    for (int x = tx; x < tx_end; ++x, off += step_x, dst += c) {
+                        std::memcpy(dst, base + off, c);
+                    }
+                }
             }
         }
     }
