@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""Plots and a Markdown table from folia-incremental's results.json.
+
+Usage: /usr/bin/python3 tools/plot-incremental.py RESULTS.json [--out DIR] [--table FILE]
+
+Writes DIR/incremental-acc.png (ACC over the seen classes after every step, per strategy, mean
+over seeds with the min-max range shaded; Joint as the upper-bound marker) and
+DIR/incremental-forgetting.png (accuracy on every experience at the end vs right after learning
+it). Prints (or writes to --table) a Markdown table with mean +- std over seeds.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ORDER = ["joint", "finetune", "lwf", "ewc", "rehearsal-herding", "rehearsal", "rehearsal-random",
+         "rehearsal-distance"]
+
+
+def mean_std(values):
+    if not values:
+        return float("nan"), float("nan")
+    if len(values) == 1:
+        return values[0], 0.0
+    return statistics.mean(values), statistics.stdev(values)
+
+
+def pct(values):
+    m, s = mean_std([100 * v for v in values])
+    return f"{m:.1f} ± {s:.1f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--out", default=None, help="folder for the PNGs (default: next to results)")
+    ap.add_argument("--table", default=None, help="write the Markdown table here")
+    a = ap.parse_args()
+    with open(a.results) as f:
+        res = json.load(f)
+    out = a.out or os.path.dirname(os.path.abspath(a.results))
+    os.makedirs(out, exist_ok=True)
+    runs = res["runs"]
+    names = sorted({r["strategy"] for r in runs}, key=lambda n: (ORDER.index(n) if n in ORDER else 99, n))
+    by = {n: [r for r in runs if r["strategy"] == n] for n in names}
+    cfg = res["config"]
+
+    # --- ACC per step ------------------------------------------------------------------
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    n_steps = 1 + cfg["steps"]
+    for n in names:
+        rs = by[n]
+        if n == "joint":
+            accs = [r["metrics"]["final_acc"] * 100 for r in rs]
+            m, _ = mean_std(accs)
+            ax.axhline(m, color="black", ls="--", lw=1)
+            ax.errorbar([n_steps - 1], [m], yerr=[[m - min(accs)], [max(accs) - m]], fmt="*",
+                        color="black", ms=12, label=f"joint (upper bound) {m:.1f}%")
+            continue
+        series = [[100 * v for v in r["metrics"]["acc"]] for r in rs]
+        steps = list(range(len(series[0])))
+        mean = [statistics.mean(s[i] for s in series) for i in steps]
+        lo = [min(s[i] for s in series) for i in steps]
+        hi = [max(s[i] for s in series) for i in steps]
+        line, = ax.plot(steps, mean, marker="o", label=f"{n} {mean[-1]:.1f}%")
+        ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.15)
+    ax.set_xticks(list(range(n_steps)))
+    outputs = []
+    first = cfg["first_classes"]
+    ax.set_xlabel(f"after step (0 = the first {first} classes; then the rest in {cfg['steps']} steps)")
+    ax.set_ylabel("ACC: test accuracy over all seen classes (%)")
+    seeds = sorted({r["seed"] for r in runs})
+    ax.set_title(f"Class-incremental PlantVillage, {cfg['size']} px, seeds {seeds}")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    p1 = os.path.join(out, "incremental-acc.png")
+    fig.savefig(p1, dpi=120)
+    plt.close(fig)
+    outputs.append(p1)
+
+    # --- accuracy per experience: right after learning vs at the end --------------------
+    inc = [n for n in names if n != "joint"]
+    if inc:
+        fig, axes = plt.subplots(1, len(inc), figsize=(2.3 * len(inc) + 1, 3.6), sharey=True, squeeze=False)
+        for ax, n in zip(axes[0], inc):
+            rs = by[n]
+            T = len(rs[0]["matrix"])
+            just = [statistics.mean(100 * r["matrix"][j][j] for r in rs) for j in range(T)]
+            end = [statistics.mean(100 * r["matrix"][T - 1][j] for r in rs) for j in range(T)]
+            xs = list(range(T))
+            ax.bar([x - 0.2 for x in xs], just, width=0.4, label="right after learning")
+            ax.bar([x + 0.2 for x in xs], end, width=0.4, label="after the last step")
+            ax.set_title(n, fontsize=9)
+            ax.set_xticks(xs)
+            ax.set_xlabel("experience")
+            ax.set_ylim(0, 100)
+        axes[0][0].set_ylabel("test accuracy (%)")
+        axes[0][0].legend(fontsize=7, loc="lower left")
+        fig.tight_layout()
+        p2 = os.path.join(out, "incremental-forgetting.png")
+        fig.savefig(p2, dpi=120)
+        plt.close(fig)
+        outputs.append(p2)
+
+    # --- table ---------------------------------------------------------------------------
+    lines = []
+    steps_hdr = " | ".join(f"ACC step {t}" for t in range(n_steps))
+    lines.append(f"| strategy | seeds | {steps_hdr} | final ACC (mean over exps) | forgetting | BWT | "
+                 "forgetting per experience | minutes |")
+    lines.append("|---" * (6 + n_steps + 1) + "|")
+    for n in names:
+        rs = by[n]
+        mins = f"{statistics.mean(r['seconds'] for r in rs) / 60:.1f}"
+        if n == "joint":
+            accs = [r["metrics"]["final_acc"] for r in rs]
+            em = [r["metrics"]["final_acc_exp_mean"] for r in rs]
+            cells = " | ".join(["–"] * (n_steps - 1) + [pct(accs)])
+            lines.append(f"| joint (upper bound) | {len(rs)} | {cells} | {pct(em)} | – | – | – | {mins} |")
+            continue
+        cells = " | ".join(pct([r["metrics"]["acc"][t] for r in rs]) for t in range(n_steps))
+        em = pct([r["metrics"]["final_acc_exp_mean"] for r in rs])
+        fg = pct([r["metrics"]["mean_forgetting"] for r in rs])
+        bwt = pct([r["metrics"]["mean_bwt"] for r in rs])
+        T = len(rs[0]["metrics"]["forgetting"])
+        per = ", ".join(pct([r["metrics"]["forgetting"][j] for r in rs]) for j in range(T))
+        label = n + (" (lower bound)" if n == "finetune" else "")
+        lines.append(f"| {label} | {len(rs)} | {cells} | {em} | {fg} | {bwt} | {per} | {mins} |")
+    table = "\n".join(lines) + "\n"
+    if a.table:
+        with open(a.table, "w") as f:
+            f.write(table)
+    else:
+        sys.stdout.write(table)
+    for p in outputs:
+        print(f"wrote {p}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
