@@ -29,6 +29,8 @@ const types = {
   '.csv': 'text/csv',
 };
 
+const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; img-src 'self' blob: data:; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
+
 export function startServer({ root, port = 0, coi = true, host = '127.0.0.1' } = {}) {
   let base = path.resolve(root);
   const requests = [];  // [{method, url, status, bytes}] for tests
@@ -66,6 +68,8 @@ export function startServer({ root, port = 0, coi = true, host = '127.0.0.1' } =
       'Cache-Control': 'no-cache',
       ETag: etag,
       'X-Content-Type-Options': 'nosniff',
+      // Nothing the app loads may come from, or go to, another origin (photos stay on the phone).
+      'Content-Security-Policy': csp,
     };
     if (coi) {
       headers['Cross-Origin-Opener-Policy'] = 'same-origin';

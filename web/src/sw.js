@@ -60,12 +60,16 @@ self.addEventListener('message', (event) => {
   if (event.data && event.data.type === 'VERSION') event.source && event.source.postMessage({ type: 'VERSION', version, cache_name });
 });
 
+// The same policy as index.html's meta tag, as a header so it also binds the workers.
+const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; img-src 'self' blob: data:; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
+
 function with_isolation(res) {
   if (res.status === 0) return res;  // opaque: cannot be rewrapped
   const headers = new Headers(res.headers);
   headers.set('Cross-Origin-Opener-Policy', 'same-origin');
   headers.set('Cross-Origin-Embedder-Policy', 'require-corp');
   headers.set('Cross-Origin-Resource-Policy', 'same-origin');
+  headers.set('Content-Security-Policy', csp);
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 

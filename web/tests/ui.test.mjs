@@ -117,6 +117,14 @@ test('the app is installable (Chromium finds no installability error in manifest
     assert.ok(url.endsWith('/manifest.webmanifest'));
     const manifest = JSON.parse(data);
     assert.deepEqual(manifest.icons.map((i) => i.sizes).sort(), ['192x192', '512x512', '512x512']);
+
+    // The content security policy stops a request to another origin before it leaves the page.
+    const blocked = await b.page.evaluate(async () => {
+      const seen = new Promise((r) => document.addEventListener('securitypolicyviolation', (e) => r(e.blockedURI), { once: true }));
+      const failed = await fetch('http://127.0.0.2:9/leak').then(() => false, () => true);
+      return { failed, blocked_uri: await seen };
+    });
+    assert.deepEqual(blocked, { failed: true, blocked_uri: 'http://127.0.0.2:9/leak' });
   } finally {
     await b.close();
     await server.close();
