@@ -102,6 +102,10 @@ int cmd_eval(const eval_options &o) {
                               {"nll_before", out["metrics"]["nll"]},
                               {"nll_after", calibrated.nll},
                               {"abstain", abstain_rates(probs, r.labels, r.k, thr).to_json()}};
+        out["reliability"] = {{"part", o.part},
+                              {"temperature", t},
+                              {"before", reliability_json(softmax_rows(r.logits, r.k, 1.0), r.labels, r.k)},
+                              {"after", reliability_json(probs, r.labels, r.k)}};
     }
     out["learning_curves"] = learning_curves(o.run);
     const std::string path = o.out.empty() ? o.run + "/eval-" + o.part + ".json" : o.out;

@@ -52,6 +52,27 @@ double expected_calibration_error(const std::vector<float> &probs, const std::ve
     return ece;
 }
 
+nlohmann::json reliability_json(const std::vector<float> &probs, const std::vector<int> &labels,
+                                int k, int bins) {
+    std::vector<double> conf(size_t(bins), 0), acc(size_t(bins), 0), cnt(size_t(bins), 0);
+    for (size_t i = 0; i < labels.size(); ++i) {
+        const float *p = probs.data() + i * size_t(k);
+        const int pred = int(std::max_element(p, p + k) - p);
+        const int b = std::min(bins - 1, int(double(p[pred]) * bins));
+        conf[size_t(b)] += p[pred];
+        acc[size_t(b)] += pred == labels[i];
+        cnt[size_t(b)] += 1;
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (int b = 0; b < bins; ++b) {
+        const double n = cnt[size_t(b)];
+        out.push_back({{"lo", double(b) / bins}, {"hi", double(b + 1) / bins}, {"count", n},
+                       {"accuracy", n ? acc[size_t(b)] / n : 0.0},
+                       {"confidence", n ? conf[size_t(b)] / n : 0.0}});
+    }
+    return {{"ece", expected_calibration_error(probs, labels, k, bins)}, {"bins", out}};
+}
+
 classification_report evaluate_logits(const std::vector<float> &logits,
                                       const std::vector<int> &labels, int k, double t,
                                       int ece_bins) {

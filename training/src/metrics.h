@@ -28,6 +28,9 @@ struct classification_report {
 // ECE with `bins` equal-width confidence bins (top-1 confidence vs accuracy), as Guo et al.
 double expected_calibration_error(const std::vector<float> &probs, const std::vector<int> &labels,
                                   int k, int bins = 15);
+// Reliability diagram data: {"ece", "bins": [{"lo", "hi", "count", "accuracy", "confidence"}]}.
+nlohmann::json reliability_json(const std::vector<float> &probs, const std::vector<int> &labels,
+                                int k, int bins = 15);
 // Mean negative log-likelihood of softmax(logits / T).
 double mean_nll(const std::vector<float> &logits, const std::vector<int> &labels, int k,
                 double temperature = 1.0);

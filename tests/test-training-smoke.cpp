@@ -1,0 +1,271 @@
+// Training smoke test on a small slice of the real data ($FOLIA_DATA): 5 classes x 16 images
+// at 64x64 (the network is size-agnostic): loss decreases, checkpoints round-trip, a killed
+// folia-train resumes, export writes a model the engine loads, LibTorch vs engine logits.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "checkpoint.h"
+#include "export.h"
+#include "folia.h"
+#include "split.h"
+#include "trainer.h"
+
+using namespace folia::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int k_size = 64;
+
+std::string data_root() {
+    const char *d = std::getenv("FOLIA_DATA");
+    return d && *d ? d : "";
+}
+
+fs::path scratch(const std::string &name) {
+    const fs::path p = fs::temp_directory_path() / ("folia-training-test-" + name);
+    fs::remove_all(p);
+    fs::create_directories(p);
+    return p;
+}
+
+struct slice {
+    dataset data;
+    image_cache images;
+    std::vector<train_item> items;
+};
+
+const slice &small_slice() {
+    static const slice s = [] {
+        slice r;
+        r.data = subset_dataset(scan_dataset(data_root()), 5, 16);
+        r.images = build_cache(r.data, k_size, 2, false);
+        std::vector<int> all(r.data.samples.size());
+        for (size_t i = 0; i < all.size(); ++i) all[i] = int(i);
+        r.items = items_for(r.data, all);
+        return r;
+    }();
+    return s;
+}
+
+train_config smoke_config(const std::string &out = "") {
+    train_config c;
+    c.epochs = 6;
+    c.batch = 16;
+    c.lr = 2e-3;
+    c.warmup_epochs = 0.5;
+    c.patience = 0;
+    c.augment = false;  // the loss-decrease check wants a fixed objective
+    c.progress = false;
+    c.out_dir = out;
+    return c;
+}
+
+float max_abs_diff(const std::vector<float> &a, const std::vector<float> &b) {
+    REQUIRE(a.size() == b.size());
+    float m = 0;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+    return m;
+}
+
+// Engine logits for NHWC input x (n images) of the model file bytes.
+std::vector<float> engine_logits(const std::vector<uint8_t> &model, const std::vector<float> &x,
+                                 int n, int classes) {
+    folia_params p = folia_default_params();
+    p.num_threads = 1;
+    folia_context *ctx = nullptr;
+    const folia_status st = folia_init_from_buffer(model.data(), model.size(), &p, &ctx);
+    INFO(folia_status_message(st));
+    REQUIRE(st == FOLIA_OK);
+    REQUIRE(folia_num_classes(ctx) == classes);
+    std::vector<float> out(size_t(n) * classes);
+    REQUIRE(folia_logits(ctx, x.data(), n, out.data()) == FOLIA_OK);
+    folia_free(ctx);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("A few epochs on a real 5-class slice lower the training loss", "[training]") {
+    if (data_root().empty()) FAIL("FOLIA_DATA must point at the PlantVillage folder");
+    const slice &s = small_slice();
+    REQUIRE(s.items.size() == 80);
+    trainer t(make_model(5, 1), s.images, smoke_config());
+    const auto first = t.train_epoch(s.items, 0);
+    epoch_record last;
+    for (int e = 1; e < 6; ++e) last = t.train_epoch(s.items, e);
+    INFO("loss " << first.train_loss << " -> " << last.train_loss);
+    CHECK(last.train_loss < 0.7 * first.train_loss);
+    CHECK(last.train_acc > first.train_acc);
+}
+
+TEST_CASE("Augmented batches are deterministic and differ from the plain ones", "[training]") {
+    if (data_root().empty()) FAIL("FOLIA_DATA must point at the PlantVillage folder");
+    const slice &s = small_slice();
+    train_config c = smoke_config();
+    c.augment = true;
+    trainer a(make_model(5, 1), s.images, c);
+    const train_batch b1 = a.make_batch(s.items, 0, 16, 3);
+    const train_batch b2 = a.make_batch(s.items, 0, 16, 3);
+    const train_batch b3 = a.make_batch(s.items, 0, 16, 4);
+    CHECK(torch::equal(b1.x, b2.x));
+    CHECK_FALSE(torch::equal(b1.x, b3.x));  // another epoch, other augmentations
+    CHECK(b1.x.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    const std::vector<int64_t> want = {16, 3, k_size, k_size};
+    CHECK(b1.x.sizes().vec() == want);
+}
+
+TEST_CASE("Checkpoints restore model, optimiser and history; fit resumes where it stopped",
+          "[training]") {
+    if (data_root().empty()) FAIL("FOLIA_DATA must point at the PlantVillage folder");
+    const slice &s = small_slice();
+    const fs::path dir = scratch("resume");
+    train_config c = smoke_config(dir.string());
+    c.epochs = 2;
+    trainer t(make_model(5, 1), s.images, c);
+    t.fit(s.items, s.items);
+    REQUIRE(fs::exists(dir / "last.pt"));
+    REQUIRE(fs::exists(dir / "best.pt"));
+
+    // last.pt holds the final weights exactly.
+    folia_net loaded(t.model()->arch);
+    nlohmann::json meta;
+    REQUIRE(load_checkpoint((dir / "last.pt").string(), loaded, nullptr, &meta));
+    CHECK(meta.at("next_epoch") == 2);
+    CHECK(meta.at("history").size() == 2);
+    // t.model() now holds the best weights; compare against the raw last checkpoint instead.
+    folia_net again(t.model()->arch);
+    load_checkpoint((dir / "last.pt").string(), again, nullptr, nullptr);
+    for (size_t i = 0; i < loaded->parameters().size(); ++i)
+        CHECK(torch::equal(loaded->parameters()[i], again->parameters()[i]));
+
+    // Resume with a longer schedule: continues at epoch 3, keeps the first two records.
+    c.epochs = 3;
+    c.resume = true;
+    trainer r(make_model(5, 99), s.images, c);
+    const auto hist = r.fit(s.items, s.items);
+    REQUIRE(hist.size() == 3);
+    CHECK(hist[0].train_loss == Approx(t.history()[0].train_loss));
+    CHECK(hist[2].epoch == 2);
+    // Adam's state came back: its step count is 3 epochs of steps (5 per epoch).
+    const auto &state = r.optimizer().state();
+    REQUIRE(!state.empty());
+    const auto &adam = static_cast<const torch::optim::AdamParamState &>(*state.begin()->second);
+    CHECK(adam.step() == 15);
+}
+
+#ifdef FOLIA_TRAIN_EXE
+TEST_CASE("folia-train killed with SIGKILL mid-run resumes from its last epoch", "[training]") {
+    if (data_root().empty()) FAIL("FOLIA_DATA must point at the PlantVillage folder");
+    const fs::path dir = scratch("kill");
+    const std::string common = std::string("'") + FOLIA_TRAIN_EXE + "' train --data '" + data_root() +
+                               "' --max-classes 5 --per-class 16 --size 64 --batch 16 --lr 2e-3 " +
+                               "--threads 2 --split '" + (dir / "split.json").string() +
+                               "' --cache-dir '" + (dir / "cache").string() + "' --out '" +
+                               (dir / "run").string() + "' --epochs 40 --patience 0";
+    // Start, wait for the second checkpoint, kill -9 (no chance to clean up).
+    const std::string pidfile = (dir / "pid").string();
+    REQUIRE(std::system((common + " > '" + (dir / "log1").string() + "' 2>&1 & echo $! > '" +
+                         pidfile + "'").c_str()) == 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    int next_epoch = 0;
+    while (next_epoch < 2 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        if (fs::exists(dir / "run" / "last.pt")) {
+            try {
+                next_epoch = read_checkpoint_meta((dir / "run" / "last.pt").string()).at("next_epoch");
+            } catch (...) {
+            }
+        }
+    }
+    REQUIRE(next_epoch >= 2);
+    std::ifstream pf(pidfile);
+    long pid = 0;
+    pf >> pid;
+    REQUIRE(pid > 0);
+    REQUIRE(std::system(("kill -9 " + std::to_string(pid)).c_str()) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const int saved = read_checkpoint_meta((dir / "run" / "last.pt").string()).at("next_epoch");
+    REQUIRE(saved >= 2);
+    // Resume with a shorter total so it ends quickly: exactly the remaining epochs run.
+    const int total = saved + 1;
+    const std::string resume = common.substr(0, common.find("--epochs")) + "--epochs " +
+                               std::to_string(total) + " --patience 0 --resume > '" +
+                               (dir / "log2").string() + "' 2>&1";
+    REQUIRE(std::system(resume.c_str()) == 0);
+    std::ifstream log((dir / "log2").string());
+    std::stringstream ss;
+    ss << log.rdbuf();
+    CHECK_THAT(ss.str(), Catch::Contains("resumed from"));
+    const auto meta = read_checkpoint_meta((dir / "run" / "last.pt").string());
+    CHECK(meta.at("next_epoch") == total);
+    CHECK(meta.at("history").size() == size_t(total));
+}
+#endif
+
+TEST_CASE("Export writes a model file the engine loads, with engine logits equal to LibTorch's",
+          "[training][golden]") {
+    if (data_root().empty()) FAIL("FOLIA_DATA must point at the PlantVillage folder");
+    const slice &s = small_slice();
+    trainer t(make_model(5, 1), s.images, smoke_config());
+    for (int e = 0; e < 2; ++e) t.train_epoch(s.items, e);  // BN statistics move off 0/1
+    const fs::path dir = scratch("export");
+    folia::model_file info;
+    info.labels = s.data.classes;
+    info.preprocess.input_size = k_size;
+    info.calibration.temperature = 1.25f;
+    info.calibration.abstain_threshold = 0.4f;
+    export_model_file(t.model(), info, (dir / "m.folia").string());
+    write_golden(make_golden(t.model(), 2, k_size), (dir / "g.bin").string());
+
+    const auto bytes = read_file_bytes((dir / "m.folia").string());
+    folia::model_file back;
+    REQUIRE(folia::parse_model_file(bytes.data(), bytes.size(), &back) == FOLIA_OK);
+    CHECK(back.labels == s.data.classes);
+    CHECK(back.calibration.temperature == 1.25f);
+    // The file's tensors reload into LibTorch bit-exactly.
+    folia_net reloaded = model_from_file(back);
+    const golden_data g = read_golden((dir / "g.bin").string());
+    REQUIRE(g.n == 2);
+    REQUIRE(g.classes == 5);
+    const golden_data again = make_golden(reloaded, 2, k_size);
+    CHECK(max_abs_diff(again.logits, g.logits) == 0.0f);
+    // Native engine (XNNPACK, BN folded) vs LibTorch.
+    const auto e = engine_logits(bytes, g.input, g.n, g.classes);
+    const float d = max_abs_diff(e, g.logits);
+    INFO("max abs diff engine vs LibTorch: " << d);
+    CHECK(d <= 1e-4f);
+}
+
+TEST_CASE("The shipped model and its golden file: engine and LibTorch agree within 1e-4",
+          "[training][golden]") {
+    const char *src = std::getenv("FOLIA_SOURCE_DIR");
+    REQUIRE(src);
+    const fs::path model_path = fs::path(src) / "shared/models/plantvillage.folia";
+    const fs::path golden_path = fs::path(src) / "shared/models/plantvillage.golden.bin";
+    REQUIRE(fs::exists(model_path));
+    REQUIRE(fs::exists(golden_path));
+    const auto bytes = read_file_bytes(model_path.string());
+    folia::model_file m;
+    REQUIRE(folia::parse_model_file(bytes.data(), bytes.size(), &m) == FOLIA_OK);
+    CHECK(m.labels.size() == 35);
+    CHECK(m.preprocess.input_size == 128);
+    CHECK(m.calibration.temperature > 0.0f);
+    const golden_data g = read_golden(golden_path.string());
+    REQUIRE(g.classes == int(m.labels.size()));
+    REQUIRE(g.size == 128);
+    // The golden input is the synthetic pattern, regenerated here (nothing from the dataset).
+    CHECK(max_abs_diff(golden_input(g.n, g.size), g.input) == 0.0f);
+    folia_net net = model_from_file(m);
+    const golden_data lt = make_golden(net, g.n, g.size);
+    CHECK(max_abs_diff(lt.logits, g.logits) <= 1e-5f);
+    const auto e = engine_logits(bytes, g.input, g.n, g.classes);
+    const float d = max_abs_diff(e, g.logits);
+    INFO("max abs diff engine vs LibTorch: " << d);
+    CHECK(d <= 1e-4f);
+}

@@ -1,0 +1,13 @@
+# Training tests (LibTorch; native only, when the training tools are built).
+#   folia_test_training_split: split, leaf groups, metrics, calibration (no LibTorch; fast)
+#   folia_test_training: smoke training on a 5x16 slice of $FOLIA_DATA at 64x64, checkpoint /
+#     resume (incl. a real kill -9 of folia-train), export, golden engine-vs-LibTorch checks.
+if(EMSCRIPTEN OR NOT FOLIA_BUILD_TRAINING OR NOT TARGET folia_training)
+  return()
+endif()
+
+folia_add_catch_test(folia_test_training_split test-training-split.cpp LIBS folia_training_data)
+
+folia_add_catch_test(folia_test_training test-training-smoke.cpp LIBS folia_training folia)
+target_compile_definitions(folia_test_training PRIVATE FOLIA_TRAIN_EXE="$<TARGET_FILE:folia-train>")
+add_dependencies(folia_test_training folia-train)
