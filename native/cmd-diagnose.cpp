@@ -97,9 +97,10 @@ int run_diagnose(const diagnose_options &o) {
             d.top.emplace_back(folia_label(ctx.get(), i), probs[size_t(i)]);
         d.sure = !d.top.empty() && d.top[0].second >= threshold;
         if (o.json) {
-            nlohmann::json j;
+            // ordered_json: keys print in the documented order (file, top, ms, sure).
+            nlohmann::ordered_json j;
             j["file"] = d.file;
-            j["top"] = nlohmann::json::array();
+            j["top"] = nlohmann::ordered_json::array();
             for (const auto &[label, p] : d.top) j["top"].push_back({{"label", label}, {"p", p}});
             j["ms"] = std::round(d.ms * 1000.0) / 1000.0;
             j["sure"] = d.sure;
