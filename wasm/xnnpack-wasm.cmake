@@ -98,8 +98,14 @@ target_link_libraries(folia_xnnpack INTERFACE
 # Every object of the wasm build gets -msimd128, and -pthread in the threads variant (emcc refuses
 # to link a -pthread binary from objects built without it). This file is included from the
 # top-level CMakeLists.txt under EMSCRIPTEN only, so these are wasm-only flags for the whole tree.
-add_compile_options(-msimd128)
-add_link_options(-msimd128)
+#
+# C++ exceptions: emcc's default (-fignore-exceptions) turns every throw into an abort, but the
+# core maps std::bad_alloc to FOLIA_ERR_OUT_OF_MEMORY and nlohmann-json parse errors to
+# FOLIA_ERR_MODEL_HEADER with try/catch, and Catch2's REQUIRE throws to end a test case. So C++
+# is compiled and linked with -fexceptions (Emscripten's JS-based EH; its prebuilt
+# libc++-except is in the frozen cache). XNNPACK is C and its hot loops are untouched.
+add_compile_options(-msimd128 $<$<COMPILE_LANGUAGE:CXX>:-fexceptions>)
+add_link_options(-msimd128 -fexceptions)
 if(FOLIA_WASM_THREADS)
   add_compile_options(-pthread)
   add_link_options(-pthread)
