@@ -1,0 +1,212 @@
+// CI-sized end-to-end pseudo-labelling simulation on a small slice of the real data
+// ($FOLIA_DATA): 4 classes x 50 images at 32x32, 10 images a day. Checks the mechanics the
+// full run relies on: every stream image arrives once, thresholding and the cap, the buffer
+// trigger, the ramp of the pseudo-label weight across retrains, the precision bookkeeping, and
+// that a run stopped between checkpoints resumes to the same result as an uninterrupted one.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include "image-cache.h"
+#include "ssl-sim.h"
+#include "workspace.h"
+
+using namespace folia::train;
+using namespace folia::train::ssl;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string env_or(const char *name, const std::string &fallback) {
+    const char *v = std::getenv(name);
+    return v && *v ? v : fallback;
+}
+
+// The slice, preprocessed in memory (no cache file). The committed leaf-grouped split is used
+// when present (the slice's files are in it); otherwise a split of the slice is made in the
+// build tree.
+const workspace &slice() {
+    static workspace w = [] {
+        const std::string data = env_or("FOLIA_DATA", "");
+        if (data.empty() || !fs::exists(data))
+            FAIL("FOLIA_DATA is not set or missing: the SSL simulation test needs the PlantVillage "
+                 "folder (export FOLIA_DATA=/path/to/plantvillage)");
+        workspace r;
+        r.data = subset_dataset(scan_dataset(data), 4, 50);
+        const std::string committed =
+            env_or("FOLIA_SOURCE_DIR", ".") + "/training/splits/plantvillage-seed42.json";
+        const std::string split = fs::exists(committed)
+            ? committed : env_or("FOLIA_BINARY_DIR", fs::temp_directory_path().string()) + "/ssl-test-split.json";
+        r.split = load_or_make_split(split, r.data, split_params{});
+        r.images = build_cache(r.data, 32, 2, false);
+        return r;
+    }();
+    return w;
+}
+
+std::string fresh_dir(const std::string &name) {
+    const fs::path p = fs::path(env_or("FOLIA_BINARY_DIR", fs::temp_directory_path().string())) /
+                       "ssl-test-runs" / name;
+    fs::remove_all(p);
+    return p.string();
+}
+
+sim_options small_options(const std::string &out) {
+    sim_options o;
+    o.out = out;
+    o.data.size = 32;
+    o.seed = 3;
+    // A model pre-trained on ~40 images is unsure: tau 0.4 (chance is 0.25) still exercises
+    // both sides of the threshold.
+    o.ssl.tau = 0.4;
+    o.ssl.cap_per_class = 8;
+    o.ssl.images_per_day = 10;
+    o.ssl.retrain_threshold = 12;
+    o.ssl.ramp_epochs = 3;
+    o.ssl.lambda = 0.8;
+    o.ssl.retrain_epochs = 2;
+    o.pre.epochs = 10;
+    o.pre.batch = 8;
+    o.pre.lr = 2e-3;
+    o.pre.patience = 0;
+    o.retrain_lr = 5e-4;
+    o.progress = false;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger, ramp, resume", "[ssl]") {
+    const workspace &w = slice();
+    const int n_stream = int(w.split.indices({part::stream}).size());
+    REQUIRE(n_stream >= 60);  // enough for several days and retrains
+
+    const sim_options o = small_options(fresh_dir("full"));
+    const nlohmann::json r = run_ssl(o, &w);
+    REQUIRE(r["complete"] == true);
+    CHECK(fs::exists(o.out + "/state.pt"));
+    CHECK(fs::exists(o.out + "/results.json"));
+
+    // Every stream image arrives exactly once, 10 a day.
+    const auto &days = r["days"];
+    REQUIRE(int(days.size()) == (n_stream + 9) / 10);
+    int arrived = 0, accepted = 0, correct = 0, capped = 0;
+    std::map<int, int> buffer_trace;
+    int buffer = 0, retrains = 0;
+    for (size_t i = 0; i < days.size(); ++i) {
+        const auto &d = days[i];
+        CHECK(d["arrived"] == (i + 1 < days.size() ? 10 : n_stream - 10 * int(i)));
+        CHECK(int(d["accepted"]) + int(d["below_tau"]) + int(d["capped"]) == int(d["arrived"]));
+        arrived += int(d["arrived"]);
+        accepted += int(d["accepted"]);
+        correct += int(d["correct"]);
+        capped += int(d["capped"]);
+        // Buffer trigger: the buffer grows by the day's acceptances; a retrain happens exactly
+        // when it reaches the threshold (or on the last day with anything left) and empties it.
+        buffer += int(d["accepted"]);
+        CHECK(d["buffer"] == buffer);
+        const bool last = i + 1 == days.size();
+        const bool due = buffer >= o.ssl.retrain_threshold || (last && buffer > 0);
+        CHECK(d["retrained"] == due);
+        if (due) {
+            buffer = 0;
+            ++retrains;
+        }
+    }
+    CHECK(arrived == n_stream);
+    const auto &fin = r["final"];
+    CHECK(fin["accepted"] == accepted);
+    CHECK(fin["accepted_used"] == accepted);  // the final retrain used the last buffer
+    CHECK(fin["left_in_buffer"] == 0);
+    CHECK(fin["precision"].get<double>() == Approx(double(correct) / accepted));
+    REQUIRE(accepted > 0);  // the mechanics ran
+    CHECK(r["final"]["below_tau"].get<int>() + capped + accepted == n_stream);
+    // The cap: no class above 8 pseudo-labels, and with ~100 confident images for 4 classes it
+    // must have bitten.
+    CHECK(fin["max_accepted_per_class"].get<int>() <= 8);
+    CHECK(capped > 0);
+    CHECK(fin["max_accepted_per_class"].get<int>() == 8);
+
+    // Rounds: one per trigger; lambda * ramp(t) with t the global pseudo-label epoch (1-based).
+    const auto &rounds = r["rounds"];
+    REQUIRE(int(rounds.size()) == retrains);
+    REQUIRE(retrains >= 2);
+    int used = 0;
+    for (size_t i = 0; i < rounds.size(); ++i) {
+        const auto &rd = rounds[i];
+        used += int(rd["new_labels"]);
+        CHECK(rd["accepted_total"] == used);
+        CHECK(rd["train_items"] == int(r["labeled_images"]) + used);
+        const double t_first = double(i) * o.ssl.retrain_epochs + 1;
+        const double t_last = t_first + o.ssl.retrain_epochs - 1;
+        CHECK(rd["ramp_first"].get<double>() == Approx(o.ssl.lambda * std::min(t_first / 3.0, 1.0)));
+        CHECK(rd["ramp_last"].get<double>() == Approx(o.ssl.lambda * std::min(t_last / 3.0, 1.0)));
+        CHECK(std::isfinite(rd["loss"].get<double>()));
+    }
+    CHECK(rounds.back()["ramp_last"].get<double>() == Approx(o.ssl.lambda));  // ramp completed
+    // Pre-training (resumable, in <out>/pretrain) ran its epochs and its loss went down.
+    const nlohmann::json hist = nlohmann::json::parse(
+        folia::train::read_file_bytes(o.out + "/pretrain/history.json"));
+    REQUIRE(hist["epochs"].size() == 10);
+    CHECK(hist["epochs"].back()["train_loss"].get<double>() <
+          hist["epochs"].front()["train_loss"].get<double>());
+
+    SECTION("a run stopped between checkpoints resumes to the same result") {
+        // Stop one day after the first retrain: that day is lost (no checkpoint covers it) and
+        // must be replayed identically on resume.
+        int first_retrain_day = 0;
+        for (const auto &d : days)
+            if (d["retrained"] == true) {
+                first_retrain_day = d["day"];
+                break;
+            }
+        sim_options s = small_options(fresh_dir("stopped"));
+        s.stop_after_days = first_retrain_day + 1;
+        const nlohmann::json part = run_ssl(s, &w);
+        CHECK(part["complete"] == false);
+        // Starting again without --resume must not clobber the checkpoint.
+        CHECK_THROWS_WITH(run_ssl(s, &w), Catch::Contains("--resume"));
+        s.stop_after_days = 0;
+        s.resume = true;
+        const nlohmann::json res = run_ssl(s, &w);
+        REQUIRE(res["complete"] == true);
+        CHECK(res["days"] == r["days"]);
+        CHECK(res["final"]["accepted_per_class"] == r["final"]["accepted_per_class"]);
+        REQUIRE(res["rounds"].size() == rounds.size());
+        for (size_t i = 0; i < rounds.size(); ++i) {
+            CHECK(res["rounds"][i]["val_acc"] == rounds[i]["val_acc"]);
+            CHECK(res["rounds"][i]["loss"].get<double>() == Approx(rounds[i]["loss"].get<double>()).epsilon(1e-5));
+        }
+        // Resuming with other settings is refused.
+        sim_options other = s;
+        other.ssl.tau = 0.7;
+        CHECK_THROWS_WITH(run_ssl(other, &w), Catch::Contains("other SSL settings"));
+    }
+}
+
+TEST_CASE("supervised baseline labels the first stream images up to the requested share", "[ssl]") {
+    const workspace &w = slice();
+    supervised_options o;
+    o.out = fresh_dir("supervised");
+    o.data.size = 32;
+    o.cfg.epochs = 2;
+    o.cfg.batch = 8;
+    o.cfg.lr = 2e-3;
+    o.cfg.patience = 0;
+    o.label_frac = 0.6;
+    o.progress = false;
+    const nlohmann::json r = run_supervised(o, &w);
+    const int labeled = int(w.split.indices({part::labeled}).size());
+    const int pool = labeled + int(w.split.indices({part::stream}).size());
+    CHECK(r["pool"] == pool);
+    CHECK(r["train_images"] == std::lround(0.6 * pool));
+    CHECK(r["stream_images_labeled"] == std::lround(0.6 * pool) - labeled);
+    CHECK(r["epochs_run"] == 2);
+    CHECK(fs::exists(o.out + "/best.pt"));
+    CHECK(r["val_acc"].get<double>() >= 0.0);
+    o.label_frac = 0.0;
+    CHECK_THROWS_AS(run_supervised(o, &w), std::invalid_argument);
+}

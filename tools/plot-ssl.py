@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""Plots and tables for the semi-supervised (pseudo-labelling) results of `folia-ssl`.
+
+Reads every results JSON in a folder (written by `folia-ssl run` / `folia-ssl supervised`,
+copied there as <name>.json) and writes:
+  ssl-accuracy-vs-day.png    validation/test accuracy and pseudo-label precision against the
+                             simulated day (one line per seed of the main SSL configuration),
+                             with the supervised baselines as horizontal bands
+  ssl-ablation.png           final test accuracy, precision and pseudo-labels used per tau / cap
+  ssl-tables.md              the results tables (mean +- sample std over seeds)
+
+Usage: /usr/bin/python3 tools/plot-ssl.py training/results/ssl [--main-tau 0.9 --main-cap 500]
+Needs Debian's python3-matplotlib (run it with /usr/bin/python3).
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import statistics
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def load(folder):
+    runs = []
+    for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
+        with open(path) as f:
+            try:
+                r = json.load(f)
+            except json.JSONDecodeError as e:
+                sys.exit(f"{path}: not JSON ({e})")
+        if r.get("kind") not in ("ssl", "supervised"):
+            continue
+        r["_file"] = os.path.basename(path)
+        runs.append(r)
+    return runs
+
+
+def mean_std(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    if len(values) == 1:
+        return values[0], None
+    return statistics.mean(values), statistics.stdev(values)
+
+
+def pct(values):
+    m, s = mean_std(values)
+    if m is None:
+        return "-"
+    return f"{100 * m:.2f}" if s is None else f"{100 * m:.2f} ± {100 * s:.2f}"
+
+
+def num(values, fmt="{:.0f}"):
+    m, s = mean_std(values)
+    if m is None:
+        return "-"
+    return fmt.format(m) if s is None else (fmt + " ± " + fmt).format(m, s)
+
+
+def ssl_key(r):
+    s = r["ssl"]
+    return (s["tau"], s["cap_per_class"])
+
+
+def ssl_label(r):
+    tau, cap = ssl_key(r)
+    return f"SSL tau={tau:g}, cap={'off' if cap == 0 else cap}"
+
+
+def seeds(rs):
+    return ", ".join(str(r["seed"]) for r in sorted(rs, key=lambda r: r["seed"]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("folder")
+    ap.add_argument("--main-tau", type=float, default=0.9)
+    ap.add_argument("--main-cap", type=int, default=500)
+    ap.add_argument("--out", help="output folder (default: the input folder)")
+    a = ap.parse_args()
+    out = a.out or a.folder
+    runs = load(a.folder)
+    if not runs:
+        sys.exit(f"no folia-ssl results JSON in {a.folder}")
+    incomplete = [r["_file"] for r in runs if not r.get("complete")]
+    runs = [r for r in runs if r.get("complete")]
+
+    sup = {}
+    for r in runs:
+        if r["kind"] == "supervised":
+            sup.setdefault(round(r["label_frac"], 3), []).append(r)
+    ssl = {}
+    for r in runs:
+        if r["kind"] == "ssl":
+            ssl.setdefault(ssl_key(r), []).append(r)
+    main_key = (a.main_tau, a.main_cap)
+
+    # ---- tables
+    lines = []
+    lines.append("### Main comparison (same leaf-grouped split; mean ± sample std over seeds)\n")
+    lines.append("| configuration | labels used | seeds | val acc % | test acc % | pseudo-label precision % "
+                 "| pseudo-labels used | data utilisation % | wall time / run |")
+    lines.append("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    for frac in sorted(sup):
+        rs = sup[frac]
+        lines.append(f"| supervised {100 * frac:.0f} % | {num([r['train_images'] for r in rs])} | {seeds(rs)} "
+                     f"| {pct([r['val_acc'] for r in rs])} | {pct([r['test_acc'] for r in rs])} | - | - "
+                     f"| {pct([r['actual_frac'] for r in rs])} | {num([r['seconds'] for r in rs], '{:.0f}')} s |")
+        if frac == 0.2 and main_key in ssl:
+            rs2 = ssl[main_key]
+            lines.append(
+                f"| **{ssl_label(rs2[0])}** (from the 20 % model) | {num([r['labeled_images'] for r in rs2])} "
+                f"| {seeds(rs2)} | {pct([r['final']['val_acc'] for r in rs2])} "
+                f"| {pct([r['final']['test_acc'] for r in rs2])} | {pct([r['final']['precision_used'] for r in rs2])} "
+                f"| {num([r['final']['accepted_used'] for r in rs2])} "
+                f"| {pct([r['final']['utilisation'] for r in rs2])} "
+                f"| {num([r['seconds'] - r['pretrain'].get('seconds', 0) for r in rs2], '{:.0f}')} s (stream) |")
+    lines.append("")
+    lines.append("### Ablation: confidence threshold tau and the per-class cap\n")
+    lines.append("| configuration | seeds | val acc % | test acc % | precision % (used) | pseudo-labels used "
+                 "| rejected below tau | capped | max per class | retrains | utilisation % |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for key in sorted(ssl, key=lambda k: (k[0], -k[1] if k[1] else -10**9)):
+        rs = ssl[key]
+        f = [r["final"] for r in rs]
+        lines.append(f"| {ssl_label(rs[0])} | {seeds(rs)} | {pct([x['val_acc'] for x in f])} "
+                     f"| {pct([x['test_acc'] for x in f])} | {pct([x['precision_used'] for x in f])} "
+                     f"| {num([x['accepted_used'] for x in f])} | {num([x['below_tau'] for x in f])} "
+                     f"| {num([x['capped'] for x in f])} | {num([x['max_accepted_per_class'] for x in f])} "
+                     f"| {num([x['rounds'] for x in f])} | {pct([x['utilisation'] for x in f])} |")
+    lines.append("")
+    lines.append("### Per round (main configuration): pseudo-labels added, their precision, accuracy after the retrain\n")
+    for r in sorted(ssl.get(main_key, []), key=lambda r: r["seed"]):
+        lines.append(f"seed {r['seed']}: start val {100 * r['pretrain']['val_acc']:.2f} % / test "
+                     f"{100 * r['pretrain']['test_acc']:.2f} %; " + "; ".join(
+                         f"day {x['day']}: +{x['new_labels']} ({100 * x['new_precision']:.1f} %) -> val "
+                         f"{100 * x['val_acc']:.2f} / test {100 * x['test_acc']:.2f}" for x in r["rounds"]))
+        lines.append("")
+    if incomplete:
+        lines.append("Incomplete runs (not in the tables): " + ", ".join(incomplete))
+        lines.append("")
+    with open(os.path.join(out, "ssl-tables.md"), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+    # ---- accuracy and precision against the simulated day
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 8), sharex=True)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    main_runs = sorted(ssl.get(main_key, []), key=lambda r: r["seed"])
+    max_day = 1
+    for i, r in enumerate(main_runs):
+        c = colours[i % len(colours)]
+        days = [0] + [x["day"] for x in r["rounds"]]
+        max_day = max(max_day, r["final"]["day"])
+        val = [r["pretrain"]["val_acc"]] + [x["val_acc"] for x in r["rounds"]]
+        test = [r["pretrain"]["test_acc"]] + [x["test_acc"] for x in r["rounds"]]
+        ax1.step(days, [100 * v for v in test], where="post", color=c, marker="o", label=f"SSL test, seed {r['seed']}")
+        ax1.step(days, [100 * v for v in val], where="post", color=c, ls=":", alpha=0.7, label=f"SSL val, seed {r['seed']}")
+        d = [x["day"] for x in r["days"]]
+        ax2.plot(d, [100 * x["precision_total"] for x in r["days"]], color=c, label=f"cumulative, seed {r['seed']}")
+        rd = [x["day"] for x in r["rounds"]]
+        ax2.plot(rd, [100 * x["new_precision"] for x in r["rounds"]], color=c, ls="", marker="s",
+                 label=f"per round, seed {r['seed']}")
+    for frac, ls in zip(sorted(sup), ["--", "-.", ":", "--"]):
+        m, s = mean_std([x["test_acc"] for x in sup[frac]])
+        ax1.axhline(100 * m, color="k", ls=ls, lw=1, label=f"supervised {100 * frac:.0f} % (test, mean)")
+        if s:
+            ax1.axhspan(100 * (m - s), 100 * (m + s), color="k", alpha=0.06)
+    ax1.set_ylabel("accuracy %")
+    ax1.set_title("Pseudo-labelling stream: accuracy after each retrain (step) vs supervised baselines")
+    ax1.legend(fontsize=7, ncol=2, loc="lower right")
+    ax1.grid(alpha=0.3)
+    ax2.set_ylabel("pseudo-label precision %")
+    ax2.set_xlabel("simulated day (100 stream images a day)")
+    ax2.set_xlim(0, max_day + 1)
+    ax2.legend(fontsize=7, ncol=2, loc="lower right")
+    ax2.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "ssl-accuracy-vs-day.png"), dpi=110)
+    plt.close(fig)
+
+    # ---- ablation
+    if ssl:
+        keys = sorted(ssl, key=lambda k: (k[0], -k[1] if k[1] else -10**9))
+        labels = [f"tau {k[0]:g}\ncap {'off' if k[1] == 0 else k[1]}" for k in keys]
+        fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+        for ax, (field, title, scale) in zip(axes, [("test_acc", "final test accuracy %", 100),
+                                                     ("precision_used", "pseudo-label precision %", 100),
+                                                     ("accepted_used", "pseudo-labels used", 1)]):
+            ms, ss = [], []
+            for k in keys:
+                m, s = mean_std([r["final"][field] for r in ssl[k]])
+                ms.append(scale * m)
+                ss.append(scale * s if s else 0)
+            ax.bar(range(len(keys)), ms, yerr=ss, capsize=3, color=colours[0])
+            ax.set_xticks(range(len(keys)))
+            ax.set_xticklabels(labels, fontsize=7)
+            ax.set_title(title)
+            if scale == 100:
+                lo = min(ms) - 5
+                ax.set_ylim(max(0, lo), 100)
+            ax.grid(axis="y", alpha=0.3)
+        if 0.2 in sup:
+            m, _ = mean_std([x["test_acc"] for x in sup[0.2]])
+            axes[0].axhline(100 * m, color="k", ls="--", lw=1, label="supervised 20 %")
+            axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "ssl-ablation.png"), dpi=110)
+        plt.close(fig)
+    print(f"wrote {out}/ssl-accuracy-vs-day.png, ssl-ablation.png, ssl-tables.md")
+
+
+if __name__ == "__main__":
+    main()
