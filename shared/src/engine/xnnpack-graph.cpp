@@ -175,13 +175,10 @@ folia_status xnnpack_graph::create(network_weights weights, int num_threads, boo
     st = xnn_define_fully_connected(sg, -inf, inf, fc1, fc2_w, fc2_b, logits, 0);
     if (st) return xnn_fail(error, "xnn_define_fully_connected(fc2)", st);
 
-    if (num_threads > 1) {
-        g->impl_->pool = pthreadpool_create(size_t(num_threads));
-        if (!g->impl_->pool) {
-            if (error) *error = "pthreadpool_create(" + std::to_string(num_threads) + ") failed";
-            return FOLIA_ERR_ENGINE;
-        }
-    }
+    // Threads are a speed hint: where no pool can be made (the single-threaded wasm build's
+    // pthreadpool shim returns NULL for n > 1) the network runs on the caller's thread, with
+    // identical results.
+    if (num_threads > 1) g->impl_->pool = pthreadpool_create(size_t(num_threads));
     const uint32_t flags = profile ? XNN_FLAG_BASIC_PROFILING : 0;
     st = xnn_create_runtime_v3(sg, /*weights_cache=*/nullptr, g->impl_->pool, flags,
                                &g->impl_->runtime);
