@@ -1,0 +1,330 @@
+// Incremental learning with LibTorch: Fisher diagonal, distillation loss and EWC penalty against
+// hand computations, output-layer growth, native-engine parity of an incrementally updated model,
+// and a CI-sized end-to-end run of every strategy on a slice of the real data ($FOLIA_DATA).
+#include <torch/torch.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "export.h"
+#include "folia.h"
+#include "incremental-commands.h"
+#include "incremental-metrics.h"
+#include "incremental-protocol.h"
+#include "incremental.h"
+
+using namespace folia;
+using namespace folia::train;
+
+namespace {
+
+std::string env_or(const char *name, const std::string &fallback) {
+    const char *v = std::getenv(name);
+    return v && *v ? std::string(v) : fallback;
+}
+
+// Synthetic images: class c has a bright channel c plus noise, so a few steps learn something.
+image_cache synthetic_cache(int per_class, int classes, int size, uint64_t seed) {
+    image_cache c;
+    c.size = size;
+    splitmix64 rng(seed);
+    for (int k = 0; k < classes; ++k)
+        for (int i = 0; i < per_class; ++i)
+            for (int p = 0; p < size * size; ++p)
+                for (int ch = 0; ch < 3; ++ch) {
+                    const int base = ch == k % 3 ? 170 : 60;
+                    c.data.push_back(uint8_t(base + int(rng.below(60)) + (k >= 3 ? 20 * ((p / size) % 2) : 0)));
+                }
+    return c;
+}
+
+std::vector<train_item> synthetic_items(int per_class, const std::vector<int> &classes) {
+    std::vector<train_item> r;
+    for (int k : classes)
+        for (int i = 0; i < per_class; ++i) r.push_back({k * per_class + i, k, 1.0f, 0});
+    return r;
+}
+
+train_config quick_config(int epochs) {
+    train_config c;
+    c.epochs = epochs;
+    c.batch = 8;
+    c.lr = 1e-3;
+    c.patience = 0;
+    c.progress = false;
+    c.warmup_epochs = 0;
+    return c;
+}
+
+// LibTorch eval logits of NHWC input vs the native engine on the exported model file.
+double engine_vs_libtorch(folia_net &model, const model_file &mf, int n, std::vector<float> *engine_out = nullptr) {
+    std::vector<uint8_t> bytes;
+    std::string err;
+    REQUIRE(write_model_file(mf, &bytes, &err) == FOLIA_OK);
+    folia_params params = folia_default_params();
+    folia_context *ctx = nullptr;
+    REQUIRE(folia_init_from_buffer(bytes.data(), bytes.size(), &params, &ctx) == FOLIA_OK);
+    REQUIRE(folia_num_classes(ctx) == model->arch.num_classes);
+    const int size = mf.preprocess.input_size;
+    const golden_data g = make_golden(model, n, size);
+    std::vector<float> out(size_t(n) * size_t(g.classes));
+    REQUIRE(folia_logits(ctx, g.input.data(), n, out.data()) == FOLIA_OK);
+    for (int i = 0; i < g.classes; ++i) CHECK(std::string(folia_label(ctx, i)) == mf.labels[size_t(i)]);
+    folia_free(ctx);
+    double worst = 0;
+    for (size_t i = 0; i < out.size(); ++i) worst = std::max(worst, double(std::fabs(out[i] - g.logits[i])));
+    if (engine_out) *engine_out = out;
+    return worst;
+}
+
+}  // namespace
+
+TEST_CASE("Fisher diagonal of a tiny softmax-regression model matches the closed form",
+          "[incremental]") {
+    torch::manual_seed(0);
+    torch::nn::Linear lin(2, 3);
+    const double W[3][2] = {{0.5, -0.2}, {0.1, 0.3}, {-0.4, 0.2}};
+    const double B[3] = {0.1, 0.0, -0.1};
+    {
+        torch::NoGradGuard ng;
+        for (int c = 0; c < 3; ++c) {
+            lin->bias[c] = B[c];
+            for (int k = 0; k < 2; ++k) lin->weight[c][k] = W[c][k];
+        }
+    }
+    const double X[3][2] = {{1.0, 2.0}, {-1.0, 0.5}, {0.3, -1.5}};
+    const int Y[3] = {0, 2, 1};
+    const torch::Tensor x = torch::tensor({1.0f, 2.0f, -1.0f, 0.5f, 0.3f, -1.5f}).view({3, 2});
+    const torch::Tensor y = torch::tensor(std::vector<int64_t>{0, 2, 1});
+    named_tensors params = {{"weight", lin->weight}, {"bias", lin->bias}};
+    auto nll = [&](int64_t b, int64_t e) {
+        return torch::nn::functional::cross_entropy(lin(x.slice(0, b, e)), y.slice(0, b, e));
+    };
+    // Hand: d(-log p_y)/dz_c = p_c - [c == y]; dW[c][k] = that * x_k; db[c] = that.
+    double gw[3][3][2], gb[3][3];
+    for (int i = 0; i < 3; ++i) {
+        double z[3], zmax = -1e9, sum = 0;
+        for (int c = 0; c < 3; ++c) {
+            z[c] = W[c][0] * X[i][0] + W[c][1] * X[i][1] + B[c];
+            zmax = std::max(zmax, z[c]);
+        }
+        for (int c = 0; c < 3; ++c) sum += std::exp(z[c] - zmax);
+        for (int c = 0; c < 3; ++c) {
+            const double g = std::exp(z[c] - zmax) / sum - (c == Y[i] ? 1.0 : 0.0);
+            gb[i][c] = g;
+            for (int k = 0; k < 2; ++k) gw[i][c][k] = g * X[i][k];
+        }
+    }
+    SECTION("per-sample (group 1): mean of squared gradients") {
+        const named_tensors f = fisher_diagonal(params, 3, 1, nll);
+        for (int c = 0; c < 3; ++c) {
+            double eb = 0;
+            for (int i = 0; i < 3; ++i) eb += gb[i][c] * gb[i][c] / 3;
+            CHECK(f.at("bias")[c].item<double>() == Approx(eb).epsilon(1e-5));
+            for (int k = 0; k < 2; ++k) {
+                double ew = 0;
+                for (int i = 0; i < 3; ++i) ew += gw[i][c][k] * gw[i][c][k] / 3;
+                CHECK(f.at("weight")[c][k].item<double>() == Approx(ew).epsilon(1e-5));
+            }
+        }
+    }
+    SECTION("groups of 2 ({0,1}, {2}): mean over groups of the squared mean gradient") {
+        const named_tensors f = fisher_diagonal(params, 3, 2, nll);
+        for (int c = 0; c < 3; ++c) {
+            const double g01 = (gb[0][c] + gb[1][c]) / 2, g2 = gb[2][c];
+            CHECK(f.at("bias")[c].item<double>() == Approx((g01 * g01 + g2 * g2) / 2).epsilon(1e-5));
+            for (int k = 0; k < 2; ++k) {
+                const double w01 = (gw[0][c][k] + gw[1][c][k]) / 2, w2 = gw[2][c][k];
+                CHECK(f.at("weight")[c][k].item<double>() == Approx((w01 * w01 + w2 * w2) / 2).epsilon(1e-5));
+            }
+        }
+    }
+    // The gradients a trainer accumulated are not touched.
+    CHECK(!lin->weight.grad().defined());
+}
+
+TEST_CASE("LwF distillation loss equals a hand-computed KL divergence", "[incremental]") {
+    const torch::Tensor old_logits = torch::tensor({1.0f, 2.0f, 0.5f, 0.0f, -1.0f, 3.0f}).view({2, 3});
+    // The new model has one more output (a grown layer): it is left out of the distillation.
+    torch::Tensor new_logits =
+        torch::tensor({0.2f, 1.5f, -0.3f, 4.0f, 1.0f, 1.0f, 1.0f, -2.0f}).view({2, 4}).requires_grad_(true);
+    const torch::Tensor d = distillation_loss(new_logits, old_logits, 2.0);
+    // Hand (T = 2): per row sum_c q_c (log q_c - log p_c), q = softmax(old/T), p = softmax(new[:3]/T),
+    // mean over the 2 rows (NumPy: 0.17472149382488772).
+    double hand = 0;
+    const double o[2][3] = {{1, 2, 0.5}, {0, -1, 3}}, n[2][3] = {{0.2, 1.5, -0.3}, {1, 1, 1}};
+    for (int r = 0; r < 2; ++r) {
+        double so = 0, sn = 0;
+        for (int c = 0; c < 3; ++c) so += std::exp(o[r][c] / 2), sn += std::exp(n[r][c] / 2);
+        for (int c = 0; c < 3; ++c) {
+            const double q = std::exp(o[r][c] / 2) / so, p = std::exp(n[r][c] / 2) / sn;
+            hand += q * (std::log(q) - std::log(p)) / 2;
+        }
+    }
+    CHECK(hand == Approx(0.17472149382488772).epsilon(1e-12));
+    CHECK(d.item<double>() == Approx(hand).epsilon(1e-5));
+    d.backward();
+    CHECK(new_logits.grad().slice(1, 3, 4).abs().sum().item<double>() == 0);  // grown output free
+    CHECK(new_logits.grad().abs().sum().item<double>() > 0);
+    // Same distributions: zero.
+    CHECK(distillation_loss(old_logits, old_logits, 3.0).item<double>() == Approx(0).margin(1e-7));
+}
+
+TEST_CASE("EWC penalty equals sum F (theta - theta*)^2 and leaves grown outputs free",
+          "[incremental]") {
+    const named_tensors fisher = {{"w", torch::tensor({1.0f, 2.0f, 0.5f, 4.0f}).view({2, 2})},
+                                  {"b", torch::tensor({3.0f, 0.0f})}};
+    const named_tensors saved = {{"w", torch::tensor({0.0f, 1.0f, 1.0f, -1.0f}).view({2, 2})},
+                                 {"b", torch::tensor({0.5f, 0.5f})}};
+    // Current weights grew by one output row (not penalised).
+    const named_tensors current = {{"w", torch::tensor({1.0f, 1.0f, 0.0f, 1.0f, 9.0f, 9.0f}).view({3, 2})},
+                                   {"b", torch::tensor({1.5f, 7.0f, 9.0f})}};
+    // w: 1*(1-0)^2 + 2*(1-1)^2 + 0.5*(0-1)^2 + 4*(1+1)^2 = 1 + 0 + 0.5 + 16 = 17.5
+    // b: 3*(1.5-0.5)^2 + 0*(7-0.5)^2 = 3
+    CHECK(ewc_penalty(current, fisher, saved).item<double>() == Approx(20.5));
+    CHECK_THROWS(ewc_penalty({{"w", current.at("w")}}, fisher, saved));
+}
+
+TEST_CASE("Growing the output layer keeps the old logits unchanged", "[incremental]") {
+    arch_desc a;
+    a.channels = {4, 8};
+    a.hidden = 16;
+    a.num_classes = 3;
+    torch::manual_seed(5);
+    folia_net m(a);
+    m->eval();
+    const torch::Tensor x = torch::randn({4, 3, 16, 16});
+    const torch::Tensor before = m->forward(x).detach().clone();
+    m->grow_classes(6);
+    m->eval();
+    const torch::Tensor after = m->forward(x).detach();
+    REQUIRE(after.size(1) == 6);
+    CHECK(torch::equal(after.slice(1, 0, 3), before));
+    CHECK(after.slice(1, 3, 6).abs().sum().item<double>() > 0);  // new outputs are initialised
+    CHECK_THROWS(m->grow_classes(2));
+
+    // Through the learner: outputs grow to the experience's count, a label beyond it is refused.
+    image_cache images = synthetic_cache(8, 4, 16, 1);
+    folia_net net(a);
+    auto learner = make_learner("finetune", net, images);
+    incremental_config cfg;
+    cfg.train = quick_config(1);
+    const incremental_result r = learner->learn_incremental({synthetic_items(8, {3}), 4}, cfg);
+    CHECK(r.num_outputs == 4);
+    CHECK(learner->model()->arch.num_classes == 4);
+    CHECK_THROWS_AS(learner->learn_incremental({synthetic_items(8, {3}), 3}, cfg), std::invalid_argument);
+    std::vector<train_item> bad = synthetic_items(8, {3});
+    bad[0].label = 4;
+    CHECK_THROWS_AS(learner->learn_incremental({bad, 4}, cfg), std::invalid_argument);
+}
+
+TEST_CASE("An incrementally updated model exports and gives LibTorch's logits in the native engine",
+          "[incremental][engine]") {
+    const int size = 32, per = 12;
+    image_cache images = synthetic_cache(per, 4, size, 2);
+    torch::manual_seed(11);
+    folia_net base = make_model(2, 11);
+    trainer t(base, images, quick_config(1));
+    t.fit(synthetic_items(per, {0, 1}), {});
+    incremental_config cfg;
+    cfg.train = quick_config(1);
+    cfg.fisher_samples = 8;
+    cfg.memory_per_class = 4;
+    const std::vector<std::string> names = {"c0", "c1", "c2", "c3"};
+    for (const std::string strategy : {"finetune", "lwf", "ewc", "rehearsal"}) {
+        DYNAMIC_SECTION(strategy) {
+            auto learner = make_learner(strategy, clone_model(base), images);
+            learner->consolidate({synthetic_items(per, {0, 1}), 2}, cfg);
+            learner->learn_incremental({synthetic_items(per, {2}), 3}, cfg);
+            const incremental_result r = learner->learn_incremental({synthetic_items(per, {3}), 4}, cfg);
+            REQUIRE(learner->model()->arch.num_classes == 4);
+            if (strategy == "rehearsal") {
+                CHECK(r.memory_size == 4 * 4);
+                CHECK(r.train_images == per + 3 * 4);
+            }
+            if (strategy == "lwf") CHECK(r.extra.at("mean_distillation_loss").get<double>() > 0);
+            if (strategy == "ewc") CHECK(r.extra.at("mean_penalty").get<double>() > 0);
+            model_file info;
+            info.labels = names;
+            info.preprocess.input_size = size;
+            const model_file mf = to_model_file(learner->model(), info);
+            const double diff = engine_vs_libtorch(learner->model(), mf, 3);
+            INFO("max |engine - LibTorch| = " << diff);
+            CHECK(diff <= 1e-4);
+        }
+    }
+}
+
+TEST_CASE("CI-sized class-incremental run of every strategy on a slice of the real data",
+          "[incremental][data]") {
+    const std::string data = env_or("FOLIA_DATA", "");
+    if (data.empty() || !std::filesystem::exists(data))
+        FAIL("FOLIA_DATA is not set or missing: this test needs the PlantVillage folder "
+             "(export FOLIA_DATA=/path/to/plantvillage)");
+    const dataset d = subset_dataset(scan_dataset(data), 4, 40);
+    const data_split split = make_split(d, split_params{});
+    const image_cache images = build_cache(d, 32, 2, false);
+    incremental_options o;
+    o.data.size = 32;
+    o.out = env_or("FOLIA_BINARY_DIR", std::filesystem::temp_directory_path().string()) +
+            "/test-incremental-e2e";
+    std::filesystem::remove_all(o.out);
+    o.seeds = {3};
+    o.first_classes = 2;
+    o.steps = 2;
+    o.base_epochs = 3;
+    o.step_epochs = 1;
+    o.batch = 16;
+    o.fisher_samples = 16;
+    o.memory_per_class = 5;
+    o.progress = false;
+    const nlohmann::json r = run_incremental(o, d, split, images);
+    REQUIRE(r.at("runs").size() == o.strategies.size());
+    for (const auto &run : r.at("runs")) {
+        const std::string name = run.at("strategy");
+        INFO(name);
+        const auto test_count = run.at("test_count").get<std::vector<int>>();
+        REQUIRE(test_count.size() == 3);
+        for (int c : test_count) CHECK(c > 0);
+        if (name == "joint") {
+            CHECK(run.at("acc_per_experience").size() == 3);
+        } else {
+            // The matrix is lower-triangular and its metrics are the Avalanche ones.
+            accuracy_matrix m;
+            m.test_count = test_count;
+            const auto rows = run.at("matrix").get<std::vector<std::vector<double>>>();
+            REQUIRE(rows.size() == 3);
+            for (const auto &row : rows) {
+                for (double v : row) CHECK((v >= 0 && v <= 1));
+                m.add_step(row);
+            }
+            const cl_metrics cm = compute_cl_metrics(m);
+            CHECK(run.at("metrics").at("mean_forgetting").get<double>() == Approx(cm.mean_forgetting));
+            CHECK(run.at("metrics").at("final_acc").get<double>() == Approx(cm.final_acc));
+            const auto &steps = run.at("steps");
+            REQUIRE(steps.size() == 2);
+            CHECK(steps[1].at("num_outputs") == 4);
+            if (run.at("kind") == "rehearsal") {
+                CHECK(steps[0].at("memory_size") == 3 * 5);  // 2 base classes + 1 new, 5 each
+                CHECK(steps[1].at("memory_size") == 4 * 5);
+            }
+        }
+        // The exported model runs in the native engine with the protocol's labels.
+        const std::vector<uint8_t> bytes = read_file_bytes(run.at("model").get<std::string>());
+        model_file mf;
+        REQUIRE(parse_model_file(bytes.data(), bytes.size(), &mf) == FOLIA_OK);
+        CHECK(mf.labels == std::vector<std::string>(d.classes.begin(), d.classes.begin() + 4));
+        CHECK(mf.preprocess.input_size == 32);
+        folia_net back = model_from_file(mf);
+        CHECK(engine_vs_libtorch(back, mf, 2) <= 1e-4);
+    }
+    // Every run is finished: a second call trains nothing and returns the same results.
+    const nlohmann::json again = run_incremental(o, d, split, images);
+    CHECK(again.at("runs") == r.at("runs"));
+    // Another configuration in the same folder is refused rather than mixed in.
+    o.step_epochs = 2;
+    CHECK_THROWS(run_incremental(o, d, split, images));
+}
