@@ -67,7 +67,7 @@ def per_class(ev, path):
     ax.invert_yaxis()
     ax.set_xlim(min(50, min(100 * c["recall"] for c in pc) - 5), 100.5)
     ax.set_xlabel("%")
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(f"Per-class accuracy and F1 on the {ev['part']} split")
     fig.tight_layout()
