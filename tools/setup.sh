@@ -25,7 +25,7 @@ SRC
   rm -f "$here/build/.apt-updated"
 fi
 
-pkgs=(build-essential cmake ninja-build pkg-config dpkg-dev xz-utils time
+pkgs=(build-essential cmake ninja-build clang-14 pkg-config dpkg-dev xz-utils time
       libstb-dev catch2 libcli11-dev nlohmann-json3-dev libfmt-dev libcpuinfo-dev
       libtorch-dev python3-torch python3-pil python3-numpy python3-matplotlib
       emscripten nodejs chromium libsdl2-dev libimgui-dev)
@@ -54,8 +54,16 @@ fetch_src() { # name suite tarball-glob dir
     ls "$tp/dl/"$glob >/dev/null 2>&1 || { echo "could not download $name source ($glob)"; exit 1; }
   fi
   step "unpacking $name into build/third_party/$dir"
+  rm -rf "$tp/$dir.tmp"
   mkdir -p "$tp/$dir.tmp"
-  tar -xf "$tp/dl/"$glob -C "$tp/$dir.tmp" --strip-components=1
+  # Some orig tarballs wrap everything in one folder, XNNPACK's does not: strip only a lone one.
+  local strip=0 names tops
+  names=$(tar -tf "$tp/dl/"$glob | sed 's|^\./||' | grep -v '^$')
+  tops=$(printf '%s\n' "$names" | sed 's|/.*||' | sort -u)
+  if [ "$(printf '%s\n' "$tops" | wc -l)" -eq 1 ] && [ "$(printf '%s\n' "$names" | grep -c /)" -gt 0 ]; then
+    strip=1
+  fi
+  tar -xf "$tp/dl/"$glob -C "$tp/$dir.tmp" --strip-components=$strip
   mv "$tp/$dir.tmp" "$tp/$dir"
 }
 fetch_src xnnpack trixie 'xnnpack_*.orig.tar.*' xnnpack
