@@ -57,7 +57,7 @@ function set_status(text, is_error = false) {
 }
 
 // --- rendering --------------------------------------------------------------------------------
-const pct = (p) => `${(p * 100).toFixed(p >= 0.995 || p < 0.005 ? 0 : 1)}%`;
+const pct = (p) => (p < 0.005 ? '<1%' : `${(p * 100).toFixed(p >= 0.995 ? 0 : 1)}%`);
 
 function render_result() {
   if (!last) return;
