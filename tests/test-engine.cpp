@@ -40,7 +40,7 @@ folia::model_file make_test_model(int num_classes, uint32_t seed, int input_size
         folia::tensor_f32 t;
         t.shape = shape;
         t.data.resize(size_t(t.numel()));
-        auto is = [&](const char *suffix) {
+        auto is = [&, &name = name](const char *suffix) {  // clang: no structured-binding capture in C++17
             return name.size() >= std::strlen(suffix) &&
                    name.compare(name.size() - std::strlen(suffix), std::string::npos, suffix) == 0;
         };
