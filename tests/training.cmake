@@ -11,3 +11,6 @@ folia_add_catch_test(folia_test_training_split test-training-split.cpp LIBS foli
 folia_add_catch_test(folia_test_training test-training-smoke.cpp LIBS folia_training folia)
 target_compile_definitions(folia_test_training PRIVATE FOLIA_TRAIN_EXE="$<TARGET_FILE:folia-train>")
 add_dependencies(folia_test_training folia-train)
+foreach(_t folia_test_training_split folia_test_training)
+  target_compile_definitions(${_t} PRIVATE FOLIA_TRAINING_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+endforeach()
