@@ -122,6 +122,11 @@ def main():
                 f"| {num([r['final']['accepted_used'] for r in rs2])} "
                 f"| {pct([r['final']['utilisation'] for r in rs2])} "
                 f"| {num([r['seconds'] - r['pretrain'].get('seconds', 0) for r in rs2], '{:.0f}')} s (stream) |")
+            # Paired by seed: each SSL run starts from the 20 % model of its own seed.
+            dv = [r["final"]["val_acc"] - r["pretrain"]["val_acc"] for r in rs2]
+            dt = [r["final"]["test_acc"] - r["pretrain"]["test_acc"] for r in rs2]
+            lines.append(f"| SSL minus its own 20 % start (paired) | | {seeds(rs2)} | {pct(dv)} | {pct(dt)} "
+                         f"| | | | |")
     lines.append("")
     lines.append("### Ablation: confidence threshold tau and the per-class cap\n")
     lines.append("| configuration | seeds | val acc % | test acc % | precision % (used) | pseudo-labels used "

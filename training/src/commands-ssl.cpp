@@ -107,6 +107,13 @@ int main(int argc, char **argv) {
     sup->add_option("--export", su.export_model, "write the model file here");
     sup->add_flag("--quiet", su_quiet, "no progress bars");
 
+    std::string ex_run, ex_out;
+    data_options ex_data;
+    auto *exp = app.add_subcommand("export", "write a finished SSL run's model as a Folia model file");
+    add_data_options(exp, ex_data);
+    exp->add_option("--run", ex_run, "SSL run folder (state.pt, results.json)")->required();
+    exp->add_option("--out", ex_out, "model file to write")->required();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
@@ -125,6 +132,8 @@ int main(int argc, char **argv) {
             su.command = command;
             setup_threads(su.data.threads);
             run_supervised(su);
+        } else if (*exp) {
+            export_ssl_state(ex_run, ex_data, ex_out);
         }
     } catch (const std::invalid_argument &e) {
         std::fprintf(stderr, "folia-ssl: %s\n", e.what());

@@ -438,4 +438,23 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
     return res;
 }
 
+void export_ssl_state(const std::string &run_dir, const data_options &d, const std::string &out) {
+    const std::string state = run_dir + "/state.pt";
+    const nlohmann::json res = read_json(run_dir + "/results.json");
+    workspace w;
+    w.data = scan_dataset(resolve_data_root(d.data));
+    if (d.max_classes > 0 || d.per_class > 0) w.data = subset_dataset(w.data, d.max_classes, d.per_class);
+    const nlohmann::json meta = read_checkpoint_meta(state);
+    folia_net model(arch_from_json(meta.at("arch")));
+    if (model->arch.num_classes != int(w.data.classes.size()))
+        throw std::runtime_error(fmt::format("{} has {} classes, the data folder {}", state,
+                                             model->arch.num_classes, w.data.classes.size()));
+    load_checkpoint(state, model, nullptr, nullptr);
+    w.images.size = res.at("data").at("size");
+    const nlohmann::json &f = res.at("final");
+    export_to(model, w, {{"trainer", "folia-ssl run"}, {"ssl", res.at("ssl")}, {"seed", res.at("seed")},
+                         {"complete", res.at("complete")}, {"day", f.at("day")},
+                         {"val_acc", f.at("val_acc")}, {"test_acc", f.at("test_acc")}}, out);
+}
+
 }  // namespace folia::train::ssl

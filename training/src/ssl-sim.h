@@ -72,4 +72,8 @@ void setup_threads(int threads);  // LibTorch threads (it picks 1 on this VM oth
 nlohmann::json run_ssl(const sim_options &o, const workspace *w = nullptr);
 nlohmann::json run_supervised(const supervised_options &o, const workspace *w = nullptr);
 
+// Writes the model of an SSL checkpoint (<run>/state.pt) as a Folia model file, labels from
+// the data folder (sliced as d says), input size from <run>/results.json.
+void export_ssl_state(const std::string &run_dir, const data_options &d, const std::string &out);
+
 }  // namespace folia::train::ssl

@@ -45,10 +45,10 @@ ssl() {  # name seed [extra folia-ssl run flags...]; starts from sup20-seed<seed
 
 main_seed() {
   local s=$1
-  sup "sup20-seed$s" 0.2 "$s" 20
+  sup "sup20-seed$s" 0.2 "$s" 15
   ssl "ssl-tau0.9-cap500-seed$s" "$s"
-  sup "sup60-seed$s" 0.6 "$s" 12
-  sup "sup100-seed$s" 1.0 "$s" 10
+  sup "sup60-seed$s" 0.6 "$s" 8
+  sup "sup100-seed$s" 1.0 "$s" 6
 }
 
 ablation() {
