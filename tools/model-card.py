@@ -59,7 +59,7 @@ def main():
     w("")
     w("## Data")
     w("")
-    w("* `$FOLIA_DATA` = `shared/data/plantvillage`: 8,340 real PlantVillage colour photos (256x256 "
+    w("* `$FOLIA_DATA` = `../shared/data/plantvillage` (next to the repository): 8,340 real PlantVillage colour photos (256x256 "
       "JPEG; Peach healthy 128x128), 35 of the 38 PlantVillage classes (see that folder's README "
       "for provenance and licence: CC BY-SA 3.0, Hughes & Salathé; Mohanty et al. 2016).")
     if split:
