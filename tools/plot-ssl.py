@@ -148,6 +148,27 @@ def main():
                          f"day {x['day']}: +{x['new_labels']} ({100 * x['new_precision']:.1f} %) -> val "
                          f"{100 * x['val_acc']:.2f} / test {100 * x['test_acc']:.2f}" for x in r["rounds"]))
         lines.append("")
+    main_runs_t = ssl.get(main_key, [])
+    if main_runs_t:
+        # Stream images per class, from the split file the runs used (when it is readable here).
+        split_path = main_runs_t[0]["data"].get("split", "")
+        stream = {}
+        if split_path and os.path.exists(split_path):
+            with open(split_path) as fh:
+                for rel, part in json.load(fh)["files"].items():
+                    if part == "stream":
+                        cls = rel.split("/")[0]
+                        stream[cls] = stream.get(cls, 0) + 1
+        classes = sorted(main_runs_t[0]["final"]["accepted_per_class"])
+        per = {c: statistics.mean(r["final"]["accepted_per_class"][c] for r in main_runs_t) for c in classes}
+        lines.append("### Pseudo-labels used per class (assigned label y_hat; main configuration, mean over seeds) vs stream images truly of the class\n")
+        lines.append("| class | pseudo-labels | stream images | share % |")
+        lines.append("|---|---:|---:|---:|")
+        for c in sorted(classes, key=lambda c: per[c]):
+            n = stream.get(c)
+            share = f"{100 * per[c] / n:.0f}" if n else "-"
+            lines.append(f"| {c} | {per[c]:.1f} | {n if n else '-'} | {share} |")
+        lines.append("")
     if incomplete:
         lines.append("Incomplete runs (not in the tables): " + ", ".join(incomplete))
         lines.append("")
