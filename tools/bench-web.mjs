@@ -258,6 +258,9 @@ async function main() {
       `${pad(ratio, 14)}${pad(r.max_abs_diff_vs_folia == null ? '-' : r.max_abs_diff_vs_folia.toExponential(1), 12)}`);
   }
   console.log('(vs Folia: the peer\'s p50 divided by Folia\'s with the same thread count; max|dlogit|: vs Folia 1 thread)');
+  for (const r of inf.configs) {
+    if (!r.error && r.info && r.info.threads !== r.threads) console.log(`note: ${r.id} asked for ${r.threads} threads, the engine reports ${r.info.threads}`);
+  }
   for (const p of inf.photo || []) {
     console.log(`12 MP photo -> diagnosis, ${p.id} (bench worker): p50 ${f1(p.p50_ms)} ms, mean ${f1(p.mean_ms)} ms (${p.n} runs), wasm memory ${(p.wasm_memory_bytes / 2 ** 20).toFixed(0)} MiB`);
   }

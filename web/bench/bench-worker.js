@@ -1,5 +1,7 @@
 // bench-worker.js: one inference engine in its own classic Web Worker (the way the app runs
-// Folia), so every engine gets the same kind of thread and none blocks the page.
+// Folia), so every engine gets the same kind of thread and none blocks the page. Also loadable
+// as a classic script in the page (self.bench_engine.handle), for the one configuration that
+// cannot run in a worker (TF.js with threads).
 //
 // Messages in:  {type: 'init', engine: 'folia'|'ort'|'tfjs', threads, model, onnx?}
 //               {type: 'run', n}             -> times (ms) of n batch-1 inferences
@@ -11,13 +13,28 @@
 'use strict';
 
 const base = new URL('./', self.location.href).href;
-let engine = null;  // {run(): logits Float32Array, photo?(bytes), info}
+const in_worker = typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope;
+let engine = null;
+
+// importScripts in a worker; <script> elements, one after the other, in the page
+async function load(...urls) {
+  if (in_worker) return importScripts(...urls);
+  for (const src of urls) {
+    await new Promise((resolve, reject) => {
+      const el = document.createElement('script');
+      el.src = src;
+      el.onload = resolve;
+      el.onerror = () => reject(new Error(`${src} did not load`));
+      document.head.appendChild(el);
+    });
+  }
+}  // {run(): logits Float32Array, photo?(bytes), info}
 
 // ---- Folia: the same wasm modules and wrapper the PWA ships --------------------------------
 async function open_folia(threads, model) {
   const mt = threads > 1;
   const script = base + (mt ? 'folia/folia-web-mt.js' : 'folia/folia-web.js');
-  importScripts(script, base + 'folia/folia-engine.js');
+  await load(script, base + 'folia/folia-engine.js');
   const args = { locateFile: (p) => base + 'folia/' + p };
   if (mt) args.mainScriptUrlOrBlob = script;  // pthread workers load the same script
   const e = await self.FoliaEngine.open(self.createFoliaModule, new Uint8Array(model), { threads, moduleArgs: args });
@@ -35,7 +52,7 @@ async function open_folia(threads, model) {
 
 // ---- ONNX Runtime Web, wasm backend, self-hosted files -------------------------------------
 async function open_ort(threads, onnx) {
-  importScripts(base + 'ort/ort.wasm.min.js');
+  await load(base + 'ort/ort.wasm.min.js');
   const ort = self.ort;
   ort.env.wasm.wasmPaths = base + 'ort/';
   ort.env.wasm.numThreads = threads;
@@ -66,7 +83,7 @@ async function open_ort(threads, onnx) {
 
 // ---- TensorFlow.js wasm backend: the same network built from tf ops, same weights ----------
 async function open_tfjs(threads, model) {
-  importScripts(base + 'tfjs/tf-core.min.js', base + 'tfjs/tf-backend-wasm.min.js', base + 'model-file.js');
+  await load(base + 'tfjs/tf-core.min.js', base + 'tfjs/tf-backend-wasm.min.js', base + 'model-file.js');
   const tf = self.tf;
   tf.wasm.setWasmPaths(base + 'tfjs/');
   if (threads > 1) tf.wasm.setThreadsCount(threads);
@@ -119,7 +136,7 @@ async function handle(msg) {
     input = new Float32Array(msg.input);
     size = msg.size;
     if (engine.prepare) engine.prepare(input, size);
-    return { info: engine.info, init_ms: performance.now() - t0, isolated: self.crossOriginIsolated === true };
+    return { info: { ...engine.info, thread: in_worker ? 'worker' : 'page' }, init_ms: performance.now() - t0, isolated: self.crossOriginIsolated === true };
   }
   if (msg.type === 'run' || msg.type === 'logits') {
     const n = msg.type === 'run' ? msg.n : 1;
@@ -146,8 +163,9 @@ async function handle(msg) {
   throw new Error(`unknown message ${msg.type}`);
 }
 
+self.bench_engine = { handle };
 let queue = Promise.resolve();
-self.onmessage = (ev) => {
+if (in_worker) self.onmessage = (ev) => {
   queue = queue.then(async () => {
     try {
       self.postMessage({ ok: true, ...(await handle(ev.data)) });
