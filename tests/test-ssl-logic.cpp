@@ -10,7 +10,7 @@
 
 using namespace folia::train::ssl;
 
-TEST_CASE("ramp(t) is min(t / T_ramp, 1) and reaches 1 at T_ramp epochs", "[ssl]") {
+TEST_CASE("SSL ramp(t) is min(t / T_ramp, 1) and reaches 1 at T_ramp epochs", "[ssl]") {
     CHECK(ramp(0, 10) == 0.0);
     CHECK(ramp(1, 10) == Approx(0.1));
     CHECK(ramp(5, 10) == Approx(0.5));
@@ -20,7 +20,7 @@ TEST_CASE("ramp(t) is min(t / T_ramp, 1) and reaches 1 at T_ramp epochs", "[ssl]
     CHECK(ramp(3, 0) == 1.0);  // T_ramp 0: no ramp
 }
 
-TEST_CASE("ramp t counts pseudo-label epochs globally or per retrain round", "[ssl]") {
+TEST_CASE("SSL ramp t counts pseudo-label epochs globally or per retrain round", "[ssl]") {
     ssl_params p;
     p.ramp_scope = "global";
     // 2 retrains of 3 epochs: t = 1..6 across the rounds.
@@ -32,7 +32,7 @@ TEST_CASE("ramp t counts pseudo-label epochs globally or per retrain round", "[s
     CHECK(ramp_t(p, 5, 2) == 3.0);
 }
 
-TEST_CASE("candidates take argmax as the pseudo-label and max p as the confidence", "[ssl]") {
+TEST_CASE("SSL candidates take argmax as the pseudo-label and max p as the confidence", "[ssl]") {
     const std::vector<float> probs = {0.1f, 0.7f, 0.2f,   //
                                       0.5f, 0.25f, 0.25f,  //
                                       0.3f, 0.3f, 0.4f};
@@ -48,7 +48,7 @@ TEST_CASE("candidates take argmax as the pseudo-label and max p as the confidenc
     CHECK_THROWS_AS(make_candidates(probs, 4, {10, 11, 12}, {1, 2, 2}), std::invalid_argument);
 }
 
-TEST_CASE("threshold: accept exactly when c >= tau", "[ssl]") {
+TEST_CASE("SSL threshold accepts exactly when c >= tau", "[ssl]") {
     std::vector<candidate> c = {{0, 0, 0, 0.95f}, {1, 0, 1, 0.9f}, {2, 0, 2, 0.8999f}, {3, 0, 0, 0.2f}};
     std::vector<int> count(3, 0);
     const auto v = select_pseudo_labels(c, 0.9, 0, count);
@@ -63,7 +63,7 @@ TEST_CASE("threshold: accept exactly when c >= tau", "[ssl]") {
     CHECK(std::count(all.begin(), all.end(), verdict::accepted) == 4);
 }
 
-TEST_CASE("cap: at most cap pseudo-labels per class, the most confident kept", "[ssl]") {
+TEST_CASE("SSL cap keeps at most cap pseudo-labels per class, the most confident ones", "[ssl]") {
     // Class 0 already holds 3 pseudo-labels, cap 5: two more fit, and they must be the two most
     // confident of today's four class-0 candidates, whatever their arrival order.
     std::vector<candidate> c = {{0, 0, 0, 0.91f}, {1, 0, 0, 0.99f}, {2, 0, 0, 0.93f},
@@ -84,7 +84,7 @@ TEST_CASE("cap: at most cap pseudo-labels per class, the most confident kept", "
     CHECK(big[0] == 1004);
 }
 
-TEST_CASE("days ingest the stream in order and count accepted, below tau and capped", "[ssl]") {
+TEST_CASE("SSL days ingest the stream in order and count accepted, below tau and capped", "[ssl]") {
     ssl_params p;
     p.images_per_day = 4;
     p.tau = 0.8;
@@ -120,7 +120,7 @@ TEST_CASE("days ingest the stream in order and count accepted, below tau and cap
     CHECK(precision_all(s) == Approx(0.5));  // labels 0, true labels 0 and 1
 }
 
-TEST_CASE("buffer trigger: retrain at the threshold, and on a final partial buffer", "[ssl]") {
+TEST_CASE("SSL buffer trigger retrains at the threshold, and on a final partial buffer", "[ssl]") {
     ssl_params p;
     p.retrain_threshold = 3;
     ssl_state s = make_state({1, 2, 3, 4, 5, 6, 7}, 2, 1);
@@ -144,7 +144,7 @@ TEST_CASE("buffer trigger: retrain at the threshold, and on a final partial buff
     CHECK_FALSE(retrain_due(s, p));  // nothing left to learn from
 }
 
-TEST_CASE("stream order is a seeded permutation", "[ssl]") {
+TEST_CASE("SSL stream order is a seeded permutation", "[ssl]") {
     std::vector<int> v(500);
     std::iota(v.begin(), v.end(), 0);
     const auto a = stream_order(v, 1), b = stream_order(v, 1), c = stream_order(v, 2);
@@ -156,7 +156,7 @@ TEST_CASE("stream order is a seeded permutation", "[ssl]") {
     CHECK(sorted == v);
 }
 
-TEST_CASE("the simulation state survives a JSON round trip", "[ssl]") {
+TEST_CASE("SSL simulation state survives a JSON round trip", "[ssl]") {
     ssl_params p;
     p.images_per_day = 3;
     p.tau = 0.5;
@@ -178,7 +178,7 @@ TEST_CASE("the simulation state survives a JSON round trip", "[ssl]") {
     CHECK(q.to_json() == p.to_json());
 }
 
-TEST_CASE("bad SSL settings are refused with a message", "[ssl]") {
+TEST_CASE("SSL settings out of range are refused with a message", "[ssl]") {
     ssl_params p;
     CHECK_NOTHROW(p.validate());
     p.tau = 1.5;
@@ -191,7 +191,7 @@ TEST_CASE("bad SSL settings are refused with a message", "[ssl]") {
     CHECK_THROWS_WITH(p.validate(), Catch::Contains("--ramp-scope"));
 }
 
-TEST_CASE("utilisation is labeled plus accepted over the training pool", "[ssl]") {
+TEST_CASE("SSL utilisation is labeled plus accepted over the training pool", "[ssl]") {
     CHECK(utilisation(1364, 3000, 6601) == Approx(4364.0 / 6601.0));
     CHECK(utilisation(0, 0, 0) == 0.0);
 }

@@ -24,7 +24,7 @@ double ce(std::initializer_list<double> l, int y) {
 
 }  // namespace
 
-TEST_CASE("weighted pseudo-label loss equals sum w_i CE_i / (sum w_i + 1e-8)", "[ssl]") {
+TEST_CASE("SSL weighted pseudo-label loss equals sum w_i CE_i / (sum w_i + 1e-8)", "[ssl]") {
     const torch::Tensor y_hat = torch::tensor({0, 2, 1, 2}, torch::kInt64);
     const torch::Tensor w = torch::tensor({0.9f, 0.95f, 0.5f, 0.99f});
     // By hand: CE = 0.169846, 1.551445, 1.098612 (= log 3), 0.106414.

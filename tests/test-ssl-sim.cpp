@@ -187,7 +187,7 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
     }
 }
 
-TEST_CASE("supervised baseline labels the first stream images up to the requested share", "[ssl]") {
+TEST_CASE("SSL supervised baseline labels the first stream images up to the requested share", "[ssl]") {
     const workspace &w = slice();
     supervised_options o;
     o.out = fresh_dir("supervised");
