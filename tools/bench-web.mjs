@@ -111,7 +111,8 @@ async function app_case(browser, { tag, coi, query }) {
   const page = await context.newPage();
   const fig = { case: tag };
   try {
-    const small = readFileSync(small_photo());
+    fig.first_diagnosis_photo = small_photo();
+    const small = readFileSync(fig.first_diagnosis_photo);
     // the photo is put in the page by the browser driver, not fetched (the app is offline then)
     await context.addInitScript((b64) => { self.__bench_photo = b64; }, small.toString('base64'));
     await page.goto(server.url + query);
@@ -247,14 +248,14 @@ async function main() {
   console.log(`\nFolia in the browser: Chromium ${result.versions.chromium} headless, batch 1, ${inf.harness.input}, ` +
     `${inf.harness.warmup} warm-up + ${inf.harness.runs} runs (${inf.harness.rounds} rotating rounds), cross-origin isolated: ${inf.isolated}`);
   console.log(`load average (1/5/15 min) before: ${result.host.loadavg_before.join(' ')}, after: ${result.host.loadavg_after_inference.join(' ')} on ${result.host.cpus} CPUs\n`);
-  console.log(`${pad('engine', 38)}${pad('mean ms', 10)}${pad('p50 ms', 10)}${pad('p99 ms', 10)}${pad('img/s', 9)}${pad('vs Folia p50', 14)}${pad('max|dlogit|', 12)}`);
+  console.log(`${pad('engine', 44)}${pad('mean ms', 10)}${pad('p50 ms', 10)}${pad('p99 ms', 10)}${pad('img/s', 9)}${pad('vs Folia p50', 14)}${pad('max|dlogit|', 12)}`);
   for (const r of inf.configs) {
     if (r.error) {
-      console.log(`${pad(r.name, 38)}FAILED: ${r.error.split('\n')[0]}`);
+      console.log(`${pad(r.name, 44)}FAILED: ${r.error.split('\n')[0]}`);
       continue;
     }
     const ratio = r.ratio_p50_vs_ref ? `${r.ratio_p50_vs_ref.toFixed(2)}x` : '(ref)';
-    console.log(`${pad(r.name, 38)}${pad(f1(r.mean_ms), 10)}${pad(f1(r.p50_ms), 10)}${pad(f1(r.p99_ms), 10)}${pad(f1(r.images_per_s), 9)}` +
+    console.log(`${pad(r.name, 44)}${pad(f1(r.mean_ms), 10)}${pad(f1(r.p50_ms), 10)}${pad(f1(r.p99_ms), 10)}${pad(f1(r.images_per_s), 9)}` +
       `${pad(ratio, 14)}${pad(r.max_abs_diff_vs_folia == null ? '-' : r.max_abs_diff_vs_folia.toExponential(1), 12)}`);
   }
   console.log('(vs Folia: the peer\'s p50 divided by Folia\'s with the same thread count; max|dlogit|: vs Folia 1 thread)');
