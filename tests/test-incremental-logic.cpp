@@ -21,26 +21,32 @@ namespace {
 //   k=3: sum (-0.1, 0): +b -> |(0.39,0)/3| = 0.13, +d -> |(-0.295,1)/3| = 0.3475 -> b.
 //   k=4: sum (0.39, 0): +d -> |(0.195,1)/4| = 0.2547 (e the same: tie -> lower index d).
 // So herding gives a, c, b, d while the nearest-to-mean choice is a, b, c, d.
-const std::vector<float> k_points = {0.4f, 0.0f, 0.49f, 0.0f, -0.5f, 0.0f, -0.195f, 1.0f, -0.195f, -1.0f};
+const std::vector<float> k_points = {0.4f, 0.0f,    0.49f, 0.0f,    -0.5f,
+                                     0.0f, -0.195f, 1.0f,  -0.195f, -1.0f};
 
 }  // namespace
 
 TEST_CASE("Herding picks the exemplars whose running mean tracks the class mean on a 2-D example",
           "[incremental]") {
-    CHECK(select_exemplars(k_points, 5, 2, 1, exemplar_selection::herding, 0, false) == std::vector<int>{0});
-    CHECK(select_exemplars(k_points, 5, 2, 2, exemplar_selection::herding, 0, false) == std::vector<int>{0, 2});
-    CHECK(select_exemplars(k_points, 5, 2, 3, exemplar_selection::herding, 0, false) == std::vector<int>{0, 2, 1});
+    CHECK(select_exemplars(k_points, 5, 2, 1, exemplar_selection::herding, 0, false) ==
+          std::vector<int>{0});
+    CHECK(select_exemplars(k_points, 5, 2, 2, exemplar_selection::herding, 0, false) ==
+          std::vector<int>{0, 2});
+    CHECK(select_exemplars(k_points, 5, 2, 3, exemplar_selection::herding, 0, false) ==
+          std::vector<int>{0, 2, 1});
     CHECK(select_exemplars(k_points, 5, 2, 4, exemplar_selection::herding, 0, false) ==
           std::vector<int>{0, 2, 1, 3});
     // Asking for more than there are returns every point once.
-    std::vector<int> all = select_exemplars(k_points, 5, 2, 9, exemplar_selection::herding, 0, false);
+    std::vector<int> all =
+        select_exemplars(k_points, 5, 2, 9, exemplar_selection::herding, 0, false);
     std::sort(all.begin(), all.end());
     CHECK(all == std::vector<int>{0, 1, 2, 3, 4});
 }
 
 TEST_CASE("Distance selection takes the points nearest the class mean, unlike herding",
           "[incremental]") {
-    CHECK(select_exemplars(k_points, 5, 2, 2, exemplar_selection::distance, 0, false) == std::vector<int>{0, 1});
+    CHECK(select_exemplars(k_points, 5, 2, 2, exemplar_selection::distance, 0, false) ==
+          std::vector<int>{0, 1});
     CHECK(select_exemplars(k_points, 5, 2, 3, exemplar_selection::distance, 0, false) ==
           std::vector<int>{0, 1, 2});
 }
@@ -63,7 +69,8 @@ TEST_CASE("Herding on L2-normalised features ignores each row's length", "[incre
 }
 
 TEST_CASE("Random exemplar selection is a seeded sample without replacement", "[incremental]") {
-    const auto a = random_selection(50, 10, 7), b = random_selection(50, 10, 7), c = random_selection(50, 10, 8);
+    const auto a = random_selection(50, 10, 7), b = random_selection(50, 10, 7),
+               c = random_selection(50, 10, 8);
     CHECK(a == b);
     CHECK(a != c);
     REQUIRE(a.size() == 10);
@@ -141,8 +148,10 @@ TEST_CASE("Experience samples follow the classes and the split parts", "[increme
         sp.parts.push_back(i < 6 ? part::labeled : (i < 9 ? part::stream : part::test));
     }
     const cil_protocol p = make_protocol(3, {2, 1, false, 1});
-    CHECK(experience_samples(d, sp, p, 0, {part::labeled, part::stream}) == std::vector<int>{0, 1, 3, 4, 6, 7});
-    CHECK(experience_samples(d, sp, p, 1, {part::labeled, part::stream}) == std::vector<int>{2, 5, 8});
+    CHECK(experience_samples(d, sp, p, 0, {part::labeled, part::stream}) ==
+          std::vector<int>{0, 1, 3, 4, 6, 7});
+    CHECK(experience_samples(d, sp, p, 1, {part::labeled, part::stream}) ==
+          std::vector<int>{2, 5, 8});
     CHECK(experience_samples(d, sp, p, 1, {part::test}) == std::vector<int>{11});
     CHECK(p.labels(d, 3) == std::vector<std::string>{"a", "b", "c"});
 }

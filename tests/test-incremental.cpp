@@ -36,7 +36,8 @@ image_cache synthetic_cache(int per_class, int classes, int size, uint64_t seed)
             for (int p = 0; p < size * size; ++p)
                 for (int ch = 0; ch < 3; ++ch) {
                     const int base = ch == k % 3 ? 170 : 60;
-                    c.data.push_back(uint8_t(base + int(rng.below(60)) + (k >= 3 ? 20 * ((p / size) % 2) : 0)));
+                    c.data.push_back(
+                        uint8_t(base + int(rng.below(60)) + (k >= 3 ? 20 * ((p / size) % 2) : 0)));
                 }
     return c;
 }
@@ -60,7 +61,8 @@ train_config quick_config(int epochs) {
 }
 
 // LibTorch eval logits of NHWC input vs the native engine on the exported model file.
-double engine_vs_libtorch(folia_net &model, const model_file &mf, int n, std::vector<float> *engine_out = nullptr) {
+double engine_vs_libtorch(folia_net &model, const model_file &mf, int n,
+                          std::vector<float> *engine_out = nullptr) {
     std::vector<uint8_t> bytes;
     std::string err;
     REQUIRE(write_model_file(mf, &bytes, &err) == FOLIA_OK);
@@ -72,10 +74,12 @@ double engine_vs_libtorch(folia_net &model, const model_file &mf, int n, std::ve
     const golden_data g = make_golden(model, n, size);
     std::vector<float> out(size_t(n) * size_t(g.classes));
     REQUIRE(folia_logits(ctx, g.input.data(), n, out.data()) == FOLIA_OK);
-    for (int i = 0; i < g.classes; ++i) CHECK(std::string(folia_label(ctx, i)) == mf.labels[size_t(i)]);
+    for (int i = 0; i < g.classes; ++i)
+        CHECK(std::string(folia_label(ctx, i)) == mf.labels[size_t(i)]);
     folia_free(ctx);
     double worst = 0;
-    for (size_t i = 0; i < out.size(); ++i) worst = std::max(worst, double(std::fabs(out[i] - g.logits[i])));
+    for (size_t i = 0; i < out.size(); ++i)
+        worst = std::max(worst, double(std::fabs(out[i] - g.logits[i])));
     if (engine_out) *engine_out = out;
     return worst;
 }
@@ -135,10 +139,12 @@ TEST_CASE("Fisher diagonal of a tiny softmax-regression model matches the closed
         const named_tensors f = fisher_diagonal(params, 3, 2, nll);
         for (int c = 0; c < 3; ++c) {
             const double g01 = (gb[0][c] + gb[1][c]) / 2, g2 = gb[2][c];
-            CHECK(f.at("bias")[c].item<double>() == Approx((g01 * g01 + g2 * g2) / 2).epsilon(1e-5));
+            CHECK(f.at("bias")[c].item<double>() ==
+                  Approx((g01 * g01 + g2 * g2) / 2).epsilon(1e-5));
             for (int k = 0; k < 2; ++k) {
                 const double w01 = (gw[0][c][k] + gw[1][c][k]) / 2, w2 = gw[2][c][k];
-                CHECK(f.at("weight")[c][k].item<double>() == Approx((w01 * w01 + w2 * w2) / 2).epsilon(1e-5));
+                CHECK(f.at("weight")[c][k].item<double>() ==
+                      Approx((w01 * w01 + w2 * w2) / 2).epsilon(1e-5));
             }
         }
     }
@@ -147,13 +153,15 @@ TEST_CASE("Fisher diagonal of a tiny softmax-regression model matches the closed
 }
 
 TEST_CASE("LwF distillation loss equals a hand-computed KL divergence", "[incremental]") {
-    const torch::Tensor old_logits = torch::tensor({1.0f, 2.0f, 0.5f, 0.0f, -1.0f, 3.0f}).view({2, 3});
+    const torch::Tensor old_logits =
+        torch::tensor({1.0f, 2.0f, 0.5f, 0.0f, -1.0f, 3.0f}).view({2, 3});
     // The new model has one more output (a grown layer): it is left out of the distillation.
-    torch::Tensor new_logits =
-        torch::tensor({0.2f, 1.5f, -0.3f, 4.0f, 1.0f, 1.0f, 1.0f, -2.0f}).view({2, 4}).requires_grad_(true);
+    torch::Tensor new_logits = torch::tensor({0.2f, 1.5f, -0.3f, 4.0f, 1.0f, 1.0f, 1.0f, -2.0f})
+                                   .view({2, 4})
+                                   .requires_grad_(true);
     const torch::Tensor d = distillation_loss(new_logits, old_logits, 2.0);
-    // Hand (T = 2): per row sum_c q_c (log q_c - log p_c), q = softmax(old/T), p = softmax(new[:3]/T),
-    // mean over the 2 rows (NumPy: 0.17472149382488772).
+    // Hand (T = 2): per row sum_c q_c (log q_c - log p_c), q = softmax(old/T), p =
+    // softmax(new[:3]/T), mean over the 2 rows (NumPy: 0.17472149382488772).
     double hand = 0;
     const double o[2][3] = {{1, 2, 0.5}, {0, -1, 3}}, n[2][3] = {{0.2, 1.5, -0.3}, {1, 1, 1}};
     for (int r = 0; r < 2; ++r) {
@@ -180,8 +188,9 @@ TEST_CASE("EWC penalty equals sum F (theta - theta*)^2 and leaves grown outputs 
     const named_tensors saved = {{"w", torch::tensor({0.0f, 1.0f, 1.0f, -1.0f}).view({2, 2})},
                                  {"b", torch::tensor({0.5f, 0.5f})}};
     // Current weights grew by one output row (not penalised).
-    const named_tensors current = {{"w", torch::tensor({1.0f, 1.0f, 0.0f, 1.0f, 9.0f, 9.0f}).view({3, 2})},
-                                   {"b", torch::tensor({1.5f, 7.0f, 9.0f})}};
+    const named_tensors current = {
+        {"w", torch::tensor({1.0f, 1.0f, 0.0f, 1.0f, 9.0f, 9.0f}).view({3, 2})},
+        {"b", torch::tensor({1.5f, 7.0f, 9.0f})}};
     // w: 1*(1-0)^2 + 2*(1-1)^2 + 0.5*(0-1)^2 + 4*(1+1)^2 = 1 + 0 + 0.5 + 16 = 17.5
     // b: 3*(1.5-0.5)^2 + 0*(7-0.5)^2 = 3
     CHECK(ewc_penalty(current, fisher, saved).item<double>() == Approx(20.5));
@@ -215,7 +224,8 @@ TEST_CASE("Growing the output layer keeps the old logits unchanged", "[increment
     const incremental_result r = learner->learn_incremental({synthetic_items(8, {3}), 4}, cfg);
     CHECK(r.num_outputs == 4);
     CHECK(learner->model()->arch.num_classes == 4);
-    CHECK_THROWS_AS(learner->learn_incremental({synthetic_items(8, {3}), 3}, cfg), std::invalid_argument);
+    CHECK_THROWS_AS(learner->learn_incremental({synthetic_items(8, {3}), 3}, cfg),
+                    std::invalid_argument);
     std::vector<train_item> bad = synthetic_items(8, {3});
     bad[0].label = 4;
     CHECK_THROWS_AS(learner->learn_incremental({bad, 4}, cfg), std::invalid_argument);
@@ -239,7 +249,8 @@ TEST_CASE("An incrementally updated model exports and gives LibTorch's logits in
             auto learner = make_learner(strategy, clone_model(base), images);
             learner->consolidate({synthetic_items(per, {0, 1}), 2}, cfg);
             learner->learn_incremental({synthetic_items(per, {2}), 3}, cfg);
-            const incremental_result r = learner->learn_incremental({synthetic_items(per, {3}), 4}, cfg);
+            const incremental_result r =
+                learner->learn_incremental({synthetic_items(per, {3}), 4}, cfg);
             REQUIRE(learner->model()->arch.num_classes == 4);
             if (strategy == "rehearsal") {
                 CHECK(r.memory_size == 4 * 4);
@@ -262,8 +273,9 @@ TEST_CASE("CI-sized class-incremental run of every strategy on a slice of the re
           "[incremental][data]") {
     const std::string data = env_or("FOLIA_DATA", "");
     if (data.empty() || !std::filesystem::exists(data))
-        FAIL("FOLIA_DATA is not set or missing: this test needs the PlantVillage folder "
-             "(export FOLIA_DATA=/path/to/plantvillage)");
+        FAIL(
+            "FOLIA_DATA is not set or missing: this test needs the PlantVillage folder "
+            "(export FOLIA_DATA=/path/to/plantvillage)");
     const dataset d = subset_dataset(scan_dataset(data), 4, 40);
     const data_split split = make_split(d, split_params{});
     const image_cache images = build_cache(d, 32, 2, false);
@@ -302,7 +314,8 @@ TEST_CASE("CI-sized class-incremental run of every strategy on a slice of the re
                 m.add_step(row);
             }
             const cl_metrics cm = compute_cl_metrics(m);
-            CHECK(run.at("metrics").at("mean_forgetting").get<double>() == Approx(cm.mean_forgetting));
+            CHECK(run.at("metrics").at("mean_forgetting").get<double>() ==
+                  Approx(cm.mean_forgetting));
             CHECK(run.at("metrics").at("final_acc").get<double>() == Approx(cm.final_acc));
             const auto &steps = run.at("steps");
             REQUIRE(steps.size() == 2);

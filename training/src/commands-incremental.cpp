@@ -20,7 +20,9 @@
 
 namespace folia::train {
 
-void incremental_setup_runtime(int threads) { torch::set_num_threads(std::max(1, threads)); }
+void incremental_setup_runtime(int threads) {
+    torch::set_num_threads(std::max(1, threads));
+}
 
 nlohmann::json incremental_options::to_json() const {
     return {{"size", data.size},
@@ -103,20 +105,24 @@ train_config make_train_config(const incremental_options &o, int epochs, double 
     return c;
 }
 
-std::vector<train_item> mapped_items(const dataset &d, const cil_protocol &p, const std::vector<int> &idx) {
+std::vector<train_item> mapped_items(const dataset &d, const cil_protocol &p,
+                                     const std::vector<int> &idx) {
     std::vector<train_item> r;
     for (int i : idx) r.push_back({i, p.output_of[size_t(d.samples[size_t(i)].label)], 1.0f, 0});
     return r;
 }
 
-double accuracy_on(folia_net &model, const image_cache &images, const std::vector<train_item> &items) {
+double accuracy_on(folia_net &model, const image_cache &images,
+                   const std::vector<train_item> &items) {
     if (items.empty()) return 0;
     std::vector<int32_t> idx;
     for (const auto &it : items) idx.push_back(it.image);
     const size_t per = size_t(images.size) * images.size * 3;
     std::vector<uint8_t> u8(idx.size() * per);
-    for (size_t i = 0; i < idx.size(); ++i) std::memcpy(u8.data() + i * per, images.image(size_t(idx[i])), per);
-    const torch::Tensor pred = predict_logits(model, u8.data(), int64_t(idx.size()), images.size).argmax(1);
+    for (size_t i = 0; i < idx.size(); ++i)
+        std::memcpy(u8.data() + i * per, images.image(size_t(idx[i])), per);
+    const torch::Tensor pred =
+        predict_logits(model, u8.data(), int64_t(idx.size()), images.size).argmax(1);
     int64_t correct = 0;
     const auto pa = pred.accessor<int64_t, 1>();
     for (size_t i = 0; i < items.size(); ++i) correct += pa[int64_t(i)] == items[i].label;
@@ -167,7 +173,8 @@ nlohmann::json run_incremental(const incremental_options &o, const dataset &d, c
     if (std::filesystem::exists(results_path)) {
         nlohmann::json old = read_json(results_path);
         if (old.value("config", nlohmann::json()) != config)
-            throw std::runtime_error(results_path + " was made with another configuration: pass another --out");
+            throw std::runtime_error(results_path +
+                                     " was made with another configuration: pass another --out");
         results["runs"] = old.at("runs");
         fmt::print(stderr, "{}: {} finished runs kept\n", results_path, results["runs"].size());
     }
@@ -203,7 +210,11 @@ nlohmann::json run_incremental(const incremental_options &o, const dataset &d, c
                 clock.planned += all * joint_epochs;
             } else {
                 for (size_t t = 1; t < n.size(); ++t)
-                    clock.planned += (n[t] + (sp.kind == "rehearsal" ? double(p.experiences[t].first_output) * o.memory_per_class : 0)) * o.step_epochs;
+                    clock.planned +=
+                        (n[t] + (sp.kind == "rehearsal"
+                                     ? double(p.experiences[t].first_output) * o.memory_per_class
+                                     : 0)) *
+                        o.step_epochs;
             }
         }
     }
@@ -231,13 +242,15 @@ nlohmann::json run_incremental(const incremental_options &o, const dataset &d, c
         const int n0 = p.experiences[0].num_outputs_after();
         folia_net base = make_model(n0, seed);
         nlohmann::json base_meta;
-        const bool need_base = std::any_of(specs.begin(), specs.end(), [&](const strategy_spec &sp) {
-            return sp.kind != "joint" && !finished(seed, sp.name);
-        });
+        const bool need_base =
+            std::any_of(specs.begin(), specs.end(), [&](const strategy_spec &sp) {
+                return sp.kind != "joint" && !finished(seed, sp.name);
+            });
         if (need_base) {
             if (!load_checkpoint(base_path, base, nullptr, &base_meta)) {
-                fmt::print(stderr, "[seed {}] base: experience 0, {} classes, {} images, {} epochs\n",
-                           seed, n0, train_items[0].size(), o.base_epochs);
+                fmt::print(stderr,
+                           "[seed {}] base: experience 0, {} classes, {} images, {} epochs\n", seed,
+                           n0, train_items[0].size(), o.base_epochs);
                 trainer t(base, images, make_train_config(o, o.base_epochs, o.lr, o.warmup, seed));
                 const auto hist = t.fit(train_items[0], {});
                 base_meta = {{"seed", seed}, {"seconds", 0.0}};
@@ -248,29 +261,33 @@ nlohmann::json run_incremental(const incremental_options &o, const dataset &d, c
                 clock.done += double(train_items[0].size()) * o.base_epochs;
             }
             base_meta["test_acc_exp0"] = accuracy_on(base, images, test_items[0]);
-            fmt::print(stderr, "[seed {}] base model: test accuracy on experience 0 {:.2f}%\n", seed,
-                       100 * double(base_meta["test_acc_exp0"]));
+            fmt::print(stderr, "[seed {}] base model: test accuracy on experience 0 {:.2f}%\n",
+                       seed, 100 * double(base_meta["test_acc_exp0"]));
         }
 
         for (const auto &sp : specs) {
             if (finished(seed, sp.name)) continue;
             const auto run_start = std::chrono::steady_clock::now();
-            nlohmann::json run = {{"seed", seed}, {"strategy", sp.name}, {"kind", sp.kind},
-                                  {"class_order", p.class_order}, {"test_count", shape.test_count}};
+            nlohmann::json run = {{"seed", seed},
+                                  {"strategy", sp.name},
+                                  {"kind", sp.kind},
+                                  {"class_order", p.class_order},
+                                  {"test_count", shape.test_count}};
             accuracy_matrix m = shape;
             folia_net final_model{nullptr};
             if (sp.kind == "joint") {
                 std::vector<train_item> all;
                 for (const auto &v : train_items) all.insert(all.end(), v.begin(), v.end());
                 const int n_all = p.experiences.back().num_outputs_after();
-                fmt::print(stderr, "[seed {} | joint] {} classes, {} images, {} epochs\n", seed, n_all,
-                           all.size(), joint_epochs);
+                fmt::print(stderr, "[seed {} | joint] {} classes, {} images, {} epochs\n", seed,
+                           n_all, all.size(), joint_epochs);
                 folia_net model = make_model(n_all, seed);
                 trainer t(model, images, make_train_config(o, joint_epochs, o.lr, o.warmup, seed));
                 t.fit(all, {});
                 clock.done += double(all.size()) * joint_epochs;
                 std::vector<double> row;
-                for (int j = 0; j < T; ++j) row.push_back(accuracy_on(model, images, test_items[size_t(j)]));
+                for (int j = 0; j < T; ++j)
+                    row.push_back(accuracy_on(model, images, test_items[size_t(j)]));
                 // Joint learns everything in one step: one row, seen = all experiences.
                 accuracy_matrix jm;
                 jm.test_count = shape.test_count;
@@ -281,9 +298,15 @@ nlohmann::json run_incremental(const incremental_options &o, const dataset &d, c
                 }
                 run["acc_per_experience"] = row;
                 run["metrics"] = {{"final_acc", total > 0 ? correct / total : 0.0},
-                                  {"final_acc_exp_mean", [&] { double a = 0; for (double v : row) a += v; return a / T; }()}};
-                fmt::print(stderr, "[seed {} | joint] test accuracy {:.2f}% | per experience {} | {}\n", seed,
-                           100 * double(run["metrics"]["final_acc"]), percent_list(row), clock.line());
+                                  {"final_acc_exp_mean", [&] {
+                                       double a = 0;
+                                       for (double v : row) a += v;
+                                       return a / T;
+                                   }()}};
+                fmt::print(stderr,
+                           "[seed {} | joint] test accuracy {:.2f}% | per experience {} | {}\n",
+                           seed, 100 * double(run["metrics"]["final_acc"]), percent_list(row),
+                           clock.line());
                 final_model = model;
             } else {
                 incremental_config cfg;
@@ -304,11 +327,13 @@ nlohmann::json run_incremental(const incremental_options &o, const dataset &d, c
                 nlohmann::json steps = nlohmann::json::array();
                 for (int t = 1; t < T; ++t) {
                     const cil_experience &e = p.experiences[size_t(t)];
-                    fmt::print(stderr, "[seed {} | {}] step {}/{}: +{} classes ({} -> {} outputs), {} new images, {} epochs\n",
+                    fmt::print(stderr,
+                               "[seed {} | {}] step {}/{}: +{} classes ({} -> {} outputs), {} new "
+                               "images, {} epochs\n",
                                seed, sp.name, t, T - 1, e.classes.size(), e.first_output,
                                e.num_outputs_after(), train_items[size_t(t)].size(), o.step_epochs);
-                    const incremental_result r =
-                        learner->learn_incremental({train_items[size_t(t)], e.num_outputs_after()}, cfg);
+                    const incremental_result r = learner->learn_incremental(
+                        {train_items[size_t(t)], e.num_outputs_after()}, cfg);
                     clock.done += double(r.train_images) * o.step_epochs;
                     std::vector<double> row;
                     for (int j = 0; j <= t; ++j)
@@ -329,7 +354,8 @@ nlohmann::json run_incremental(const incremental_options &o, const dataset &d, c
                 run["steps"] = steps;
                 final_model = learner->model();
             }
-            run["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+            run["seconds"] =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
             if (o.export_models) {
                 model_file info;
                 info.labels = p.labels(d, final_model->arch.num_classes);
@@ -337,8 +363,10 @@ nlohmann::json run_incremental(const incremental_options &o, const dataset &d, c
                 info.meta_json = nlohmann::json({{"trainer", "folia-incremental"},
                                                  {"strategy", sp.name},
                                                  {"seed", seed},
-                                                 {"config", config}}).dump();
-                const std::string path = fmt::format("{}/models/{}-seed{}.folia", o.out, sp.name, seed);
+                                                 {"config", config}})
+                                     .dump();
+                const std::string path =
+                    fmt::format("{}/models/{}-seed{}.folia", o.out, sp.name, seed);
                 export_model_file(final_model, info, path);
                 run["model"] = path;
             }

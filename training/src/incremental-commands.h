@@ -20,8 +20,13 @@ struct incremental_options {
     std::string out = "build/incremental/plantvillage";
     // joint (upper bound: all data at once), finetune (lower bound), lwf, ewc,
     // rehearsal-herding | rehearsal-random | rehearsal-distance ("rehearsal" = herding).
-    std::vector<std::string> strategies = {"joint", "finetune", "lwf", "ewc", "rehearsal-herding",
-                                           "rehearsal-random", "rehearsal-distance"};
+    std::vector<std::string> strategies = {"joint",
+                                           "finetune",
+                                           "lwf",
+                                           "ewc",
+                                           "rehearsal-herding",
+                                           "rehearsal-random",
+                                           "rehearsal-distance"};
     std::vector<uint64_t> seeds = {1, 2};
     std::vector<std::string> train_parts = {"labeled", "stream"};
     // Protocol.

@@ -15,14 +15,18 @@ exemplar_selection parse_exemplar_selection(const std::string &s) {
     if (s == "herding") return exemplar_selection::herding;
     if (s == "random") return exemplar_selection::random;
     if (s == "distance") return exemplar_selection::distance;
-    throw std::invalid_argument("unknown exemplar selection '" + s + "' (herding, random, distance)");
+    throw std::invalid_argument("unknown exemplar selection '" + s +
+                                "' (herding, random, distance)");
 }
 
 const char *exemplar_selection_name(exemplar_selection s) {
     switch (s) {
-    case exemplar_selection::herding: return "herding";
-    case exemplar_selection::random: return "random";
-    case exemplar_selection::distance: return "distance";
+        case exemplar_selection::herding:
+            return "herding";
+        case exemplar_selection::random:
+            return "random";
+        case exemplar_selection::distance:
+            return "distance";
     }
     return "?";
 }
@@ -53,7 +57,8 @@ std::vector<int> herding_selection(const std::vector<double> &f, int n, int d, i
             if (used[size_t(i)]) continue;
             double dist = 0;
             for (int c = 0; c < d; ++c) {
-                const double v = mu[size_t(c)] - (sum[size_t(c)] + f[size_t(i) * d + c]) / double(k);
+                const double v =
+                    mu[size_t(c)] - (sum[size_t(c)] + f[size_t(i) * d + c]) / double(k);
                 dist += v * v;
             }
             if (dist < best_dist) {
@@ -80,7 +85,8 @@ std::vector<int> distance_selection(const std::vector<double> &f, int n, int d, 
         }
     std::vector<int> idx(static_cast<size_t>(n));
     std::iota(idx.begin(), idx.end(), 0);
-    std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return dist[size_t(a)] < dist[size_t(b)]; });
+    std::stable_sort(idx.begin(), idx.end(),
+                     [&](int a, int b) { return dist[size_t(a)] < dist[size_t(b)]; });
     idx.resize(size_t(m));
     return idx;
 }
@@ -92,7 +98,8 @@ std::vector<int> random_selection(int n, int m, uint64_t seed) {
     std::iota(idx.begin(), idx.end(), 0);
     splitmix64 rng(seed ^ 0x5E1EC7ull);
     // Partial Fisher-Yates: the first m slots are a uniform sample without replacement.
-    for (int i = 0; i < m; ++i) std::swap(idx[size_t(i)], idx[size_t(i) + rng.below(uint64_t(n - i))]);
+    for (int i = 0; i < m; ++i)
+        std::swap(idx[size_t(i)], idx[size_t(i) + rng.below(uint64_t(n - i))]);
     idx.resize(size_t(m));
     return idx;
 }

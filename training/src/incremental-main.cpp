@@ -24,7 +24,8 @@ int cmd_incremental(const incremental_options &o) {
     const data_split split = load_or_make_split(o.data.split, d, sp, &created);
     fmt::print(stderr, "data: {} images, {} classes from {}; split {} ({})\n", d.samples.size(),
                d.classes.size(), d.root, o.data.split, created ? "new" : "existing");
-    const image_cache images = load_or_build_cache(d, o.data.size, o.data.cache_dir, o.data.threads);
+    const image_cache images =
+        load_or_build_cache(d, o.data.size, o.data.cache_dir, o.data.threads);
     fmt::print(stderr, "images: {} cached at {}x{}\n", images.count(), images.size, images.size);
     const nlohmann::json r = run_incremental(o, d, split, images);
     // Summary: final ACC, mean forgetting per strategy, averaged over seeds.
@@ -37,8 +38,8 @@ int cmd_incremental(const incremental_options &o) {
     for (const auto &[name, v] : by) {
         double a = 0, f = 0;
         for (const auto &[x, y] : v) a += x, f += y;
-        fmt::print("{:<20} {:>6} {:>9.2f}% {:>11.2f}%\n", name, v.size(), 100 * a / double(v.size()),
-                   100 * f / double(v.size()));
+        fmt::print("{:<20} {:>6} {:>9.2f}% {:>11.2f}%\n", name, v.size(),
+                   100 * a / double(v.size()), 100 * f / double(v.size()));
     }
     fmt::print("results: {}/results.json\n", o.out);
     return 0;
@@ -55,27 +56,36 @@ int main(int argc, char **argv) {
 
     incremental_options o;
     o.data.size = 64;
-    CLI::App app{"folia-incremental: class-incremental learning (finetune, LwF, EWC, rehearsal, joint)"};
-    app.add_option("--data", o.data.data, "PlantVillage-style folder <class>/<image> (default $FOLIA_DATA)");
+    CLI::App app{
+        "folia-incremental: class-incremental learning (finetune, LwF, EWC, rehearsal, joint)"};
+    app.add_option("--data", o.data.data,
+                   "PlantVillage-style folder <class>/<image> (default $FOLIA_DATA)");
     app.add_option("--split", o.data.split, "split JSON (made from --split-seed if missing)");
     app.add_option("--split-seed", o.data.split_seed);
     app.add_option("--cache-dir", o.data.cache_dir, "preprocessed image caches (build tree)");
-    app.add_option("--size", o.data.size, "input size S (same Pillow-exact preprocessing; 128 = shipped)");
+    app.add_option("--size", o.data.size,
+                   "input size S (same Pillow-exact preprocessing; 128 = shipped)");
     app.add_option("--max-classes", o.data.max_classes, "use only the first N classes (CI runs)");
     app.add_option("--per-class", o.data.per_class, "use only the first N images of each class");
     app.add_option("--threads", o.data.threads, "CPU threads");
     app.add_option("--out", o.out, "results folder: results.json, base-seed<s>.pt, models/");
-    app.add_option("--strategies", o.strategies,
-                   "joint, finetune, lwf, ewc, rehearsal-herding, rehearsal-random, rehearsal-distance")
+    app.add_option(
+           "--strategies", o.strategies,
+           "joint, finetune, lwf, ewc, rehearsal-herding, rehearsal-random, rehearsal-distance")
         ->delimiter(',');
-    app.add_option("--seeds", o.seeds, "one full protocol per seed (model init, shuffling)")->delimiter(',');
-    app.add_option("--train-parts", o.train_parts, "split parts the experiences train on")->delimiter(',');
+    app.add_option("--seeds", o.seeds, "one full protocol per seed (model init, shuffling)")
+        ->delimiter(',');
+    app.add_option("--train-parts", o.train_parts, "split parts the experiences train on")
+        ->delimiter(',');
     app.add_option("--first-classes", o.first_classes, "classes of the first experience");
     app.add_option("--steps", o.steps, "experiences that share the remaining classes");
-    app.add_flag("--shuffle-classes", o.shuffle_classes, "class order from the seed (default: sorted)");
-    app.add_option("--base-epochs", o.base_epochs, "epochs of experience 0 (the shared base model)");
+    app.add_flag("--shuffle-classes", o.shuffle_classes,
+                 "class order from the seed (default: sorted)");
+    app.add_option("--base-epochs", o.base_epochs,
+                   "epochs of experience 0 (the shared base model)");
     app.add_option("--step-epochs", o.step_epochs, "epochs of each later experience");
-    app.add_option("--joint-epochs", o.joint_epochs, "epochs of the joint upper bound (0: base epochs)");
+    app.add_option("--joint-epochs", o.joint_epochs,
+                   "epochs of the joint upper bound (0: base epochs)");
     app.add_option("--batch", o.batch);
     app.add_option("--lr", o.lr, "peak LR of the base model and joint (Adam)");
     app.add_option("--step-lr", o.step_lr, "peak LR of the incremental steps");

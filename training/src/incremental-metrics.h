@@ -19,18 +19,18 @@
 namespace folia::train {
 
 struct accuracy_matrix {
-    std::vector<int> test_count;                 // test samples per experience
-    std::vector<std::vector<double>> acc;        // acc[t][j], j <= t (row t has t + 1 entries)
+    std::vector<int> test_count;           // test samples per experience
+    std::vector<std::vector<double>> acc;  // acc[t][j], j <= t (row t has t + 1 entries)
     // Appends row t = acc.size() (its size must be t + 1); throws std::invalid_argument otherwise.
     void add_step(const std::vector<double> &row);
 };
 
 struct cl_metrics {
-    std::vector<double> acc;            // per step: sample-weighted accuracy over seen experiences
-    std::vector<double> acc_exp_mean;   // per step: unweighted mean over seen experiences
+    std::vector<double> acc;           // per step: sample-weighted accuracy over seen experiences
+    std::vector<double> acc_exp_mean;  // per step: unweighted mean over seen experiences
     std::vector<double> stream_forgetting;  // per step: mean_{j<t} R[j][j] - R[t][j] (0 at t = 0)
-    std::vector<double> forgetting;     // per experience j < T-1 at the end: R[j][j] - R[T-1][j]
-    std::vector<double> bwt;            // -forgetting
+    std::vector<double> forgetting;  // per experience j < T-1 at the end: R[j][j] - R[T-1][j]
+    std::vector<double> bwt;         // -forgetting
     double final_acc = 0, final_acc_exp_mean = 0, mean_forgetting = 0, mean_bwt = 0;
     nlohmann::json to_json() const;
 };

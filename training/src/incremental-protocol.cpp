@@ -44,7 +44,8 @@ cil_protocol make_protocol(int num_classes, const protocol_params &p) {
     for (int i = 0; i < num_classes; ++i) r.output_of[size_t(r.class_order[size_t(i)])] = i;
     // Sizes: first, then `rest` spread so earlier steps take the remainder (15 in 2: 8, 7).
     std::vector<int> sizes = {first};
-    for (int s = 0; s < p.steps; ++s) sizes.push_back(rest / p.steps + (s < rest % p.steps ? 1 : 0));
+    for (int s = 0; s < p.steps; ++s)
+        sizes.push_back(rest / p.steps + (s < rest % p.steps ? 1 : 0));
     int at = 0;
     for (size_t e = 0; e < sizes.size(); ++e) {
         cil_experience x;

@@ -18,22 +18,22 @@
 namespace folia::train {
 
 struct protocol_params {
-    int first_classes = 20;    // classes of experience 0 (0 = half of them)
-    int steps = 2;             // experiences after the first, sharing the remaining classes
+    int first_classes = 20;        // classes of experience 0 (0 = half of them)
+    int steps = 2;                 // experiences after the first, sharing the remaining classes
     bool shuffle_classes = false;  // false: sorted class order (the dataset's labels)
     uint64_t seed = 1;             // class order when shuffled
 };
 
 struct cil_experience {
     int id = 0;
-    int first_output = 0;        // model output index of its first class
-    std::vector<int> classes;    // dataset labels, in class order
+    int first_output = 0;      // model output index of its first class
+    std::vector<int> classes;  // dataset labels, in class order
     int num_outputs_after() const { return first_output + int(classes.size()); }
 };
 
 struct cil_protocol {
-    std::vector<int> class_order;   // model output -> dataset label
-    std::vector<int> output_of;     // dataset label -> model output
+    std::vector<int> class_order;  // model output -> dataset label
+    std::vector<int> output_of;    // dataset label -> model output
     std::vector<cil_experience> experiences;
     // Class names in model-output order: the label list of an exported model with n outputs.
     std::vector<std::string> labels(const dataset &d, int n_outputs) const;

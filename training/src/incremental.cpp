@@ -47,9 +47,13 @@ nlohmann::json incremental_config::to_json() const {
 nlohmann::json incremental_result::to_json() const {
     nlohmann::json h = nlohmann::json::array();
     for (const auto &e : history) h.push_back(e.to_json());
-    return {{"experience", experience}, {"num_outputs", num_outputs},
-            {"train_images", train_images}, {"memory_size", memory_size},
-            {"seconds", seconds}, {"epochs", h}, {"extra", extra}};
+    return {{"experience", experience},
+            {"num_outputs", num_outputs},
+            {"train_images", train_images},
+            {"memory_size", memory_size},
+            {"seconds", seconds},
+            {"epochs", h},
+            {"extra", extra}};
 }
 
 // ---- pieces ------------------------------------------------------------------------------
@@ -75,7 +79,8 @@ folia_net clone_model(folia_net &model) {
 torch::Tensor distillation_loss(const torch::Tensor &new_logits, const torch::Tensor &old_logits,
                                 double temperature) {
     const int64_t k = old_logits.size(1);
-    if (new_logits.size(1) < k) throw std::invalid_argument("distillation: fewer new outputs than old");
+    if (new_logits.size(1) < k)
+        throw std::invalid_argument("distillation: fewer new outputs than old");
     namespace F = torch::nn::functional;
     const torch::Tensor log_p = torch::log_softmax(new_logits.slice(1, 0, k) / temperature, 1);
     const torch::Tensor q = torch::softmax(old_logits / temperature, 1);
@@ -91,7 +96,8 @@ named_tensors fisher_diagonal(const named_tensors &params, int64_t n, int64_t gr
     for (const auto &[name, p] : params) {
         names.push_back(name);
         leaves.push_back(p);
-        acc[name] = torch::zeros(p.sizes(), p.options().memory_format(torch::MemoryFormat::Contiguous));
+        acc[name] =
+            torch::zeros(p.sizes(), p.options().memory_format(torch::MemoryFormat::Contiguous));
     }
     int64_t groups = 0;
     for (int64_t b = 0; b < n; b += group) {
@@ -126,12 +132,14 @@ named_tensors fisher_of_model(folia_net &model, const image_cache &images,
     const bool was = model->is_training();
     model->eval();
     const named_tensors params = named_parameters_of(model);
-    named_tensors f = fisher_diagonal(params, int64_t(idx.size()), group, [&](int64_t b, int64_t e) {
-        const std::vector<uint8_t> u8 = gather_images(images, idx, size_t(b), size_t(e));
-        const torch::Tensor x = normalize_u8_batch(u8.data(), e - b, images.size);
-        const torch::Tensor yt = torch::tensor(std::vector<int64_t>(y.begin() + b, y.begin() + e));
-        return torch::nn::functional::cross_entropy(model->forward(x), yt);
-    });
+    named_tensors f =
+        fisher_diagonal(params, int64_t(idx.size()), group, [&](int64_t b, int64_t e) {
+            const std::vector<uint8_t> u8 = gather_images(images, idx, size_t(b), size_t(e));
+            const torch::Tensor x = normalize_u8_batch(u8.data(), e - b, images.size);
+            const torch::Tensor yt =
+                torch::tensor(std::vector<int64_t>(y.begin() + b, y.begin() + e));
+            return torch::nn::functional::cross_entropy(model->forward(x), yt);
+        });
     model->train(was);
     return f;
 }
@@ -162,7 +170,8 @@ std::vector<float> extract_features(folia_net &model, const image_cache &images,
         const size_t e = std::min(idx.size(), b + 128);
         const std::vector<uint8_t> u8 = gather_images(images, idx, b, e);
         const torch::Tensor f =
-            model->features(normalize_u8_batch(u8.data(), int64_t(e - b), images.size)).contiguous();
+            model->features(normalize_u8_batch(u8.data(), int64_t(e - b), images.size))
+                .contiguous();
         d = int(f.size(1));
         out.insert(out.end(), f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
     }
@@ -180,14 +189,16 @@ incremental_result incremental_learner::learn_incremental(const new_data &data,
                                                           const incremental_config &cfg) {
     const int old_outputs = model_->arch.num_classes;
     if (data.num_outputs < old_outputs)
-        throw std::invalid_argument(fmt::format("{}: the model has {} outputs, the experience asks "
-                                                "for {} (outputs never shrink)",
-                                                name(), old_outputs, data.num_outputs));
+        throw std::invalid_argument(
+            fmt::format("{}: the model has {} outputs, the experience asks "
+                        "for {} (outputs never shrink)",
+                        name(), old_outputs, data.num_outputs));
     for (const auto &it : data.train)
         if (it.label < 0 || it.label >= data.num_outputs)
             throw std::invalid_argument(fmt::format("{}: label {} outside the {} outputs", name(),
                                                     it.label, data.num_outputs));
-    if (data.train.empty()) throw std::invalid_argument(name() + ": the experience has no training data");
+    if (data.train.empty())
+        throw std::invalid_argument(name() + ": the experience has no training data");
     if (data.num_outputs > old_outputs) {
         // New rows get LibTorch's default Linear init from a seeded generator.
         torch::manual_seed(mix64(cfg.seed, 0x6E0 + uint64_t(experiences_)));
@@ -212,18 +223,19 @@ incremental_result incremental_learner::learn_incremental(const new_data &data,
 namespace {
 
 class finetune_learner : public incremental_learner {
-public:
+  public:
     using incremental_learner::incremental_learner;
     std::string name() const override { return "finetune"; }
 };
 
 class lwf_learner : public incremental_learner {
-public:
+  public:
     using incremental_learner::incremental_learner;
     std::string name() const override { return "lwf"; }
 
-protected:
-    void prepare(trainer &t, const new_data &, const incremental_config &cfg, int old_outputs) override {
+  protected:
+    void prepare(trainer &t, const new_data &, const incremental_config &cfg,
+                 int old_outputs) override {
         dist_sum_ = 0;
         dist_steps_ = 0;
         if (experiences_ == 0 || old_outputs == 0) return;  // nothing learned yet to keep
@@ -250,19 +262,20 @@ protected:
         old_.reset();
     }
 
-private:
+  private:
     std::shared_ptr<folia_net> old_;
     double dist_sum_ = 0;
     int64_t dist_steps_ = 0;
 };
 
 class ewc_learner : public incremental_learner {
-public:
+  public:
     using incremental_learner::incremental_learner;
     std::string name() const override { return "ewc"; }
     void consolidate(const new_data &data, const incremental_config &cfg) override {
-        named_tensors f = fisher_of_model(model_, images_, data.train, cfg.fisher_samples,
-                                          cfg.fisher_batch, mix64(cfg.seed, 0xF15 + uint64_t(experiences_)));
+        named_tensors f =
+            fisher_of_model(model_, images_, data.train, cfg.fisher_samples, cfg.fisher_batch,
+                            mix64(cfg.seed, 0xF15 + uint64_t(experiences_)));
         named_tensors saved;
         for (const auto &[name, p] : named_parameters_of(model_)) saved[name] = p.detach().clone();
         double sum = 0, mx = 0;
@@ -276,7 +289,7 @@ public:
         ++experiences_;
     }
 
-protected:
+  protected:
     void prepare(trainer &t, const new_data &, const incremental_config &cfg, int) override {
         pen_sum_ = 0;
         pen_steps_ = 0;
@@ -285,7 +298,8 @@ protected:
         t.add_extra_loss([this, lambda](const loss_context &ctx) {
             const named_tensors cur = named_parameters_of(ctx.model);
             torch::Tensor p = torch::zeros({});
-            for (size_t e = 0; e < fishers_.size(); ++e) p = p + ewc_penalty(cur, fishers_[e], saved_[e]);
+            for (size_t e = 0; e < fishers_.size(); ++e)
+                p = p + ewc_penalty(cur, fishers_[e], saved_[e]);
             pen_sum_ += p.item<double>();
             ++pen_steps_;
             return lambda * p;
@@ -297,7 +311,7 @@ protected:
         r.extra["fisher"] = fisher_stats_;
     }
 
-private:
+  private:
     std::vector<named_tensors> fishers_, saved_;
     nlohmann::json fisher_stats_ = nlohmann::json::array();
     double pen_sum_ = 0;
@@ -305,7 +319,7 @@ private:
 };
 
 class rehearsal_learner : public incremental_learner {
-public:
+  public:
     using incremental_learner::incremental_learner;
     std::string name() const override { return "rehearsal"; }
     void consolidate(const new_data &data, const incremental_config &cfg) override {
@@ -331,7 +345,7 @@ public:
     }
     const std::map<int, std::vector<train_item>> &memory() const { return memory_; }
 
-protected:
+  protected:
     std::vector<train_item> training_set(const new_data &data) override {
         std::set<int> fresh;
         for (const auto &it : data.train) fresh.insert(it.label);
@@ -352,7 +366,7 @@ protected:
         return n;
     }
 
-private:
+  private:
     std::map<int, std::vector<train_item>> memory_;
     int64_t replayed_ = 0;
 };
@@ -364,7 +378,8 @@ std::unique_ptr<incremental_learner> make_learner(const std::string &strategy, f
     if (strategy == "finetune") return std::make_unique<finetune_learner>(std::move(model), images);
     if (strategy == "lwf") return std::make_unique<lwf_learner>(std::move(model), images);
     if (strategy == "ewc") return std::make_unique<ewc_learner>(std::move(model), images);
-    if (strategy == "rehearsal") return std::make_unique<rehearsal_learner>(std::move(model), images);
+    if (strategy == "rehearsal")
+        return std::make_unique<rehearsal_learner>(std::move(model), images);
     throw std::invalid_argument("unknown incremental strategy '" + strategy +
                                 "' (finetune, lwf, ewc, rehearsal)");
 }

@@ -55,10 +55,10 @@ struct new_data {
 };
 
 struct incremental_result {
-    int experience = 0;             // 0-based count of experiences this learner has learned
+    int experience = 0;  // 0-based count of experiences this learner has learned
     int num_outputs = 0;
-    int64_t train_images = 0;       // images per epoch (new data + replayed memory)
-    int memory_size = 0;            // rehearsal memory after the experience
+    int64_t train_images = 0;  // images per epoch (new data + replayed memory)
+    int memory_size = 0;       // rehearsal memory after the experience
     double seconds = 0;
     std::vector<epoch_record> history;
     nlohmann::json extra = nlohmann::json::object();  // strategy-specific figures
@@ -66,7 +66,7 @@ struct incremental_result {
 };
 
 class incremental_learner {
-public:
+  public:
     incremental_learner(folia_net model, const image_cache &images);
     virtual ~incremental_learner() = default;
     virtual std::string name() const = 0;
@@ -84,7 +84,7 @@ public:
     const image_cache &images() const { return images_; }
     int experiences() const { return experiences_; }
 
-protected:
+  protected:
     // Hooks around the trainer: the training set (rehearsal adds its memory) and extra losses.
     virtual std::vector<train_item> training_set(const new_data &data) { return data.train; }
     virtual void prepare(trainer &t, const new_data &data, const incremental_config &cfg,
