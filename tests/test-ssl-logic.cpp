@@ -33,9 +33,9 @@ TEST_CASE("SSL ramp t counts pseudo-label epochs globally or per retrain round",
 }
 
 TEST_CASE("SSL candidates take argmax as the pseudo-label and max p as the confidence", "[ssl]") {
-    const std::vector<float> probs = {0.1f, 0.7f, 0.2f,   //
+    const std::vector<float> probs = {0.1f, 0.7f,  0.2f,   //
                                       0.5f, 0.25f, 0.25f,  //
-                                      0.3f, 0.3f, 0.4f};
+                                      0.3f, 0.3f,  0.4f};
     const auto c = make_candidates(probs, 3, {10, 11, 12}, {1, 2, 2});
     REQUIRE(c.size() == 3);
     CHECK(c[0].image == 10);
@@ -49,7 +49,8 @@ TEST_CASE("SSL candidates take argmax as the pseudo-label and max p as the confi
 }
 
 TEST_CASE("SSL threshold accepts exactly when c >= tau", "[ssl]") {
-    std::vector<candidate> c = {{0, 0, 0, 0.95f}, {1, 0, 1, 0.9f}, {2, 0, 2, 0.8999f}, {3, 0, 0, 0.2f}};
+    std::vector<candidate> c = {
+        {0, 0, 0, 0.95f}, {1, 0, 1, 0.9f}, {2, 0, 2, 0.8999f}, {3, 0, 0, 0.2f}};
     std::vector<int> count(3, 0);
     const auto v = select_pseudo_labels(c, 0.9, 0, count);
     CHECK(v[0] == verdict::accepted);
@@ -70,11 +71,11 @@ TEST_CASE("SSL cap keeps at most cap pseudo-labels per class, the most confident
                                 {3, 0, 0, 0.97f}, {4, 1, 1, 0.95f}, {5, 0, 0, 0.5f}};
     std::vector<int> count = {3, 0};
     const auto v = select_pseudo_labels(c, 0.9, 5, count);
-    CHECK(v[1] == verdict::accepted);  // 0.99
-    CHECK(v[3] == verdict::accepted);  // 0.97
-    CHECK(v[2] == verdict::capped);    // 0.93
-    CHECK(v[0] == verdict::capped);    // 0.91
-    CHECK(v[4] == verdict::accepted);  // another class is not affected
+    CHECK(v[1] == verdict::accepted);   // 0.99
+    CHECK(v[3] == verdict::accepted);   // 0.97
+    CHECK(v[2] == verdict::capped);     // 0.93
+    CHECK(v[0] == verdict::capped);     // 0.91
+    CHECK(v[4] == verdict::accepted);   // another class is not affected
     CHECK(v[5] == verdict::below_tau);  // below tau is not "capped"
     CHECK(count == std::vector<int>{5, 1});
     // Cap 0 means no cap.
@@ -109,9 +110,9 @@ TEST_CASE("SSL days ingest the stream in order and count accepted, below tau and
     }
     CHECK(s.exhausted());
     std::sort(seen.begin(), seen.end());
-    CHECK(seen == stream);  // every stream image arrives exactly once
+    CHECK(seen == stream);     // every stream image arrives exactly once
     CHECK(s.n_accepted == 2);  // the cap
-    CHECK(s.below_tau == 2);  // the 4th image of days 1 and 2
+    CHECK(s.below_tau == 2);   // the 4th image of days 1 and 2
     CHECK(s.capped == 6);
     CHECK(s.per_class == std::vector<int>{2, 0});
     REQUIRE(s.buffer.size() == 2);
@@ -162,7 +163,10 @@ TEST_CASE("SSL simulation state survives a JSON round trip", "[ssl]") {
     p.tau = 0.5;
     ssl_state s = make_state({5, 6, 7, 8, 9}, 3, 3);
     const auto imgs = next_day_images(s, p);
-    ingest_day(s, p, make_candidates({0.1f, 0.8f, 0.1f, 0.6f, 0.2f, 0.2f, 0.3f, 0.3f, 0.4f}, 3, imgs, {1, 1, 2}), 0.7);
+    ingest_day(
+        s, p,
+        make_candidates({0.1f, 0.8f, 0.1f, 0.6f, 0.2f, 0.2f, 0.3f, 0.3f, 0.4f}, 3, imgs, {1, 1, 2}),
+        0.7);
     s.round = 1;
     s.ssl_epochs = 4;
     commit_buffer(s);

@@ -39,7 +39,8 @@ TEST_CASE("SSL weighted pseudo-label loss equals sum w_i CE_i / (sum w_i + 1e-8)
     const double ce_mean = torch::nn::functional::cross_entropy(logits4(), y_hat).item<double>();
     CHECK(mean == Approx(ce_mean).margin(1e-6));
     // Zero weight on an item removes it.
-    const double drop = pseudo_label_loss(logits4(), y_hat, torch::tensor({1.0f, 0.0f, 0.0f, 0.0f})).item<double>();
+    const double drop =
+        pseudo_label_loss(logits4(), y_hat, torch::tensor({1.0f, 0.0f, 0.0f, 0.0f})).item<double>();
     CHECK(drop == Approx(ce({2, 0, -1}, 0)).margin(1e-6));
 }
 
@@ -59,7 +60,8 @@ TEST_CASE("SSL loss is L_labeled + lambda*ramp * L_pseudo over the batch's two s
     CHECK(l.grad().index({torch::indexing::Slice(2, 4)}).abs().max().item<float>() == 0.0f);
     CHECK(l.grad().index({torch::indexing::Slice(0, 2)}).abs().max().item<float>() > 0.0f);
     // Class weights on L_labeled: c = (3, 1, 1) weights item 0's CE three times.
-    const ssl_loss_terms cw = ssl_loss(logits4(), y, w, src, 0.3, torch::tensor({3.0f, 1.0f, 1.0f}));
+    const ssl_loss_terms cw =
+        ssl_loss(logits4(), y, w, src, 0.3, torch::tensor({3.0f, 1.0f, 1.0f}));
     CHECK(cw.labeled.item<double>() ==
           Approx((3 * ce({2, 0, -1}, 0) + ce({0, 1, 0}, 1)) / 4).margin(1e-6));
 }
@@ -73,6 +75,7 @@ TEST_CASE("SSL loss of a batch without one of the sources is finite", "[ssl]") {
     const auto only_labeled = ssl_loss(logits4(), y, w, torch::zeros({4}, torch::kInt64), 1.0);
     CHECK(only_labeled.pseudo.item<double>() == 0.0);
     CHECK(only_labeled.total.item<double>() == Approx(only_labeled.labeled.item<double>()));
-    CHECK(pseudo_label_loss(torch::zeros({0, 3}), torch::zeros({0}, torch::kInt64), torch::zeros({0}))
-              .item<double>() == 0.0);
+    CHECK(
+        pseudo_label_loss(torch::zeros({0, 3}), torch::zeros({0}, torch::kInt64), torch::zeros({0}))
+            .item<double>() == 0.0);
 }

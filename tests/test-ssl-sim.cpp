@@ -32,14 +32,17 @@ const workspace &slice() {
     static workspace w = [] {
         const std::string data = env_or("FOLIA_DATA", "");
         if (data.empty() || !fs::exists(data))
-            FAIL("FOLIA_DATA is not set or missing: the SSL simulation test needs the PlantVillage "
-                 "folder (export FOLIA_DATA=/path/to/plantvillage)");
+            FAIL(
+                "FOLIA_DATA is not set or missing: the SSL simulation test needs the PlantVillage "
+                "folder (export FOLIA_DATA=/path/to/plantvillage)");
         workspace r;
         r.data = subset_dataset(scan_dataset(data), 4, 50);
         const std::string committed =
             env_or("FOLIA_SOURCE_DIR", ".") + "/training/splits/plantvillage-seed42.json";
-        const std::string split = fs::exists(committed)
-            ? committed : env_or("FOLIA_BINARY_DIR", fs::temp_directory_path().string()) + "/ssl-test-split.json";
+        const std::string split =
+            fs::exists(committed) ? committed
+                                  : env_or("FOLIA_BINARY_DIR", fs::temp_directory_path().string()) +
+                                        "/ssl-test-split.json";
         r.split = load_or_make_split(split, r.data, split_params{});
         r.images = build_cache(r.data, 32, 2, false);
         return r;
@@ -79,7 +82,8 @@ sim_options small_options(const std::string &out) {
 
 }  // namespace
 
-TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger, ramp, resume", "[ssl]") {
+TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger, ramp, resume",
+          "[ssl]") {
     const workspace &w = slice();
     const int n_stream = int(w.split.indices({part::stream}).size());
     REQUIRE(n_stream >= 60);  // enough for several days and retrains
@@ -142,14 +146,15 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
         CHECK(rd["train_items"] == int(r["labeled_images"]) + used);
         const double t_first = double(i) * o.ssl.retrain_epochs + 1;
         const double t_last = t_first + o.ssl.retrain_epochs - 1;
-        CHECK(rd["ramp_first"].get<double>() == Approx(o.ssl.lambda * std::min(t_first / 3.0, 1.0)));
+        CHECK(rd["ramp_first"].get<double>() ==
+              Approx(o.ssl.lambda * std::min(t_first / 3.0, 1.0)));
         CHECK(rd["ramp_last"].get<double>() == Approx(o.ssl.lambda * std::min(t_last / 3.0, 1.0)));
         CHECK(std::isfinite(rd["loss"].get<double>()));
     }
     CHECK(rounds.back()["ramp_last"].get<double>() == Approx(o.ssl.lambda));  // ramp completed
     // Pre-training (resumable, in <out>/pretrain) ran its epochs and its loss went down.
-    const nlohmann::json hist = nlohmann::json::parse(
-        folia::train::read_file_bytes(o.out + "/pretrain/history.json"));
+    const nlohmann::json hist =
+        nlohmann::json::parse(folia::train::read_file_bytes(o.out + "/pretrain/history.json"));
     REQUIRE(hist["epochs"].size() == 10);
     CHECK(hist["epochs"].back()["train_loss"].get<double>() <
           hist["epochs"].front()["train_loss"].get<double>());
@@ -178,7 +183,8 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
         REQUIRE(res["rounds"].size() == rounds.size());
         for (size_t i = 0; i < rounds.size(); ++i) {
             CHECK(res["rounds"][i]["val_acc"] == rounds[i]["val_acc"]);
-            CHECK(res["rounds"][i]["loss"].get<double>() == Approx(rounds[i]["loss"].get<double>()).epsilon(1e-5));
+            CHECK(res["rounds"][i]["loss"].get<double>() ==
+                  Approx(rounds[i]["loss"].get<double>()).epsilon(1e-5));
         }
         // Resuming with other settings is refused.
         sim_options other = s;
@@ -187,7 +193,8 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
     }
 }
 
-TEST_CASE("SSL supervised baseline labels the first stream images up to the requested share", "[ssl]") {
+TEST_CASE("SSL supervised baseline labels the first stream images up to the requested share",
+          "[ssl]") {
     const workspace &w = slice();
     supervised_options o;
     o.out = fresh_dir("supervised");

@@ -15,7 +15,8 @@ using namespace folia::train::ssl;
 namespace {
 
 void add_data_options(CLI::App *c, data_options &o) {
-    c->add_option("--data", o.data, "PlantVillage-style folder <class>/<image> (default $FOLIA_DATA)");
+    c->add_option("--data", o.data,
+                  "PlantVillage-style folder <class>/<image> (default $FOLIA_DATA)");
     c->add_option("--split", o.split, "split JSON (made from --split-seed if missing)");
     c->add_option("--split-seed", o.split_seed, "seed for a new split");
     c->add_option("--cache-dir", o.cache_dir, "where preprocessed image caches live (build tree)");
@@ -64,15 +65,18 @@ int main(int argc, char **argv) {
     sim_options so;
     so.pre.epochs = 30;
     bool no_final = false, quiet = false;
-    auto *run = app.add_subcommand("run", "pre-train on the labeled pool, then pseudo-label the "
-                                          "stream day by day, retraining when the buffer fills");
+    auto *run = app.add_subcommand("run",
+                                   "pre-train on the labeled pool, then pseudo-label the "
+                                   "stream day by day, retraining when the buffer fills");
     add_data_options(run, so.data);
     add_sup_options(run, so.pre, "pre-training");
     run->add_option("--out", so.out, "run folder: state.pt (checkpoint), results.json");
     run->add_option("--seed", so.seed, "model init, stream order, augmentation");
     run->add_option("--tau", so.ssl.tau, "confidence threshold (seed: 0.9)");
-    run->add_option("--cap", so.ssl.cap_per_class, "most pseudo-labels per class, 0 = no cap (seed: 500)");
-    run->add_option("--per-day", so.ssl.images_per_day, "stream images per simulated day (seed: 100)");
+    run->add_option("--cap", so.ssl.cap_per_class,
+                    "most pseudo-labels per class, 0 = no cap (seed: 500)");
+    run->add_option("--per-day", so.ssl.images_per_day,
+                    "stream images per simulated day (seed: 100)");
     run->add_option("--retrain-threshold", so.ssl.retrain_threshold,
                     "buffer size that triggers a retrain (seed: 200-500)");
     run->add_option("--lambda", so.ssl.lambda, "weight of the pseudo-label loss");
@@ -82,9 +86,11 @@ int main(int argc, char **argv) {
                     "restarts at each retrain");
     run->add_option("--retrain-epochs", so.ssl.retrain_epochs, "epochs per retrain");
     run->add_option("--retrain-lr", so.retrain_lr, "constant Adam learning rate of the retrains");
-    run->add_flag("--no-final-retrain", no_final, "leave a last partial buffer unused at the stream's end");
+    run->add_flag("--no-final-retrain", no_final,
+                  "leave a last partial buffer unused at the stream's end");
     run->add_option("--pretrained", so.pretrained,
-                    "start from this checkpoint (e.g. a supervised baseline's best.pt) instead of pre-training");
+                    "start from this checkpoint (e.g. a supervised baseline's best.pt) instead of "
+                    "pre-training");
     run->add_option("--max-days", so.max_days, "simulate only the first N days of the stream");
     run->add_option("--stop-after-days", so.stop_after_days,
                     "stop after N days without finishing, as if killed (tests --resume)");
@@ -95,8 +101,9 @@ int main(int argc, char **argv) {
 
     supervised_options su;
     bool su_quiet = false;
-    auto *sup = app.add_subcommand("supervised", "supervised baseline on labeled + a share of the "
-                                                 "stream with true labels");
+    auto *sup = app.add_subcommand("supervised",
+                                   "supervised baseline on labeled + a share of the "
+                                   "stream with true labels");
     add_data_options(sup, su.data);
     add_sup_options(sup, su.cfg, "training");
     sup->add_option("--out", su.out, "run folder: last.pt, best.pt, history.json, results.json");
@@ -109,7 +116,8 @@ int main(int argc, char **argv) {
 
     std::string ex_run, ex_out;
     data_options ex_data;
-    auto *exp = app.add_subcommand("export", "write a finished SSL run's model as a Folia model file");
+    auto *exp =
+        app.add_subcommand("export", "write a finished SSL run's model as a Folia model file");
     add_data_options(exp, ex_data);
     exp->add_option("--run", ex_run, "SSL run folder (state.pt, results.json)")->required();
     exp->add_option("--out", ex_out, "model file to write")->required();

@@ -44,7 +44,8 @@ void ssl_params::validate() const {
     if (retrain_threshold < 1) bad("--retrain-threshold must be >= 1");
     if (!(lambda >= 0)) bad("--lambda must be >= 0");
     if (!(ramp_epochs >= 0)) bad("--ramp-epochs must be >= 0");
-    if (ramp_scope != "global" && ramp_scope != "round") bad("--ramp-scope must be global or round");
+    if (ramp_scope != "global" && ramp_scope != "round")
+        bad("--ramp-scope must be global or round");
     if (retrain_epochs < 1) bad("--retrain-epochs must be >= 1");
 }
 
@@ -60,9 +61,12 @@ double ramp_t(const ssl_params &p, int ssl_epochs_done, int epoch_in_round) {
 
 const char *verdict_name(verdict v) {
     switch (v) {
-        case verdict::accepted: return "accepted";
-        case verdict::below_tau: return "below_tau";
-        case verdict::capped: return "capped";
+        case verdict::accepted:
+            return "accepted";
+        case verdict::below_tau:
+            return "below_tau";
+        case verdict::capped:
+            return "capped";
     }
     return "?";
 }
@@ -86,9 +90,8 @@ std::vector<verdict> select_pseudo_labels(const std::vector<candidate> &cands, d
                                           int cap_per_class, std::vector<int> &per_class_count) {
     std::vector<size_t> order(cands.size());
     std::iota(order.begin(), order.end(), size_t(0));
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return cands[a].confidence > cands[b].confidence;
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return cands[a].confidence > cands[b].confidence; });
     std::vector<verdict> v(cands.size(), verdict::below_tau);
     // Compare in the confidences' own precision: 0.9f is below the double 0.9, yet a softmax
     // output of 0.9f must pass tau = 0.9.
@@ -110,10 +113,17 @@ std::vector<verdict> select_pseudo_labels(const std::vector<candidate> &cands, d
 }
 
 nlohmann::json day_record::to_json() const {
-    return {{"day", day},           {"arrived", arrived},       {"accepted", accepted},
-            {"below_tau", below_tau}, {"capped", capped},       {"correct", correct},
-            {"buffer", buffer},     {"accepted_total", accepted_total},
-            {"precision_total", precision_total}, {"val_acc", val_acc}, {"retrained", retrained}};
+    return {{"day", day},
+            {"arrived", arrived},
+            {"accepted", accepted},
+            {"below_tau", below_tau},
+            {"capped", capped},
+            {"correct", correct},
+            {"buffer", buffer},
+            {"accepted_total", accepted_total},
+            {"precision_total", precision_total},
+            {"val_acc", val_acc},
+            {"retrained", retrained}};
 }
 
 nlohmann::json round_record::to_json() const {
@@ -156,12 +166,17 @@ int ssl_state::days_total(int per_day) const {
 }
 
 nlohmann::json ssl_state::to_json() const {
-    nlohmann::json j = {{"stream", stream},       {"cursor", cursor},     {"day", day},
-                        {"round", round},         {"ssl_epochs", ssl_epochs},
+    nlohmann::json j = {{"stream", stream},
+                        {"cursor", cursor},
+                        {"day", day},
+                        {"round", round},
+                        {"ssl_epochs", ssl_epochs},
                         {"buffer", labels_to_json(buffer)},
                         {"accepted", labels_to_json(accepted)},
-                        {"per_class", per_class}, {"arrived", arrived},
-                        {"n_accepted", n_accepted}, {"below_tau", below_tau},
+                        {"per_class", per_class},
+                        {"arrived", arrived},
+                        {"n_accepted", n_accepted},
+                        {"below_tau", below_tau},
                         {"capped", capped}};
     j["days"] = nlohmann::json::array();
     for (const auto &d : days) j["days"].push_back(d.to_json());

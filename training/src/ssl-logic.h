@@ -28,8 +28,8 @@ struct ssl_params {
     // t of ramp(t): "global" counts every epoch trained with pseudo-labels since the stream
     // began (the ramp runs once, across retrains); "round" restarts it at every retrain.
     std::string ramp_scope = "global";
-    int retrain_epochs = 3;       // epochs per retrain (not fixed by the seed)
-    bool final_retrain = true;    // retrain on a non-empty buffer when the stream is exhausted
+    int retrain_epochs = 3;     // epochs per retrain (not fixed by the seed)
+    bool final_retrain = true;  // retrain on a non-empty buffer when the stream is exhausted
     nlohmann::json to_json() const;
     static ssl_params from_json(const nlohmann::json &j);
     // Throws std::invalid_argument with a clear message on out-of-range values.
@@ -75,21 +75,21 @@ struct pseudo_label {
 struct day_record {
     int day = 0;  // 1-based
     int arrived = 0, accepted = 0, below_tau = 0, capped = 0, correct = 0;
-    int buffer = 0;          // buffer size after the day (before a retrain it triggers)
-    int accepted_total = 0;  // pseudo-labels made so far (buffer + accepted set)
+    int buffer = 0;              // buffer size after the day (before a retrain it triggers)
+    int accepted_total = 0;      // pseudo-labels made so far (buffer + accepted set)
     double precision_total = 0;  // of those, the share whose y_hat is the true label
-    double val_acc = 0;      // of the model that labelled this day
+    double val_acc = 0;          // of the model that labelled this day
     bool retrained = false;
     nlohmann::json to_json() const;
 };
 
 struct round_record {
-    int round = 0, day = 0;      // retrain number (1-based), day that triggered it
-    int new_labels = 0;          // pseudo-labels moved from the buffer in this round
-    double new_precision = 0;    // their precision
-    int accepted_total = 0;      // accepted set after the round
+    int round = 0, day = 0;    // retrain number (1-based), day that triggered it
+    int new_labels = 0;        // pseudo-labels moved from the buffer in this round
+    double new_precision = 0;  // their precision
+    int accepted_total = 0;    // accepted set after the round
     double precision_total = 0;
-    int train_items = 0;         // labeled + accepted
+    int train_items = 0;                   // labeled + accepted
     double ramp_first = 0, ramp_last = 0;  // lambda*ramp of the round's first and last epoch
     double loss = 0, val_acc = 0, test_acc = 0, seconds = 0;
     nlohmann::json to_json() const;
@@ -105,7 +105,7 @@ struct ssl_state {
     int round = 0;                // retrains done
     int ssl_epochs = 0;           // epochs trained with pseudo-labels (ramp's global t)
     std::vector<pseudo_label> buffer, accepted;
-    std::vector<int> per_class;   // pseudo-labels per class (buffer + accepted)
+    std::vector<int> per_class;  // pseudo-labels per class (buffer + accepted)
     int64_t arrived = 0, n_accepted = 0, below_tau = 0, capped = 0;
     std::vector<day_record> days;
     std::vector<round_record> rounds;

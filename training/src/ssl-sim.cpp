@@ -25,12 +25,21 @@ namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
 
 nlohmann::json sup_config::to_json() const {
-    return {{"epochs", epochs}, {"batch", batch}, {"patience", patience}, {"lr", lr},
-            {"weight_decay", weight_decay}, {"warmup", warmup}, {"min_lr_frac", min_lr_frac},
-            {"schedule", schedule}, {"class_weights", weighting}, {"max_steps", max_steps}};
+    return {{"epochs", epochs},
+            {"batch", batch},
+            {"patience", patience},
+            {"lr", lr},
+            {"weight_decay", weight_decay},
+            {"warmup", warmup},
+            {"min_lr_frac", min_lr_frac},
+            {"schedule", schedule},
+            {"class_weights", weighting},
+            {"max_steps", max_steps}};
 }
 
-void setup_threads(int threads) { torch::set_num_threads(std::max(1, threads)); }
+void setup_threads(int threads) {
+    torch::set_num_threads(std::max(1, threads));
+}
 
 namespace {
 
@@ -62,7 +71,9 @@ train_config make_train_config(const sup_config &c, uint64_t seed, const std::st
     return t;
 }
 
-std::vector<int> part_indices(const workspace &w, part p) { return w.split.indices({p}); }
+std::vector<int> part_indices(const workspace &w, part p) {
+    return w.split.indices({p});
+}
 
 std::vector<int> labels_of(const workspace &w, const std::vector<int> &idx) {
     std::vector<int> y;
@@ -92,9 +103,14 @@ double accuracy_of(folia_net &model, const workspace &w, const std::vector<int> 
 nlohmann::json data_json(const workspace &w, const data_options &d) {
     std::map<std::string, int> counts;
     for (part p : w.split.parts) counts[part_name(p)]++;
-    return {{"root", w.data.root}, {"split", d.split}, {"size", w.images.size},
-            {"classes", w.data.classes.size()}, {"images", w.data.samples.size()},
-            {"max_classes", d.max_classes}, {"per_class", d.per_class}, {"parts", counts}};
+    return {{"root", w.data.root},
+            {"split", d.split},
+            {"size", w.images.size},
+            {"classes", w.data.classes.size()},
+            {"images", w.data.samples.size()},
+            {"max_classes", d.max_classes},
+            {"per_class", d.per_class},
+            {"parts", counts}};
 }
 
 nlohmann::json read_json(const std::string &path) {
@@ -136,10 +152,10 @@ void load(loaded_workspace &lw, const data_options &d, const workspace *given) {
         w.split = load_or_make_split(d.split, w.data, sp, &created);
         bool built = false;
         w.images = load_or_build_cache(w.data, d.size, d.cache_dir, d.threads, &built);
-        fmt::print(stderr, "data: {} images, {} classes from {}; split {} ({}); images {}x{} ({})\n",
-                   w.data.samples.size(), w.data.classes.size(), w.data.root, d.split,
-                   created ? "new" : "existing", d.size, d.size,
-                   built ? "cache built now" : "cached");
+        fmt::print(
+            stderr, "data: {} images, {} classes from {}; split {} ({}); images {}x{} ({})\n",
+            w.data.samples.size(), w.data.classes.size(), w.data.root, d.split,
+            created ? "new" : "existing", d.size, d.size, built ? "cache built now" : "cached");
         lw.w = &lw.own;
     }
     if (lw.w->images.count() != lw.w->data.samples.size())
@@ -149,7 +165,8 @@ void load(loaded_workspace &lw, const data_options &d, const workspace *given) {
 }  // namespace
 
 nlohmann::json run_supervised(const supervised_options &o, const workspace *given) {
-    if (!(o.label_frac > 0 && o.label_frac <= 1)) throw std::invalid_argument("--label-frac must be in (0, 1]");
+    if (!(o.label_frac > 0 && o.label_frac <= 1))
+        throw std::invalid_argument("--label-frac must be in (0, 1]");
     const auto t0 = clock_type::now();
     loaded_workspace lw;
     load(lw, o.data, given);
@@ -163,9 +180,11 @@ nlohmann::json run_supervised(const supervised_options &o, const workspace *give
     std::vector<int> train = labeled;
     train.insert(train.end(), stream.begin(), stream.begin() + extra);
     if (train.empty()) throw std::runtime_error("supervised: no training images");
-    fmt::print(stderr, "supervised baseline: {} labeled + {} stream images with true labels = {} "
-               "({:.1f} % of the pool of {}), val {}, test {}\n", labeled.size(), extra,
-               train.size(), 100.0 * double(train.size()) / pool, pool, val.size(), test.size());
+    fmt::print(stderr,
+               "supervised baseline: {} labeled + {} stream images with true labels = {} "
+               "({:.1f} % of the pool of {}), val {}, test {}\n",
+               labeled.size(), extra, train.size(), 100.0 * double(train.size()) / pool, pool,
+               val.size(), test.size());
 
     fs::create_directories(o.out);
     const train_config cfg = make_train_config(o.cfg, o.seed, o.out, o.resume, o.progress);
@@ -195,8 +214,12 @@ nlohmann::json run_supervised(const supervised_options &o, const workspace *give
                           {"seconds", seconds_since(t0)}};
     write_file_atomic(o.out + "/results.json", res.dump(1) + "\n");
     if (!o.export_model.empty())
-        export_to(model, w, {{"trainer", "folia-ssl supervised"}, {"label_frac", o.label_frac},
-                             {"val_acc", val_acc}, {"seed", o.seed}}, o.export_model);
+        export_to(model, w,
+                  {{"trainer", "folia-ssl supervised"},
+                   {"label_frac", o.label_frac},
+                   {"val_acc", val_acc},
+                   {"seed", o.seed}},
+                  o.export_model);
     fmt::print(stderr, "supervised {:.0f} %: val acc {:.2f} %, test acc {:.2f} % ({} epochs, {})\n",
                100 * o.label_frac, 100 * val_acc, 100 * test_acc, hist.size(),
                format_duration(seconds_since(t0)));
@@ -208,7 +231,8 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
     const auto t0 = clock_type::now();
     const std::string state_path = o.out + "/state.pt", results_path = o.out + "/results.json";
     if (!o.resume && !o.overwrite && fs::exists(state_path))
-        throw std::runtime_error("'" + state_path + "' exists: pass --resume to continue it or "
+        throw std::runtime_error("'" + state_path +
+                                 "' exists: pass --resume to continue it or "
                                  "--overwrite to start again");
     loaded_workspace lw;
     load(lw, o.data, given);
@@ -254,7 +278,8 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
     } else {
         st = make_state(stream_idx, k, o.seed);
         if (o.max_days > 0)
-            st.stream.resize(std::min(st.stream.size(), size_t(o.max_days) * size_t(o.ssl.images_per_day)));
+            st.stream.resize(
+                std::min(st.stream.size(), size_t(o.max_days) * size_t(o.ssl.images_per_day)));
         const auto tp = clock_type::now();
         if (!o.pretrained.empty()) {
             const fs::path res = fs::path(o.pretrained).parent_path() / "results.json";
@@ -262,8 +287,10 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
                 const nlohmann::json r = read_json(res.string());
                 const int size = r.at("data").at("size");
                 if (size != w.images.size)
-                    throw std::runtime_error(fmt::format("--pretrained was trained at {} px, this "
-                                                         "run uses {} px", size, w.images.size));
+                    throw std::runtime_error(
+                        fmt::format("--pretrained was trained at {} px, this "
+                                    "run uses {} px",
+                                    size, w.images.size));
             }
             if (!load_checkpoint(o.pretrained, model, nullptr, nullptr))
                 throw std::runtime_error("--pretrained '" + o.pretrained + "' does not exist");
@@ -283,7 +310,8 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
         pre_info["test_acc"] = accuracy_of(model, w, test);
         pre_info["seconds"] = seconds_since(tp);
         fmt::print(stderr, "supervised start: val acc {:.2f} %, test acc {:.2f} %\n",
-                   100 * pre_info["val_acc"].get<double>(), 100 * pre_info["test_acc"].get<double>());
+                   100 * pre_info["val_acc"].get<double>(),
+                   100 * pre_info["test_acc"].get<double>());
     }
 
     const auto run_start = clock_type::now();
@@ -295,8 +323,10 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
         const std::vector<int> per = accepted_per_class(st, k);
         nlohmann::json per_class = nlohmann::json::object();
         for (int c = 0; c < k; ++c) per_class[w.data.classes[size_t(c)]] = per[size_t(c)];
-        const double val_acc = st.rounds.empty() ? pre_info.value("val_acc", 0.0) : st.rounds.back().val_acc;
-        const double test_acc = st.rounds.empty() ? pre_info.value("test_acc", 0.0) : st.rounds.back().test_acc;
+        const double val_acc =
+            st.rounds.empty() ? pre_info.value("val_acc", 0.0) : st.rounds.back().val_acc;
+        const double test_acc =
+            st.rounds.empty() ? pre_info.value("test_acc", 0.0) : st.rounds.back().test_acc;
         int max_per_class = 0;
         for (int v : per) max_per_class = std::max(max_per_class, v);
         return nlohmann::json{
@@ -335,8 +365,10 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
             {"seconds", elapsed()}};
     };
     auto checkpoint = [&] {
-        const nlohmann::json m = {{"ssl", o.ssl.to_json()}, {"seed", o.seed},
-                                  {"state", st.to_json()}, {"pretrain", pre_info},
+        const nlohmann::json m = {{"ssl", o.ssl.to_json()},
+                                  {"seed", o.seed},
+                                  {"state", st.to_json()},
+                                  {"pretrain", pre_info},
                                   {"elapsed", elapsed()}};
         save_checkpoint(state_path, model, &t.optimizer(), m);
         write_file_atomic(results_path, results(false).dump(1) + "\n");
@@ -345,11 +377,13 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
 
     // Stream phase. Rate of training image passes, for the ETA (measured on the retrains).
     double pass_seconds = 0, passes_done = 0;
-    double current_val = st.rounds.empty() ? pre_info.value("val_acc", 0.0) : st.rounds.back().val_acc;
+    double current_val =
+        st.rounds.empty() ? pre_info.value("val_acc", 0.0) : st.rounds.back().val_acc;
     double scale = 0;  // lambda * ramp(t) of the epoch being trained
     double sum_lab = 0, sum_pse = 0, n_steps = 0;
     t.set_loss([&](const loss_context &c) {
-        const ssl_loss_terms l = ssl_loss(c.logits, c.batch.y, c.batch.weight, c.batch.source, scale, class_w);
+        const ssl_loss_terms l =
+            ssl_loss(c.logits, c.batch.y, c.batch.weight, c.batch.source, scale, class_w);
         sum_lab += l.labeled.item<double>();
         sum_pse += l.pseudo.item<double>();
         n_steps += 1;
@@ -363,18 +397,24 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
             break;
         }
         const std::vector<int> imgs = next_day_images(st, o.ssl);
-        const torch::Tensor probs = torch::softmax(logits_of(model, w.images, imgs), 1).contiguous();
-        const std::vector<float> p(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
-        const day_record d = ingest_day(st, o.ssl, make_candidates(p, k, imgs, labels_of(w, imgs)), current_val);
+        const torch::Tensor probs =
+            torch::softmax(logits_of(model, w.images, imgs), 1).contiguous();
+        const std::vector<float> p(probs.data_ptr<float>(),
+                                   probs.data_ptr<float>() + probs.numel());
+        const day_record d =
+            ingest_day(st, o.ssl, make_candidates(p, k, imgs, labels_of(w, imgs)), current_val);
         const bool retrain = retrain_due(st, o.ssl);
-        const double eta_s = passes_done > 0
-            ? remaining_passes(st, o.ssl, int(labeled.size())) * pass_seconds / passes_done : -1;
+        const double eta_s = passes_done > 0 ? remaining_passes(st, o.ssl, int(labeled.size())) *
+                                                   pass_seconds / passes_done
+                                             : -1;
         if (o.progress)
-            fmt::print(stderr, "day {:>3}/{} | buffer {:>3}/{} | accepted {} rejected {} (below tau {}, "
+            fmt::print(stderr,
+                       "day {:>3}/{} | buffer {:>3}/{} | accepted {} rejected {} (below tau {}, "
                        "capped {}) | pseudo precision {:.1f} % | val acc {:.2f} % | ETA {}{}\n",
                        d.day, days_total, d.buffer, o.ssl.retrain_threshold, st.n_accepted,
                        st.below_tau + st.capped, st.below_tau, st.capped, 100 * d.precision_total,
-                       100 * current_val, eta_s >= 0 ? format_duration(eta_s) : "(after 1st retrain)",
+                       100 * current_val,
+                       eta_s >= 0 ? format_duration(eta_s) : "(after 1st retrain)",
                        retrain ? " -> retrain" : "");
         if (!retrain) continue;
         st.days.back().retrained = true;
@@ -399,7 +439,8 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
             r.loss = er.train_loss;
             passes_done += double(items.size());
             if (o.progress)
-                fmt::print(stderr, "  round {} epoch {}/{}: {} items ({} labeled + {} pseudo), "
+                fmt::print(stderr,
+                           "  round {} epoch {}/{}: {} items ({} labeled + {} pseudo), "
                            "lambda*ramp {:.2f}, L_labeled {:.3f}, L_pseudo {:.3f}, {:.0f} img/s\n",
                            r.round, e + 1, o.ssl.retrain_epochs, items.size(), labeled.size(),
                            st.accepted.size(), scale, n_steps ? sum_lab / n_steps : 0.0,
@@ -413,23 +454,30 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
         st.rounds.push_back(r);
         checkpoint();
         if (o.progress)
-            fmt::print(stderr, "round {} (day {}): +{} pseudo-labels (precision {:.1f} %), {} in use, "
+            fmt::print(stderr,
+                       "round {} (day {}): +{} pseudo-labels (precision {:.1f} %), {} in use, "
                        "val acc {:.2f} %, test acc {:.2f} %, {}; checkpoint {}\n",
                        r.round, r.day, r.new_labels, 100 * r.new_precision, r.accepted_total,
                        100 * r.val_acc, 100 * r.test_acc, format_duration(r.seconds), state_path);
     }
     if (stopped) {
-        fmt::print(stderr, "stopped after day {} as asked (--stop-after-days); the last checkpoint "
-                   "is round {}\n", st.day, st.round);
+        fmt::print(stderr,
+                   "stopped after day {} as asked (--stop-after-days); the last checkpoint "
+                   "is round {}\n",
+                   st.day, st.round);
         return results(false);
     }
     nlohmann::json res = results(true);
     write_file_atomic(results_path, res.dump(1) + "\n");
     if (!o.export_model.empty())
-        export_to(model, w, {{"trainer", "folia-ssl run"}, {"ssl", o.ssl.to_json()},
-                             {"val_acc", res["final"]["val_acc"]}, {"seed", o.seed}},
+        export_to(model, w,
+                  {{"trainer", "folia-ssl run"},
+                   {"ssl", o.ssl.to_json()},
+                   {"val_acc", res["final"]["val_acc"]},
+                   {"seed", o.seed}},
                   o.export_model);
-    fmt::print(stderr, "SSL done: {} days, {} retrains, {} pseudo-labels (precision {:.1f} %), "
+    fmt::print(stderr,
+               "SSL done: {} days, {} retrains, {} pseudo-labels (precision {:.1f} %), "
                "val acc {:.2f} % -> {:.2f} %, test acc {:.2f} % -> {:.2f} %, {}\n",
                st.day, st.round, st.accepted.size(), 100 * precision(st.accepted),
                100 * pre_info.value("val_acc", 0.0), 100 * res["final"]["val_acc"].get<double>(),
@@ -443,7 +491,8 @@ void export_ssl_state(const std::string &run_dir, const data_options &d, const s
     const nlohmann::json res = read_json(run_dir + "/results.json");
     workspace w;
     w.data = scan_dataset(resolve_data_root(d.data));
-    if (d.max_classes > 0 || d.per_class > 0) w.data = subset_dataset(w.data, d.max_classes, d.per_class);
+    if (d.max_classes > 0 || d.per_class > 0)
+        w.data = subset_dataset(w.data, d.max_classes, d.per_class);
     const nlohmann::json meta = read_checkpoint_meta(state);
     folia_net model(arch_from_json(meta.at("arch")));
     if (model->arch.num_classes != int(w.data.classes.size()))
@@ -452,9 +501,15 @@ void export_ssl_state(const std::string &run_dir, const data_options &d, const s
     load_checkpoint(state, model, nullptr, nullptr);
     w.images.size = res.at("data").at("size");
     const nlohmann::json &f = res.at("final");
-    export_to(model, w, {{"trainer", "folia-ssl run"}, {"ssl", res.at("ssl")}, {"seed", res.at("seed")},
-                         {"complete", res.at("complete")}, {"day", f.at("day")},
-                         {"val_acc", f.at("val_acc")}, {"test_acc", f.at("test_acc")}}, out);
+    export_to(model, w,
+              {{"trainer", "folia-ssl run"},
+               {"ssl", res.at("ssl")},
+               {"seed", res.at("seed")},
+               {"complete", res.at("complete")},
+               {"day", f.at("day")},
+               {"val_acc", f.at("val_acc")},
+               {"test_acc", f.at("test_acc")}},
+              out);
 }
 
 }  // namespace folia::train::ssl

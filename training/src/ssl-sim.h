@@ -43,22 +43,22 @@ struct sim_options {
     data_options data;
     std::string out = "build/ssl/run";
     ssl_params ssl;
-    sup_config pre;               // pre-training (unless pretrained is set)
-    double retrain_lr = 1e-4;     // constant Adam LR of the retrains (seed: 1e-4)
-    std::string pretrained;       // checkpoint to start from instead of pre-training
-    uint64_t seed = 42;           // model init, stream order, augmentation, shuffling
-    int max_days = 0;             // use only the first max_days days of the stream (0: all)
-    int stop_after_days = 0;      // return after this many days WITHOUT finishing (a kill)
+    sup_config pre;            // pre-training (unless pretrained is set)
+    double retrain_lr = 1e-4;  // constant Adam LR of the retrains (seed: 1e-4)
+    std::string pretrained;    // checkpoint to start from instead of pre-training
+    uint64_t seed = 42;        // model init, stream order, augmentation, shuffling
+    int max_days = 0;          // use only the first max_days days of the stream (0: all)
+    int stop_after_days = 0;   // return after this many days WITHOUT finishing (a kill)
     bool resume = false, overwrite = false, progress = true;
-    std::string export_model;     // also write the final model file here ("" = no)
-    std::string command;          // the command line, recorded in results.json
+    std::string export_model;  // also write the final model file here ("" = no)
+    std::string command;       // the command line, recorded in results.json
 };
 
 struct supervised_options {
     data_options data;
     std::string out = "build/ssl/supervised";
     sup_config cfg;
-    double label_frac = 0.2;      // of the training pool (labeled + stream)
+    double label_frac = 0.2;  // of the training pool (labeled + stream)
     uint64_t seed = 42;
     bool resume = false, progress = true;
     std::string export_model;
