@@ -46,6 +46,7 @@ def main():
     w(f"* **Test top-1 accuracy: {pct(m['accuracy'])}** on the leaf-grouped test split "
       f"({m['n']} images, 35 classes); top-3 {pct(m['top3_accuracy'])}; macro F1 {m['macro_f1']:.4f}.")
     w(f"* Validation top-1: {pct(val['metrics']['accuracy'])} ({val['metrics']['n']} images).")
+    w('* Which model this is: the **supervised** model (all labeled training data of the split). The semi-supervised (pseudo-labelling) models of `training/results/ssl/` were trained at 32x32 for compute reasons, score far lower and cannot be compared with it on validation, so they did not replace it.')
     w(f"* Calibration: temperature T = {c['temperature']:.4f} fitted on validation; test ECE "
       f"{c['ece_before']:.4f} before, {c['ece_after']:.4f} after (15 bins).")
     ab = c["abstain"]
