@@ -1,30 +1,17 @@
 // folia-ssl: the seed's semi-supervised pseudo-labelling stream simulation (run) and its
 // supervised baselines (supervised). No LibTorch in this file (ssl-sim.h is plain C++).
-#include <malloc.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 #include <string>
 
+#include "cli-common.h"
 #include "ssl-sim.h"
 
 using namespace folia::train;
 using namespace folia::train::ssl;
 
 namespace {
-
-void add_data_options(CLI::App *c, data_options &o) {
-    c->add_option("--data", o.data,
-                  "PlantVillage-style folder <class>/<image> (default $FOLIA_DATA)");
-    c->add_option("--split", o.split, "split JSON (made from --split-seed if missing)");
-    c->add_option("--split-seed", o.split_seed, "seed for a new split");
-    c->add_option("--cache-dir", o.cache_dir, "where preprocessed image caches live (build tree)");
-    c->add_option("--size", o.size, "input size S (the shipped model: 128)");
-    c->add_option("--max-classes", o.max_classes, "use only the first N classes (smoke runs)");
-    c->add_option("--per-class", o.per_class, "use only the first N images of each class");
-    c->add_option("--threads", o.threads, "CPU threads (LibTorch and preprocessing)");
-}
 
 void add_sup_options(CLI::App *c, sup_config &o, const std::string &what) {
     c->add_option("--epochs", o.epochs, what + ": epochs");
@@ -54,9 +41,7 @@ std::string join_args(int argc, char **argv) {
 }  // namespace
 
 int main(int argc, char **argv) {
-    // As folia-train: glibc's mmap threshold makes LibTorch training ~8x slower here.
-    mallopt(M_MMAP_MAX, 0);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    tune_malloc_for_training();
 
     CLI::App app{"folia-ssl: pseudo-labelling stream simulation (semi-supervised) and baselines"};
     app.require_subcommand(1);

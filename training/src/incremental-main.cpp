@@ -1,13 +1,12 @@
 // folia-incremental: class-incremental learning experiments (fine-tuning, LwF, EWC, rehearsal,
 // joint) on the leaf-grouped split, with Avalanche metrics. No LibTorch in this file.
-#include <malloc.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 #include <fmt/format.h>
 #include <map>
 
+#include "cli-common.h"
 #include "incremental-commands.h"
 
 namespace folia::train {
@@ -50,9 +49,7 @@ int cmd_incremental(const incremental_options &o) {
 using namespace folia::train;
 
 int main(int argc, char **argv) {
-    // See training/src/main.cpp: keep LibTorch's big blocks off mmap (~8x faster training here).
-    mallopt(M_MMAP_MAX, 0);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    tune_malloc_for_training();
 
     incremental_options o;
     o.data.size = 64;

@@ -1,35 +1,15 @@
 // folia-train: split, cache, train (--resume), eval, calibrate, export, bench.
-#include <malloc.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 
+#include "cli-common.h"
 #include "commands.h"
 
 using namespace folia::train;
 
-namespace {
-
-void add_data_options(CLI::App *c, data_options &o) {
-    c->add_option("--data", o.data, "PlantVillage-style folder <class>/<image> (default $FOLIA_DATA)");
-    c->add_option("--split", o.split, "split JSON (made from --split-seed if missing)");
-    c->add_option("--split-seed", o.split_seed, "seed for a new split");
-    c->add_option("--cache-dir", o.cache_dir, "where preprocessed image caches live (build tree)");
-    c->add_option("--size", o.size, "input size S (the shipped model: 128)");
-    c->add_option("--max-classes", o.max_classes, "use only the first N classes (smoke runs)");
-    c->add_option("--per-class", o.per_class, "use only the first N images of each class");
-    c->add_option("--threads", o.threads, "CPU threads (LibTorch and preprocessing)");
-}
-
-}  // namespace
-
 int main(int argc, char **argv) {
-    // glibc malloc mmaps every block over 32 MB and unmaps it on free: LibTorch training then
-    // spends most of its time in page faults (~8x slower here). Keep big blocks on the heap
-    // and do not give memory back on every free. Must happen before any tensor exists.
-    mallopt(M_MMAP_MAX, 0);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    tune_malloc_for_training();
 
     CLI::App app{"folia-train: native LibTorch training for Folia"};
     app.require_subcommand(1);
