@@ -10,6 +10,10 @@ cd "$here"
 step() { printf '\n==> %s\n' "$*"; }
 
 jobs=${FOLIA_JOBS:-2}
+# One build of build/native at a time: a second caller waits here instead of racing it.
+mkdir -p "$here/build"
+exec 9>"$here/build/.native-build.lock"
+flock 9
 args=(-S "$here" -B "$here/build/native" -DCMAKE_BUILD_TYPE=Release)
 # Tests read the data folder from the CMake cache: refresh it when the caller gives one.
 [ -n "${FOLIA_DATA:-}" ] && args+=("-DFOLIA_DATA=$FOLIA_DATA")

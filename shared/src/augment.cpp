@@ -8,14 +8,18 @@
 // (sqrt is the exception: IEEE-754 requires it correctly rounded and both targets have an
 // instruction for it).
 //
-// Order: horizontal flip, rotation (bilinear, edges clamped: a border pixel is repeated outwards,
-// which keeps leaf colours at the edges instead of black corners a deployed photo never has),
-// brightness and contrast, Gaussian noise. Every random number is drawn in a fixed order whether
-// or not its transform applies, so turning one transform off never changes the others.
+// Order: the field transforms when enabled (random resized crop, hue/saturation in YIQ, 3x3 blur,
+// cut-out: a second random stream, drawn after the first, so the lab recipe's numbers are the
+// same with or without them), then horizontal flip, rotation (bilinear, edges clamped: a border
+// pixel is repeated outwards, which keeps leaf colours at the edges instead of black corners a
+// deployed photo never has), brightness and contrast, Gaussian noise. Every random number is
+// drawn in a fixed order whether or not its transform applies, so turning one transform off
+// never changes the others.
 #include "folia/augment.h"
 
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 namespace folia {
 
@@ -150,7 +154,139 @@ image_u8 rotate_bilinear(const image_u8 &img, float degrees) {
     return out;
 }
 
+// Bilinear sample of channel k at (sx, sy), coordinates clamped to the image.
+inline float sample_bilinear(const image_u8 &img, float sx, float sy, int k) {
+    const int w = img.width, h = img.height, c = img.channels;
+    const float max_x = float(w - 1), max_y = float(h - 1);
+    sx = sx < 0.0f ? 0.0f : sx > max_x ? max_x : sx;
+    sy = sy < 0.0f ? 0.0f : sy > max_y ? max_y : sy;
+    const int x0 = int(sx), y0 = int(sy);
+    const int x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
+    const float fx = sx - float(x0), fy = sy - float(y0);
+    const uint8_t *d = img.data.data();
+    const float p00 = d[(size_t(y0) * w + x0) * c + k], p01 = d[(size_t(y0) * w + x1) * c + k];
+    const float p10 = d[(size_t(y1) * w + x0) * c + k], p11 = d[(size_t(y1) * w + x1) * c + k];
+    const float top = p00 + (p01 - p00) * fx, bot = p10 + (p11 - p10) * fx;
+    return top + (bot - top) * fy;
+}
+
+// Random resized crop (torchvision's RandomResizedCrop without its retry loop): a window of
+// `area` times the image's area and aspect `ratio`, shrunk to fit, at (ox, oy) in [0,1) of the
+// free space, resampled back to the full size. ratio is w / h.
+image_u8 resized_crop(const image_u8 &img, float area, float ratio, float ox, float oy) {
+    const float w = float(img.width), h = float(img.height);
+    // cw * ch = area * w * h and cw / ch = ratio, hence cw = sqrt(area * w * h * ratio).
+    float cw = std::sqrt(area * w * h * ratio), ch = std::sqrt(area * w * h / ratio);
+    if (cw > w) cw = w;
+    if (ch > h) ch = h;
+    const float x0 = (w - cw) * ox, y0 = (h - ch) * oy;
+    const float sx = cw / w, sy = ch / h;
+    image_u8 out = img;
+    uint8_t *dst = out.data.data();
+    const int c = img.channels;
+    for (int y = 0; y < img.height; ++y) {
+        // Pixel centres map to pixel centres (as Pillow's and torchvision's resizes do).
+        const float src_y = y0 + (float(y) + 0.5f) * sy - 0.5f;
+        for (int x = 0; x < img.width; ++x) {
+            const float src_x = x0 + (float(x) + 0.5f) * sx - 0.5f;
+            for (int k = 0; k < c; ++k)
+                dst[(size_t(y) * img.width + x) * c + k] = to_u8(sample_bilinear(img, src_x, src_y, k));
+        }
+    }
+    return out;
+}
+
+// Hue rotation and saturation scaling in YIQ: luma stays, the chroma vector (I, Q) is rotated
+// by `degrees` and scaled by `sat`. A linear map, so it is one 3x3 matrix per image.
+void hue_saturation(image_u8 &img, float degrees, float sat) {
+    if (img.channels < 3) return;
+    const float a = degrees * (k_pi / 180.0f);
+    const float cs = det_cos(a) * sat, sn = det_sin(a) * sat;
+    // RGB -> YIQ (FCC 1953 coefficients) and back.
+    const float m[3][3] = {{0.299f, 0.587f, 0.114f}, {0.596f, -0.274f, -0.322f}, {0.211f, -0.523f, 0.312f}};
+    const float inv[3][3] = {{1.0f, 0.956f, 0.621f}, {1.0f, -0.272f, -0.647f}, {1.0f, -1.106f, 1.703f}};
+    const float rot[3][3] = {{1.0f, 0.0f, 0.0f}, {0.0f, cs, -sn}, {0.0f, sn, cs}};
+    float t[3][3], full[3][3];
+    for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) t[i][j] = rot[i][0] * m[0][j] + rot[i][1] * m[1][j] + rot[i][2] * m[2][j];
+    for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) full[i][j] = inv[i][0] * t[0][j] + inv[i][1] * t[1][j] + inv[i][2] * t[2][j];
+    const int c = img.channels;
+    const size_t n = size_t(img.width) * img.height;
+    uint8_t *d = img.data.data();
+    for (size_t i = 0; i < n; ++i) {
+        const float r = d[i * c], g = d[i * c + 1], b = d[i * c + 2];
+        for (int k = 0; k < 3; ++k) d[i * c + k] = to_u8(full[k][0] * r + full[k][1] * g + full[k][2] * b);
+    }
+}
+
+// 3x3 binomial blur ([1 2 1] / 4 in each direction), edges clamped; integer arithmetic.
+void blur3(image_u8 &img) {
+    const int w = img.width, h = img.height, c = img.channels;
+    const image_u8 src = img;
+    const uint8_t *s = src.data.data();
+    uint8_t *d = img.data.data();
+    auto at = [&](int x, int y, int k) {
+        x = x < 0 ? 0 : x >= w ? w - 1 : x;
+        y = y < 0 ? 0 : y >= h ? h - 1 : y;
+        return int(s[(size_t(y) * w + x) * c + k]);
+    };
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            for (int k = 0; k < c; ++k) {
+                const int v = at(x - 1, y - 1, k) + 2 * at(x, y - 1, k) + at(x + 1, y - 1, k) +
+                              2 * at(x - 1, y, k) + 4 * at(x, y, k) + 2 * at(x + 1, y, k) +
+                              at(x - 1, y + 1, k) + 2 * at(x, y + 1, k) + at(x + 1, y + 1, k);
+                d[(size_t(y) * w + x) * c + k] = uint8_t((v + 8) / 16);
+            }
+}
+
+// The field transforms, in order: resized crop, hue/saturation, blur, cut-out. `rng` is the
+// second stream; all its numbers are drawn before any transform runs.
+image_u8 field_transforms(image_u8 out, const augment_params &p, splitmix64 &rng) {
+    const bool do_crop = rng.uniform() < p.crop_p;
+    const float area = p.crop_min_area + (1.0f - p.crop_min_area) * rng.uniform();
+    // Log-uniform aspect ratio: ratio = r^(2u-1); exp(log(r)(2u-1)) via det_log and a series.
+    const float lr = det_log(p.crop_max_ratio > 1.0f ? p.crop_max_ratio : 1.0f) * (2.0f * rng.uniform() - 1.0f);
+    const float ratio = 1.0f + lr * (1.0f + lr * (0.5f + lr * (1.0f / 6.0f + lr * (1.0f / 24.0f))));
+    const float ox = rng.uniform(), oy = rng.uniform();
+    const bool do_hue = rng.uniform() < p.hue_p;
+    const float hue = (2.0f * rng.uniform() - 1.0f) * p.hue_degrees;
+    const float sat = 1.0f + (2.0f * rng.uniform() - 1.0f) * p.saturation;
+    const bool do_blur = rng.uniform() < p.blur_p;
+    const bool do_cut = rng.uniform() < p.cutout_p;
+    const float cut_w = (0.1f + (p.cutout_max_side - 0.1f) * rng.uniform()) * float(out.width);
+    const float cut_h = (0.1f + (p.cutout_max_side - 0.1f) * rng.uniform()) * float(out.height);
+    const float cut_x = rng.uniform() * float(out.width), cut_y = rng.uniform() * float(out.height);
+    const uint64_t colour = rng.next();
+
+    if (do_crop) out = resized_crop(out, area, ratio, ox, oy);
+    if (do_hue) hue_saturation(out, hue, sat);
+    if (do_blur) blur3(out);
+    if (do_cut) {
+        const int x0 = int(cut_x - 0.5f * cut_w), y0 = int(cut_y - 0.5f * cut_h);
+        const int c = out.channels;
+        for (int y = y0 < 0 ? 0 : y0; y < y0 + int(cut_h) && y < out.height; ++y)
+            for (int x = x0 < 0 ? 0 : x0; x < x0 + int(cut_w) && x < out.width; ++x)
+                for (int k = 0; k < c; ++k)
+                    out.data[(size_t(y) * out.width + x) * c + k] = uint8_t(colour >> (8 * (k % 8)));
+    }
+    return out;
+}
+
 }  // namespace
+
+augment_params field_augment_params() {
+    augment_params p;
+    p.crop_p = 0.8f;
+    p.hue_p = 0.5f;
+    p.blur_p = 0.2f;
+    p.cutout_p = 0.3f;
+    p.color_p = 0.8f;
+    p.brightness = 0.3f;
+    p.contrast = 0.3f;
+    return p;
+}
 
 image_u8 augment_image(const image_u8 &img, const augment_params &p, uint64_t seed) {
     image_u8 out = img;
@@ -168,7 +304,10 @@ image_u8 augment_image(const image_u8 &img, const augment_params &p, uint64_t se
     const float contrast = 1.0f + (2.0f * rng.uniform() - 1.0f) * p.contrast;
     const bool do_noise = rng.uniform() < p.noise_p;
     splitmix64 noise_rng{rng.next()};
+    splitmix64 field_rng{rng.next()};
+    const bool field = p.crop_p > 0.0f || p.hue_p > 0.0f || p.blur_p > 0.0f || p.cutout_p > 0.0f;
 
+    if (field) out = field_transforms(std::move(out), p, field_rng);
     if (do_flip) flip_horizontal(out);
     if (do_rotate) out = rotate_bilinear(out, degrees);
     if (!do_color && !do_noise) return out;

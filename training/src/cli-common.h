@@ -20,9 +20,15 @@ inline void tune_malloc_for_training() {
 
 inline void add_data_options(CLI::App *c, data_options &o) {
     c->add_option("--data", o.data,
-                  "PlantVillage-style folder <class>/<image> (default $FOLIA_DATA)");
-    c->add_option("--split", o.split, "split JSON (made from --split-seed if missing)");
+                  "<class>/<image> folder, repeatable: several are merged (default $FOLIA_DATA)");
+    c->add_option("--split", o.split,
+                  "split JSON per --data folder (default training/splits/<folder>-seed<S>.json; "
+                  "made if missing)");
     c->add_option("--split-seed", o.split_seed, "seed for a new split");
+    c->add_option("--test-frac", o.test_frac, "test share of a new split");
+    c->add_option("--val-frac", o.val_frac, "validation share of a new split");
+    c->add_option("--labeled-frac", o.labeled_frac,
+                  "labeled share of the rest of a new split (the others: stream)");
     c->add_option("--cache-dir", o.cache_dir, "where preprocessed image caches live (build tree)");
     c->add_option("--size", o.size, "input size S (the shipped model: 128)");
     c->add_option("--max-classes", o.max_classes, "use only the first N classes (smoke runs)");

@@ -13,14 +13,14 @@
 
 namespace folia::train {
 
-nlohmann::json read_json_file(const std::string &path);  // commands-train.cpp
-
 namespace {
 
 struct run_logits {
     std::vector<std::string> classes;
     std::vector<float> logits;  // (N, K)
     std::vector<int> labels;
+    std::vector<int> domain;               // per image: index into domain_names
+    std::vector<std::string> domain_names;
     int k = 0;
     nlohmann::json run;
     nlohmann::json ckpt_meta;
@@ -34,12 +34,25 @@ run_logits logits_on(const std::string &run_dir, const std::string &checkpoint,
     data.size = r.run.at("size");
     data.max_classes = r.run.value("max_classes", 0);
     data.per_class = r.run.value("per_class", 0);
-    if (data.split == data_options{}.split) data.split = r.run.at("split");
-    if (data.data.empty() && !std::getenv("FOLIA_DATA")) data.data = r.run.at("data");
+    // The run's folders and split files, unless given (runs written before several folders
+    // existed hold one string each).
+    auto as_list = [](const nlohmann::json &j) {
+        return j.is_string() ? std::vector<std::string>{j.get<std::string>()}
+                             : j.get<std::vector<std::string>>();
+    };
+    if (data.split.empty()) data.split = as_list(r.run.at("split"));
+    if (data.data.empty()) {
+        const auto roots = as_list(r.run.at("data"));
+        const bool all_there = std::all_of(roots.begin(), roots.end(), [](const std::string &p) {
+            return std::filesystem::is_directory(p);
+        });
+        if (all_there || !std::getenv("FOLIA_DATA")) data.data = roots;
+    }
     workspace w = load_workspace(data, true);
     r.classes = r.run.at("classes").get<std::vector<std::string>>();
     if (r.classes != w.data.classes)
-        throw std::runtime_error("the data folder's classes differ from the run's");
+        throw std::runtime_error("the data folders' classes differ from the run's");
+    r.domain_names = w.domain_names;
     const std::string ckpt = checkpoint.empty() ? run_dir + "/best.pt" : checkpoint;
     r.ckpt_meta = read_checkpoint_meta(ckpt);
     folia_net model(arch_from_json(r.ckpt_meta.at("arch")));
@@ -51,6 +64,7 @@ run_logits logits_on(const std::string &run_dir, const std::string &checkpoint,
     for (size_t i = 0; i < idx.size(); ++i) {
         std::memcpy(u8.data() + i * per, w.images.image(size_t(idx[i])), per);
         r.labels.push_back(w.data.samples[size_t(idx[i])].label);
+        r.domain.push_back(w.domain[size_t(idx[i])]);
     }
     const torch::Tensor l = predict_logits(model, u8.data(), int64_t(idx.size()), data.size);
     r.logits.assign(l.data_ptr<float>(), l.data_ptr<float>() + l.numel());
@@ -79,33 +93,60 @@ nlohmann::json learning_curves(const std::string &run_dir) {
     return stages;
 }
 
+// The rows of one domain (data folder); domain -1: all rows.
+run_logits rows_of(const run_logits &r, int domain) {
+    if (domain < 0) return r;
+    run_logits o;
+    o.classes = r.classes;
+    o.k = r.k;
+    for (size_t i = 0; i < r.labels.size(); ++i) {
+        if (r.domain[i] != domain) continue;
+        o.labels.push_back(r.labels[i]);
+        o.domain.push_back(domain);
+        o.logits.insert(o.logits.end(), r.logits.begin() + long(i) * r.k, r.logits.begin() + long(i + 1) * r.k);
+    }
+    return o;
+}
+
+// Metrics, and with a calibration its effect and the "not sure" rates, of some rows.
+nlohmann::json report_rows(const run_logits &r, const nlohmann::json *cal, const std::string &part_name) {
+    nlohmann::json out;
+    out["metrics"] = evaluate_logits(r.logits, r.labels, r.k).to_json(r.classes);
+    if (!cal) return out;
+    const double t = cal->at("temperature");
+    const double thr = cal->at("abstain_threshold");
+    const auto probs = softmax_rows(r.logits, r.k, t);
+    const auto calibrated = evaluate_logits(r.logits, r.labels, r.k, t);
+    out["calibration"] = {{"temperature", t},
+                          {"ece_before", out["metrics"]["ece"]},
+                          {"ece_after", calibrated.ece},
+                          {"nll_before", out["metrics"]["nll"]},
+                          {"nll_after", calibrated.nll},
+                          {"abstain", abstain_rates(probs, r.labels, r.k, thr).to_json()}};
+    out["reliability"] = {{"part", part_name},
+                          {"temperature", t},
+                          {"before", reliability_json(softmax_rows(r.logits, r.k, 1.0), r.labels, r.k)},
+                          {"after", reliability_json(probs, r.labels, r.k)}};
+    return out;
+}
+
 }  // namespace
 
 int cmd_eval(const eval_options &o) {
     const part which = parse_part(o.part);
     const run_logits r = logits_on(o.run, o.checkpoint, o.data, which);
-    nlohmann::json out;
+    const std::string cal_path = o.run + "/calibration.json";
+    nlohmann::json cal;
+    if (std::filesystem::exists(cal_path)) cal = read_json_file(cal_path);
+    const nlohmann::json *calp = cal.is_null() ? nullptr : &cal;
+    nlohmann::json out = report_rows(r, calp, o.part);
     out["run"] = o.run;
     out["part"] = o.part;
     out["checkpoint_epoch"] = r.ckpt_meta.value("epoch", -1);
-    out["metrics"] = evaluate_logits(r.logits, r.labels, r.k).to_json(r.classes);
-    const std::string cal_path = o.run + "/calibration.json";
-    if (std::filesystem::exists(cal_path)) {
-        const nlohmann::json cal = read_json_file(cal_path);
-        const double t = cal.at("temperature");
-        const double thr = cal.at("abstain_threshold");
-        const auto probs = softmax_rows(r.logits, r.k, t);
-        const auto calibrated = evaluate_logits(r.logits, r.labels, r.k, t);
-        out["calibration"] = {{"temperature", t},
-                              {"ece_before", out["metrics"]["ece"]},
-                              {"ece_after", calibrated.ece},
-                              {"nll_before", out["metrics"]["nll"]},
-                              {"nll_after", calibrated.nll},
-                              {"abstain", abstain_rates(probs, r.labels, r.k, thr).to_json()}};
-        out["reliability"] = {{"part", o.part},
-                              {"temperature", t},
-                              {"before", reliability_json(softmax_rows(r.logits, r.k, 1.0), r.labels, r.k)},
-                              {"after", reliability_json(probs, r.labels, r.k)}};
+    if (r.domain_names.size() > 1) {
+        // Per data folder (lab and field photos are reported apart).
+        for (size_t d = 0; d < r.domain_names.size(); ++d)
+            out["domains"][r.domain_names[d]] = report_rows(rows_of(r, int(d)), calp, o.part);
     }
     out["learning_curves"] = learning_curves(o.run);
     const std::string path = o.out.empty() ? o.run + "/eval-" + o.part + ".json" : o.out;
@@ -122,6 +163,18 @@ int cmd_eval(const eval_options &o) {
                    double(c["abstain"]["threshold"]), 100 * double(c["abstain"]["flagged_wrong_rate"]),
                    100 * double(c["abstain"]["flagged_right_rate"]));
     }
+    if (out.contains("domains")) {
+        for (const auto &[name, d] : out["domains"].items()) {
+            const auto &dm = d["metrics"];
+            fmt::print("  {} ({} images): top-1 {:.2f}%, top-3 {:.2f}%", name, int(dm["n"]),
+                       100 * double(dm["accuracy"]), 100 * double(dm["top3_accuracy"]));
+            if (d.contains("calibration"))
+                fmt::print("; not sure on {:.1f}% of wrong, {:.1f}% of right",
+                           100 * double(d["calibration"]["abstain"]["flagged_wrong_rate"]),
+                           100 * double(d["calibration"]["abstain"]["flagged_right_rate"]));
+            fmt::print("\n");
+        }
+    }
     fmt::print("wrote {}\n", path);
     return 0;
 }
@@ -131,8 +184,18 @@ int cmd_calibrate(const calibrate_options &o) {
     const double t = fit_temperature(r.logits, r.labels, r.k);
     const auto before = evaluate_logits(r.logits, r.labels, r.k, 1.0);
     const auto after = evaluate_logits(r.logits, r.labels, r.k, t);
-    const auto probs = softmax_rows(r.logits, r.k, t);
-    const abstain_choice a = choose_abstain_threshold(probs, r.labels, r.k, o.max_right_flagged);
+    // The threshold may be chosen on one data folder's validation rows (the field photos, where
+    // "not sure" matters); the temperature is always fitted on all of them.
+    int dom = -1;
+    if (!o.abstain_domain.empty()) {
+        const auto it = std::find(r.domain_names.begin(), r.domain_names.end(), o.abstain_domain);
+        if (it == r.domain_names.end())
+            throw std::runtime_error("--abstain-domain '" + o.abstain_domain + "' is not one of the run's data folders");
+        dom = int(it - r.domain_names.begin());
+    }
+    const run_logits ra = rows_of(r, dom);
+    const auto probs = softmax_rows(ra.logits, ra.k, t);
+    const abstain_choice a = choose_abstain_threshold(probs, ra.labels, ra.k, o.max_right_flagged);
     const nlohmann::json cal = {{"temperature", t},
                                 {"abstain_threshold", a.threshold},
                                 {"fitted_on", "val"},
@@ -143,6 +206,7 @@ int cmd_calibrate(const calibrate_options &o) {
                                 {"nll_before", before.nll},
                                 {"nll_after", after.nll},
                                 {"max_right_flagged", o.max_right_flagged},
+                                {"abstain_fitted_on", o.abstain_domain.empty() ? "val" : "val of " + o.abstain_domain},
                                 {"abstain", a.to_json()}};
     write_file_atomic(o.run + "/calibration.json", cal.dump(1) + "\n");
     fmt::print("val ({} images, top-1 {:.2f}%): T = {:.4f}; NLL {:.4f} -> {:.4f}; ECE {:.4f} -> {:.4f}\n",

@@ -1,7 +1,9 @@
 // commands-train.cpp: train and export subcommands (LibTorch).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,6 +12,8 @@
 #include "export.h"
 #include "trainer.h"
 #include "workspace.h"
+#include "incremental-exemplars.h"
+#include "folia/augment.h"
 
 namespace folia::train {
 
@@ -18,24 +22,9 @@ void setup_runtime(int threads) {
     torch::set_num_threads(std::max(1, threads));
 }
 
-nlohmann::json read_json_file(const std::string &path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open '" + path + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return nlohmann::json::parse(ss.str());
-}
+namespace {
 
-int cmd_train(const train_options &o) {
-    workspace w = load_workspace(o.data, true);
-    std::vector<int> train_idx, val_idx;
-    for (size_t i = 0; i < w.split.parts.size(); ++i) {
-        const std::string p = part_name(w.split.parts[i]);
-        if (std::find(o.parts.begin(), o.parts.end(), p) != o.parts.end()) train_idx.push_back(int(i));
-        if (w.split.parts[i] == part::val) val_idx.push_back(int(i));
-    }
-    if (train_idx.empty()) throw std::runtime_error("no training images in parts " + fmt::format("{}", fmt::join(o.parts, ",")));
-
+train_config config_from_options(const train_options &o) {
     train_config cfg;
     cfg.epochs = o.epochs;
     cfg.batch = o.batch;
@@ -46,22 +35,135 @@ int cmd_train(const train_options &o) {
     cfg.min_lr_frac = o.min_lr_frac;
     cfg.patience = o.patience;
     cfg.seed = o.seed;
-    cfg.augment = !o.no_augment;
+    const std::string aug = o.no_augment ? "none" : o.augment;
+    if (aug != "lab" && aug != "field" && aug != "none")
+        throw std::runtime_error("--augment must be lab, field or none, not '" + aug + "'");
+    cfg.augment = aug != "none";
+    if (aug == "field") cfg.aug = field_augment_params();
+    cfg.label_smoothing = o.label_smoothing;
     cfg.weighting = parse_class_weighting(o.weighting);
     cfg.max_steps_per_epoch = o.max_steps;
     cfg.out_dir = o.out;
     cfg.resume = o.resume;
+    return cfg;
+}
+
+// Starts from a model file's weights (e.g. the shipped 35-class model for a 37-class run):
+// every tensor is copied, and fc2's rows are copied by label name; rows of labels the file
+// does not know keep their fresh initialisation.
+void init_from_model_file(folia_net &model, const std::string &path,
+                          const std::vector<std::string> &labels) {
+    const std::vector<uint8_t> bytes = read_file_bytes(path);
+    model_file m;
+    std::string err;
+    if (parse_model_file(bytes.data(), bytes.size(), &m, &err) != FOLIA_OK)
+        throw std::runtime_error("--init-model '" + path + "': " + err);
+    folia_net src = model_from_file(m);
+    torch::NoGradGuard ng;
+    auto dst_params = model->named_parameters(true);
+    auto dst_buffers = model->named_buffers(true);
+    for (const auto &p : src->named_parameters(true)) {
+        if (p.key().rfind("fc2.", 0) == 0) continue;
+        dst_params[p.key()].copy_(p.value());
+    }
+    for (const auto &b : src->named_buffers(true)) dst_buffers[b.key()].copy_(b.value());
+    int copied = 0;
+    for (size_t r = 0; r < labels.size(); ++r) {
+        const auto it = std::find(m.labels.begin(), m.labels.end(), labels[r]);
+        if (it == m.labels.end()) continue;
+        const int64_t from = it - m.labels.begin();
+        model->fc2->weight[int64_t(r)].copy_(src->fc2->weight[from]);
+        model->fc2->bias[int64_t(r)].copy_(src->fc2->bias[from]);
+        ++copied;
+    }
+    fmt::print(stderr, "initialised from {} ({} of {} classes known to it)\n", path, copied, labels.size());
+}
+
+// Training items of the given parts, each root's images repeated --oversample times.
+std::vector<train_item> training_items(const workspace &w, const train_options &o,
+                                       std::vector<int> *train_idx) {
+    std::vector<train_item> items;
+    for (size_t i = 0; i < w.split.parts.size(); ++i) {
+        const std::string p = part_name(w.split.parts[i]);
+        if (std::find(o.parts.begin(), o.parts.end(), p) == o.parts.end()) continue;
+        train_idx->push_back(int(i));
+        const size_t d = size_t(w.domain[i]);
+        const int times = d < o.oversample.size() ? std::max(1, o.oversample[d]) : 1;
+        for (int k = 0; k < times; ++k) items.push_back({int32_t(i), w.data.samples[i].label, 1.0f, 0});
+    }
+    return items;
+}
+
+// Trunk features (after global pooling) of every training image of the run, eval mode, then
+// per class the `per_class` herding exemplars (iCaRL): tensors exemplars.features (M, C_last)
+// and exemplars.labels (M) for the model file. The trunk is frozen when teaching, so these
+// stay the exact features of those images.
+void add_exemplars(folia_net &model, const nlohmann::json &run, const export_options &o,
+                   model_file *info) {
+    data_options d = o.data;
+    d.size = run.at("size");
+    if (d.data.empty()) d.data = run.at("data").is_string() ? std::vector<std::string>{run.at("data")} : run.at("data").get<std::vector<std::string>>();
+    if (d.split.empty()) d.split = run.at("split").is_string() ? std::vector<std::string>{run.at("split")} : run.at("split").get<std::vector<std::string>>();
+    const workspace w = load_workspace(d, true);
+    if (w.data.classes != info->labels) throw std::runtime_error("export: the data folders' classes differ from the run's");
+    const std::vector<int> idx = w.split.indices({part::labeled, part::stream});
+    const int64_t c = model->arch.channels.back();
+    model->eval();
+    torch::NoGradGuard ng;
+    std::vector<float> feat(idx.size() * size_t(c));
+    const size_t per = size_t(d.size) * d.size * 3;
+    for (size_t b = 0; b < idx.size(); b += 64) {
+        const size_t n = std::min<size_t>(64, idx.size() - b);
+        std::vector<uint8_t> u8(n * per);
+        for (size_t i = 0; i < n; ++i) std::memcpy(u8.data() + i * per, w.images.image(size_t(idx[b + i])), per);
+        const torch::Tensor f = model->features(normalize_u8_batch(u8.data(), int64_t(n), d.size)).contiguous();
+        std::memcpy(feat.data() + b * size_t(c), f.data_ptr<float>(), n * size_t(c) * sizeof(float));
+    }
+    tensor_f32 ef, el;
+    for (int k = 0; k < int(info->labels.size()); ++k) {
+        std::vector<float> fk;
+        for (size_t i = 0; i < idx.size(); ++i)
+            if (w.data.samples[size_t(idx[i])].label == k)
+                fk.insert(fk.end(), feat.begin() + long(i) * c, feat.begin() + long(i + 1) * c);
+        const int n = int(fk.size() / size_t(c));
+        for (int r : select_exemplars(fk, n, int(c), o.exemplars, exemplar_selection::herding)) {
+            ef.data.insert(ef.data.end(), fk.begin() + long(r) * c, fk.begin() + long(r + 1) * c);
+            el.data.push_back(float(k));
+        }
+    }
+    ef.shape = {int64_t(el.data.size()), c};
+    el.shape = {int64_t(el.data.size())};
+    info->tensors[k_exemplar_features] = std::move(ef);
+    info->tensors[k_exemplar_labels] = std::move(el);
+    fmt::print(stderr, "exemplars: {} trunk features ({} per class, herding) from {} training images\n",
+               info->tensors[k_exemplar_labels].data.size(), o.exemplars, idx.size());
+}
+
+}  // namespace
+
+int cmd_train(const train_options &o) {
+    workspace w = load_workspace(o.data, true);
+    std::vector<int> train_idx;
+    const std::vector<train_item> train = training_items(w, o, &train_idx);
+    const std::vector<int> val_idx = w.split.indices({part::val});
+    if (train_idx.empty()) throw std::runtime_error("no training images in parts " + fmt::format("{}", fmt::join(o.parts, ",")));
+    const train_config cfg = config_from_options(o);
 
     // run.json: what export/eval/calibrate need to rebuild the context of this run.
     const nlohmann::json run = {{"classes", w.data.classes},
-                                {"data", w.data.root},
-                                {"split", o.data.split},
+                                {"data", w.roots},
+                                {"split", w.splits},
+                                {"domains", w.domain_names},
                                 {"size", o.data.size},
                                 {"max_classes", o.data.max_classes},
                                 {"per_class", o.data.per_class},
                                 {"parts", o.parts},
                                 {"init", o.init},
+                                {"init_model", o.init_model},
+                                {"oversample", o.oversample},
+                                {"augment", o.no_augment ? "none" : o.augment},
                                 {"train_images", train_idx.size()},
+                                {"train_items", train.size()},
                                 {"val_images", val_idx.size()},
                                 {"config", cfg.to_json()}};
     std::filesystem::create_directories(o.out);
@@ -75,10 +177,11 @@ int cmd_train(const train_options &o) {
             throw std::runtime_error("--init checkpoint '" + o.init + "' does not exist");
         fmt::print(stderr, "initialised from {}\n", o.init);
     }
+    if (!o.init_model.empty()) init_from_model_file(model, o.init_model, w.data.classes);
     trainer t(model, w.images, cfg);
-    fmt::print(stderr, "training on {} images ({}), validating on {}, {} epochs, batch {}, lr {}\n",
-               train_idx.size(), fmt::join(o.parts, "+"), val_idx.size(), o.epochs, o.batch, o.lr);
-    const auto hist = t.fit(items_for(w.data, train_idx), items_for(w.data, val_idx));
+    fmt::print(stderr, "training on {} images ({} items, {}), validating on {}, {} epochs, batch {}, lr {}\n",
+               train_idx.size(), train.size(), fmt::join(o.parts, "+"), val_idx.size(), o.epochs, o.batch, o.lr);
+    const auto hist = t.fit(train, items_for(w.data, val_idx));
     double best = 0;
     for (const auto &h : hist) best = std::max(best, h.val_acc);
     fmt::print("trained {} epochs; best val acc {:.2f}%; checkpoints in {}\n", hist.size(),
@@ -107,6 +210,10 @@ int cmd_export(const export_options &o) {
                         {"split", run.at("split")},
                         {"train_parts", run.at("parts")},
                         {"config", run.at("config")}};
+    if (o.exemplars > 0) {
+        add_exemplars(model, run, o, &info);
+        m["exemplars"] = {{"per_class", o.exemplars}, {"selection", "herding"}, {"from", "training parts (labeled + stream), unaugmented"}};
+    }
     info.meta_json = m.dump();
     export_model_file(model, info, o.out);
     fmt::print("wrote {} ({} classes, T = {:.4f}, abstain below p = {:.4f})\n", o.out,

@@ -1,5 +1,6 @@
 // commands.h: folia-train's subcommands. Option structs are plain C++ so main.cpp (CLI11)
-// stays free of LibTorch; the torch-using commands live in commands-torch.cpp.
+// stays free of LibTorch; the torch-using commands live in commands-train.cpp and
+// commands-eval.cpp.
 #pragma once
 
 #include <cstdint>
@@ -9,12 +10,17 @@
 namespace folia::train {
 
 struct data_options {
-    std::string data;                                  // --data or $FOLIA_DATA
-    std::string split = "training/splits/plantvillage-seed42.json";
+    // --data, repeatable: several <class>/<image> roots are merged into one dataset whose
+    // classes are the union. Empty: $FOLIA_DATA.
+    std::vector<std::string> data;
+    // --split, one per data root: its split file (made from --split-seed and the fractions
+    // below if missing). Empty: training/splits/<root folder name>-seed<split seed>.json.
+    std::vector<std::string> split;
     std::string cache_dir = "build/cache";
     int size = 128;
     int max_classes = 0, per_class = 0;                // slices for smoke runs
     uint64_t split_seed = 42;
+    double test_frac = 0.10, val_frac = 0.10, labeled_frac = 0.20;  // of a NEW split only
     int threads = 2;
 };
 
@@ -23,6 +29,10 @@ struct train_options {
     std::string out = "build/train/plantvillage";
     std::string init;  // start from this checkpoint's weights (e.g. a lower-resolution stage)
     std::vector<std::string> parts = {"labeled", "stream"};
+    std::string init_model;  // start from a model file's weights; labels matched by name
+    std::vector<int> oversample;  // per data root: how many times each training image appears
+    std::string augment = "lab";  // lab (the seed's recipe), field (lab + field transforms), none
+    double label_smoothing = 0.0;
     int epochs = 30, batch = 32, patience = 8;
     double lr = 1e-4, weight_decay = 1e-4, warmup = 1.0, min_lr_frac = 0.02;
     std::string schedule = "cosine", weighting = "sqrt";
@@ -36,6 +46,8 @@ struct export_options {
     std::string checkpoint;  // default <run>/best.pt
     std::string out = "shared/models/plantvillage.folia";
     std::string golden = "shared/models/plantvillage.golden.bin";
+    int exemplars = 0;   // per class: herding-selected trunk features stored for teaching replay
+    data_options data;   // where the exemplars come from (default: the run's folders and splits)
 };
 
 struct eval_options {
@@ -52,6 +64,7 @@ struct calibrate_options {
     std::string checkpoint;
     std::string model;  // if set, the model file whose calibration section is updated in place
     double max_right_flagged = 0.05;  // abstain threshold: flag at most this share of right answers
+    std::string abstain_domain;       // choose the threshold on this data folder's val rows only
 };
 
 struct bench_options {

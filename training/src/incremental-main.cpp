@@ -8,24 +8,17 @@
 
 #include "cli-common.h"
 #include "incremental-commands.h"
+#include "workspace.h"
 
 namespace folia::train {
 
 void incremental_setup_runtime(int threads);  // commands-incremental.cpp
 
 int cmd_incremental(const incremental_options &o) {
-    dataset d = scan_dataset(resolve_data_root(o.data.data));
-    if (o.data.max_classes > 0 || o.data.per_class > 0)
-        d = subset_dataset(d, o.data.max_classes, o.data.per_class);
-    split_params sp;
-    sp.seed = o.data.split_seed;
-    bool created = false;
-    const data_split split = load_or_make_split(o.data.split, d, sp, &created);
-    fmt::print(stderr, "data: {} images, {} classes from {}; split {} ({})\n", d.samples.size(),
-               d.classes.size(), d.root, o.data.split, created ? "new" : "existing");
-    const image_cache images =
-        load_or_build_cache(d, o.data.size, o.data.cache_dir, o.data.threads);
-    fmt::print(stderr, "images: {} cached at {}x{}\n", images.count(), images.size, images.size);
+    const workspace w = load_workspace(o.data, true);
+    const dataset &d = w.data;
+    const data_split &split = w.split;
+    const image_cache &images = w.images;
     const nlohmann::json r = run_incremental(o, d, split, images);
     // Summary: final ACC, mean forgetting per strategy, averaged over seeds.
     std::map<std::string, std::vector<std::pair<double, double>>> by;
@@ -55,16 +48,9 @@ int main(int argc, char **argv) {
     o.data.size = 64;
     CLI::App app{
         "folia-incremental: class-incremental learning (finetune, LwF, EWC, rehearsal, joint)"};
-    app.add_option("--data", o.data.data,
-                   "PlantVillage-style folder <class>/<image> (default $FOLIA_DATA)");
-    app.add_option("--split", o.data.split, "split JSON (made from --split-seed if missing)");
-    app.add_option("--split-seed", o.data.split_seed);
-    app.add_option("--cache-dir", o.data.cache_dir, "preprocessed image caches (build tree)");
-    app.add_option("--size", o.data.size,
-                   "input size S (same Pillow-exact preprocessing; 128 = shipped)");
-    app.add_option("--max-classes", o.data.max_classes, "use only the first N classes (CI runs)");
-    app.add_option("--per-class", o.data.per_class, "use only the first N images of each class");
-    app.add_option("--threads", o.data.threads, "CPU threads");
+    // The data options every training tool shares (cli-common.h); incremental takes one folder.
+    CLI::App *data_app = &app;
+    add_data_options(data_app, o.data);
     app.add_option("--out", o.out, "results folder: results.json, base-seed<s>.pt, models/");
     app.add_option(
            "--strategies", o.strategies,

@@ -38,7 +38,11 @@ int main(int argc, char **argv) {
     train->add_option("--seed", tr.seed);
     train->add_option("--max-steps", tr.max_steps, "cap steps per epoch (smoke runs)");
     train->add_flag("--resume", tr.resume, "continue from <out>/last.pt");
-    train->add_flag("--no-augment", tr.no_augment);
+    train->add_flag("--no-augment", tr.no_augment, "same as --augment none");
+    train->add_option("--augment", tr.augment, "lab (the seed's recipe), field (lab + crops, hue, blur, cut-out) or none");
+    train->add_option("--init-model", tr.init_model, "start from a model file's weights (labels matched by name)");
+    train->add_option("--oversample", tr.oversample, "per --data folder: times each training image is seen per epoch")->delimiter(',');
+    train->add_option("--label-smoothing", tr.label_smoothing);
 
     export_options ex;
     auto *exp = app.add_subcommand("export", "write the model file and its golden file");
@@ -46,6 +50,10 @@ int main(int argc, char **argv) {
     exp->add_option("--checkpoint", ex.checkpoint, "default <run>/best.pt");
     exp->add_option("--out", ex.out);
     exp->add_option("--golden", ex.golden, "golden file (\"\" to skip)");
+    exp->add_option("--exemplars", ex.exemplars,
+                    "per class, herding-selected trunk features of training images stored in the "
+                    "model file for on-device teaching replay (0: none)");
+    add_data_options(exp, ex.data);
 
     eval_options ev;
     auto *eval = app.add_subcommand("eval", "metrics report (JSON) of a run on a split part");
@@ -63,6 +71,8 @@ int main(int argc, char **argv) {
     cal->add_option("--model", ca.model, "also update this model file's calibration section");
     cal->add_option("--max-right-flagged", ca.max_right_flagged,
                     "largest share of right answers the threshold may flag");
+    cal->add_option("--abstain-domain", ca.abstain_domain,
+                    "choose the threshold on this data folder's validation photos (e.g. plantdoc-train)");
 
     bench_options be;
     auto *bench = app.add_subcommand("bench", "training images/s: ours vs PyTorch, same run");
@@ -89,6 +99,7 @@ int main(int argc, char **argv) {
         if (*train) threads = tr.data.threads;
         if (*eval) threads = ev.data.threads;
         if (*cal) threads = ca.data.threads;
+        if (*exp) threads = ex.data.threads;
         if (*bench) threads = be.threads;
         setup_runtime(threads);
         if (*split) return cmd_split(split_o);

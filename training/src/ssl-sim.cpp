@@ -104,7 +104,7 @@ nlohmann::json data_json(const workspace &w, const data_options &d) {
     std::map<std::string, int> counts;
     for (part p : w.split.parts) counts[part_name(p)]++;
     return {{"root", w.data.root},
-            {"split", d.split},
+            {"split", w.splits.empty() ? std::string() : w.splits[0]},
             {"size", w.images.size},
             {"classes", w.data.classes.size()},
             {"images", w.data.samples.size()},
@@ -113,13 +113,7 @@ nlohmann::json data_json(const workspace &w, const data_options &d) {
             {"parts", counts}};
 }
 
-nlohmann::json read_json(const std::string &path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open '" + path + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return nlohmann::json::parse(ss.str());
-}
+nlohmann::json read_json(const std::string &path) { return read_json_file(path); }
 
 void export_to(folia_net &model, const workspace &w, const nlohmann::json &meta,
                const std::string &path) {
@@ -141,21 +135,7 @@ void load(loaded_workspace &lw, const data_options &d, const workspace *given) {
     if (given) {
         lw.w = given;
     } else {
-        // As folia-train's load_workspace, kept here so folia-ssl links only the libraries.
-        workspace &w = lw.own;
-        w.data = scan_dataset(resolve_data_root(d.data));
-        if (d.max_classes > 0 || d.per_class > 0)
-            w.data = subset_dataset(w.data, d.max_classes, d.per_class);
-        split_params sp;
-        sp.seed = d.split_seed;
-        bool created = false;
-        w.split = load_or_make_split(d.split, w.data, sp, &created);
-        bool built = false;
-        w.images = load_or_build_cache(w.data, d.size, d.cache_dir, d.threads, &built);
-        fmt::print(
-            stderr, "data: {} images, {} classes from {}; split {} ({}); images {}x{} ({})\n",
-            w.data.samples.size(), w.data.classes.size(), w.data.root, d.split,
-            created ? "new" : "existing", d.size, d.size, built ? "cache built now" : "cached");
+        lw.own = load_workspace(d, true);
         lw.w = &lw.own;
     }
     if (lw.w->images.count() != lw.w->data.samples.size())
@@ -490,7 +470,7 @@ void export_ssl_state(const std::string &run_dir, const data_options &d, const s
     const std::string state = run_dir + "/state.pt";
     const nlohmann::json res = read_json(run_dir + "/results.json");
     workspace w;
-    w.data = scan_dataset(resolve_data_root(d.data));
+    w.data = scan_dataset(single_data_root(d));
     if (d.max_classes > 0 || d.per_class > 0)
         w.data = subset_dataset(w.data, d.max_classes, d.per_class);
     const nlohmann::json meta = read_checkpoint_meta(state);

@@ -37,7 +37,13 @@ nlohmann::json train_config::to_json() const {
             {"augment_params", {{"flip_p", aug.flip_p}, {"rotate_p", aug.rotate_p},
                                 {"max_degrees", aug.max_degrees}, {"color_p", aug.color_p},
                                 {"brightness", aug.brightness}, {"contrast", aug.contrast},
-                                {"noise_p", aug.noise_p}, {"noise_std", aug.noise_std}}}};
+                                {"noise_p", aug.noise_p}, {"noise_std", aug.noise_std},
+                                {"crop_p", aug.crop_p}, {"crop_min_area", aug.crop_min_area},
+                                {"crop_max_ratio", aug.crop_max_ratio}, {"hue_p", aug.hue_p},
+                                {"hue_degrees", aug.hue_degrees}, {"saturation", aug.saturation},
+                                {"blur_p", aug.blur_p}, {"cutout_p", aug.cutout_p},
+                                {"cutout_max_side", aug.cutout_max_side}}},
+            {"label_smoothing", label_smoothing}};
 }
 
 nlohmann::json epoch_record::to_json() const {
@@ -70,9 +76,10 @@ uint64_t mix(uint64_t a, uint64_t b) {
 
 torch::Tensor weighted_cross_entropy(const torch::Tensor &logits, const torch::Tensor &y,
                                      const torch::Tensor &sample_weight,
-                                     const torch::Tensor &class_weights) {
+                                     const torch::Tensor &class_weights, double label_smoothing) {
     const torch::Tensor ce = torch::nn::functional::cross_entropy(
-        logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+        logits, y,
+        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone).label_smoothing(label_smoothing));
     torch::Tensor w = sample_weight;
     if (class_weights.defined()) w = w * class_weights.index_select(0, y);
     return (ce * w).sum() / (w.sum() + 1e-8);
@@ -183,7 +190,7 @@ epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int e
         const torch::Tensor logits = model_->forward(b.x);
         const loss_context ctx{epoch, step_, b, logits, model_, class_weights_};
         torch::Tensor loss = loss_ ? loss_(ctx)
-                                   : weighted_cross_entropy(logits, b.y, b.weight, class_weights_);
+                                   : weighted_cross_entropy(logits, b.y, b.weight, class_weights_, cfg_.label_smoothing);
         for (auto &e : extras_) loss = loss + e(ctx);
         optimizer_->zero_grad();
         loss.backward();

@@ -52,6 +52,7 @@ struct train_config {
     bool augment = true;
     augment_params aug;
     class_weighting weighting = class_weighting::sqrt_inverse;
+    double label_smoothing = 0.0;  // of the default loss's targets (0: plain cross-entropy)
     int64_t max_steps_per_epoch = 0;  // 0 = all (smoke tests cap it)
     std::string out_dir;          // checkpoints (last.pt, best.pt) and history.json; "" = none
     bool resume = false;
@@ -80,7 +81,8 @@ using loss_fn = std::function<torch::Tensor(const loss_context &)>;
 // The default loss (see above), usable inside custom ones.
 torch::Tensor weighted_cross_entropy(const torch::Tensor &logits, const torch::Tensor &y,
                                      const torch::Tensor &sample_weight,
-                                     const torch::Tensor &class_weights);
+                                     const torch::Tensor &class_weights,
+                                     double label_smoothing = 0.0);
 
 struct epoch_record {
     int epoch = 0;
