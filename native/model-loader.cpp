@@ -5,7 +5,6 @@
 #include <thread>
 
 #include "file-io.h"
-#include "folia/model-file.h"
 
 #ifndef FOLIA_SHIPPED_MODEL
 #error "FOLIA_SHIPPED_MODEL must be defined by the build (path of the shipped model file)"
@@ -33,20 +32,17 @@ int resolve_threads(int flag) {
 folia_status start_engine(const std::vector<uint8_t> &bytes, const folia_params &params,
                           context_ptr *out, std::string *error) {
     folia_context *ctx = nullptr;
-    const folia_status s = folia_init_from_buffer(bytes.data(), bytes.size(), &params, &ctx);
+    char detail[512] = "";
+    const folia_status s =
+        folia_init_from_buffer_ex(bytes.data(), bytes.size(), &params, &ctx, detail, sizeof detail);
     if (s == FOLIA_OK) {
         out->reset(ctx);
         return s;
     }
     if (ctx) folia_free(ctx);
+    // The status says what kind of failure; the engine's detail says which tensor, field, size.
     std::string msg = folia_status_message(s);
-    // The engine's status says what kind of failure; the parser knows the particulars. Only
-    // re-parse on the failure path, so a good model is read once.
-    folia::model_file unused;
-    std::string detail;
-    if (folia::parse_model_file(bytes.data(), bytes.size(), &unused, &detail) != FOLIA_OK &&
-        !detail.empty() && detail != msg)
-        msg += " (" + detail + ")";
+    if (detail[0] && msg != detail) msg += std::string(" (") + detail + ")";
     if (error) *error = msg;
     return s;
 }

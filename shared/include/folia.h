@@ -13,28 +13,36 @@ extern "C" {
 #endif
 
 typedef enum folia_status {
+    // Numbers are part of the ABI (the web app and saved logs use them): append only, never
+    // renumber; new statuses go just before FOLIA_STATUS_COUNT.
     FOLIA_OK = 0,
-    FOLIA_ERR_INVALID_ARGUMENT,   // null pointer, bad size or stride, batch < 1 ...
-    FOLIA_ERR_OUT_OF_MEMORY,
+    FOLIA_ERR_INVALID_ARGUMENT = 1,  // null pointer, bad size or stride, batch < 1 ...
+    FOLIA_ERR_OUT_OF_MEMORY = 2,
     // model file
-    FOLIA_ERR_MODEL_TOO_SMALL,    // fewer bytes than the fixed header
-    FOLIA_ERR_MODEL_MAGIC,        // not a Folia model file
-    FOLIA_ERR_MODEL_VERSION,      // a format version this build cannot read
-    FOLIA_ERR_MODEL_TRUNCATED,    // sizes in the header exceed the bytes given
-    FOLIA_ERR_MODEL_HEADER_CHECKSUM,
-    FOLIA_ERR_MODEL_PAYLOAD_CHECKSUM,
-    FOLIA_ERR_MODEL_HEADER,       // header JSON malformed or missing a field
-    FOLIA_ERR_MODEL_ARCH,         // unknown architecture descriptor
-    FOLIA_ERR_MODEL_TENSOR,       // a tensor missing, of the wrong shape, or out of bounds
+    FOLIA_ERR_MODEL_TOO_SMALL = 3,  // fewer bytes than the fixed header
+    FOLIA_ERR_MODEL_MAGIC = 4,      // not a Folia model file
+    FOLIA_ERR_MODEL_VERSION = 5,    // a format version this build cannot read
+    FOLIA_ERR_MODEL_TRUNCATED = 6,  // sizes in the header exceed the bytes given
+    FOLIA_ERR_MODEL_HEADER_CHECKSUM = 7,
+    FOLIA_ERR_MODEL_PAYLOAD_CHECKSUM = 8,
+    FOLIA_ERR_MODEL_HEADER = 9,   // header JSON malformed or missing a field
+    FOLIA_ERR_MODEL_ARCH = 10,    // unknown architecture descriptor
+    FOLIA_ERR_MODEL_TENSOR = 11,  // a tensor missing, of the wrong shape, or out of bounds
     // images
-    FOLIA_ERR_IMAGE_EMPTY,        // zero bytes
-    FOLIA_ERR_IMAGE_FORMAT,       // not a JPEG/PNG we can read (random bytes, unknown format)
-    FOLIA_ERR_IMAGE_CORRUPT,      // recognised format, but the data is truncated or damaged
-    FOLIA_ERR_IMAGE_TOO_LARGE,    // header announces more pixels than params.max_pixels
-    FOLIA_ERR_IMAGE_UNSUPPORTED,  // a valid image of a kind we do not take (e.g. 16-bit)
+    FOLIA_ERR_IMAGE_EMPTY = 12,        // zero bytes
+    FOLIA_ERR_IMAGE_FORMAT = 13,       // not a JPEG/PNG we can read (random bytes, unknown format)
+    FOLIA_ERR_IMAGE_CORRUPT = 14,      // recognised format, but the data is truncated or damaged
+    FOLIA_ERR_IMAGE_TOO_LARGE = 15,    // header announces more pixels than params.max_pixels
+    FOLIA_ERR_IMAGE_UNSUPPORTED = 16,  // a valid image of a kind we do not take (e.g. 16-bit)
     // engine
-    FOLIA_ERR_ENGINE,             // XNNPACK refused to build or run the graph
-    FOLIA_STATUS_COUNT
+    FOLIA_ERR_ENGINE = 17,  // XNNPACK refused to build or run the graph
+    // teaching (folia_teach_*)
+    FOLIA_ERR_CANCELLED = 18,    // the progress callback asked to stop
+    FOLIA_ERR_TEACH_LIMIT = 19,  // too many photos or new classes in one session
+    FOLIA_ERR_TEACH_EMPTY = 20,  // folia_teach_run with no photo added
+    FOLIA_ERR_TEACH_LABEL = 21,  // label empty, too long, not UTF-8 or with control chars
+    FOLIA_ERR_TEACH_STATE = 22,  // call out of order (add after run, result before run)
+    FOLIA_STATUS_COUNT = 23
 } folia_status;
 
 // A one-line, human-readable message for every status (never NULL).
@@ -54,6 +62,12 @@ typedef struct folia_context folia_context;
 // The bytes are copied: the caller may free them when this returns.
 FOLIA_API folia_status folia_init_from_buffer(const void *bytes, size_t size,
                                               const folia_params *params, folia_context **out_ctx);
+// The same, and on failure writes the detail (which tensor, which field, which size) as a
+// NUL-terminated line into err (truncated to err_size - 1 bytes; err may be NULL).
+FOLIA_API folia_status folia_init_from_buffer_ex(const void *bytes, size_t size,
+                                                 const folia_params *params,
+                                                 folia_context **out_ctx, char *err,
+                                                 size_t err_size);
 FOLIA_API void folia_free(folia_context *ctx);
 
 FOLIA_API int folia_num_classes(const folia_context *ctx);
@@ -77,6 +91,53 @@ FOLIA_API folia_status folia_classify_image(folia_context *ctx, const void *byte
 // Used by golden tests and benchmarks.
 FOLIA_API folia_status folia_logits(folia_context *ctx, const float *x, int batch,
                                     float *out_logits);
+
+// ---- on-device teaching: fine-tune the classifier head on the user's labelled photos --------
+// The trunk (convolutions, BatchNorm) is frozen; fc1 and fc2 are trained on trunk features of
+// augmented views of the taught photos, mixed with the model file's exemplar features (replay),
+// so old classes are not forgotten. The result is a new model file in the same format.
+
+typedef struct folia_teach_params {
+    int epochs;            // default 30
+    int views_per_photo;   // augmented views per taught photo, default 8 (view 0 = unaugmented)
+    int batch;             // default 32 (class-balanced batches)
+    float lr;              // Adam, default 1e-3
+    float weight_decay;    // default 1e-4 (Adam L2, torch semantics)
+    uint64_t seed;         // default 42 — same photos + seed => same bytes out on every target
+    int max_photos;        // default 500 photos per session
+    int max_new_classes;   // default 8
+    int replay_exemplars;  // 1 = replay the model file's exemplar features (default 1)
+    // Added fields (append only):
+    int64_t date_unix_s;  // meta "date" (seconds since 1970, UTC); default 0 = now. Set it to
+                          // get identical bytes from identical runs.
+} folia_teach_params;
+
+FOLIA_API folia_teach_params folia_default_teach_params(void);
+
+typedef struct folia_teach_session folia_teach_session;
+
+// Starts a session on ctx's model (copied: ctx may be freed afterwards). p NULL = defaults.
+FOLIA_API folia_status folia_teach_begin(folia_context *ctx, const folia_teach_params *p,
+                                         folia_teach_session **out);
+// label: existing label => more examples; unknown label => new class (grows fc2, old rows kept).
+// note may be NULL (stored in meta as advice text). bytes: a JPEG or PNG photo.
+// Labels: 1..64 bytes of UTF-8 without control characters; notes: at most 1024 bytes.
+FOLIA_API folia_status folia_teach_add_image(folia_teach_session *s, const char *label,
+                                             const char *note, const void *bytes, size_t size);
+// progress(fraction 0..1, loss, user) returns nonzero to cancel => FOLIA_ERR_CANCELLED (the
+// session may then be run again). progress may be NULL.
+typedef int (*folia_teach_progress_fn)(float fraction, float loss, void *user);
+FOLIA_API folia_status folia_teach_run(folia_teach_session *s, folia_teach_progress_fn progress,
+                                       void *user);
+// Writes the new model file (existing format) into a malloc'ed buffer; caller frees with
+// folia_buffer_free.
+FOLIA_API folia_status folia_teach_result(folia_teach_session *s, uint8_t **out_bytes,
+                                          size_t *out_size);
+FOLIA_API void folia_buffer_free(void *p);
+// Summary JSON (classes, new_classes, examples, ms, per-label counts) as a NUL-terminated
+// string owned by the session (valid until the next call on it); "{}" before a run.
+FOLIA_API const char *folia_teach_summary_json(folia_teach_session *s);
+FOLIA_API void folia_teach_free(folia_teach_session *s);
 
 #ifdef __cplusplus
 }

@@ -86,6 +86,41 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const
     return r;
 }
 
+folia_status validate_exemplars(const model_file &m, std::string *error) {
+    const auto f = m.tensors.find(k_exemplar_features);
+    const auto l = m.tensors.find(k_exemplar_labels);
+    const bool has_f = f != m.tensors.end(), has_l = l != m.tensors.end();
+    if (!has_f && !has_l) return FOLIA_OK;
+    if (!has_f || !has_l)
+        return fail(FOLIA_ERR_MODEL_TENSOR, error,
+                    std::string("tensor ") + (has_f ? k_exemplar_labels : k_exemplar_features) +
+                        " missing (exemplar tensors come in pairs)");
+    const int64_t width = m.arch.channels.empty() ? 0 : m.arch.channels.back();
+    const tensor_f32 &ft = f->second, &lt = l->second;
+    if (ft.shape.size() != 2 || ft.shape[1] != width || int64_t(ft.data.size()) != ft.numel())
+        return fail(FOLIA_ERR_MODEL_TENSOR, error,
+                    std::string("tensor ") + k_exemplar_features + " has shape " +
+                        shape_str(ft.shape) + ", expected (M," + std::to_string(width) + ")");
+    if (lt.shape != std::vector<int64_t>{ft.shape[0]} || int64_t(lt.data.size()) != lt.numel())
+        return fail(FOLIA_ERR_MODEL_TENSOR, error,
+                    std::string("tensor ") + k_exemplar_labels + " has shape " +
+                        shape_str(lt.shape) + ", expected (" + std::to_string(ft.shape[0]) + ")");
+    for (size_t i = 0; i < lt.data.size(); ++i) {
+        const float v = lt.data[i];
+        // Integral and in range; written as a float because the payload holds only f32.
+        if (!(v >= 0.0f) || !(v < float(m.arch.num_classes)) || float(int64_t(v)) != v)
+            return fail(FOLIA_ERR_MODEL_TENSOR, error,
+                        std::string("tensor ") + k_exemplar_labels + "[" + std::to_string(i) +
+                            "] is not a class index in [0," + std::to_string(m.arch.num_classes) +
+                            ")");
+    }
+    for (float v : ft.data)
+        if (!(v - v == 0.0f))
+            return fail(FOLIA_ERR_MODEL_TENSOR, error,
+                        std::string("tensor ") + k_exemplar_features + " holds a non-finite value");
+    return FOLIA_OK;
+}
+
 folia_status parse_model_file(const uint8_t *bytes, size_t size, model_file *out,
                               std::string *error) {
     if (!out || (!bytes && size > 0)) return fail(FOLIA_ERR_INVALID_ARGUMENT, error, "null argument");
@@ -195,6 +230,8 @@ folia_status parse_model_file(const uint8_t *bytes, size_t size, model_file *out
                         "tensor " + name + " has shape " + shape_str(it->second.shape) +
                             ", expected " + shape_str(shape));
     }
+    const folia_status ex = validate_exemplars(m, error);
+    if (ex != FOLIA_OK) return ex;
     *out = std::move(m);
     return FOLIA_OK;
 }
@@ -203,17 +240,11 @@ folia_status write_model_file(const model_file &m, std::vector<uint8_t> *out, st
     if (!out) return fail(FOLIA_ERR_INVALID_ARGUMENT, error, "null output");
     if (int(m.labels.size()) != m.arch.num_classes)
         return fail(FOLIA_ERR_MODEL_HEADER, error, "labels count != num_classes");
+    const folia_status ex = validate_exemplars(m, error);
+    if (ex != FOLIA_OK) return ex;
     json tensors = json::array();
     std::vector<uint8_t> payload;
-    for (const auto &[name, shape] : expected_tensors(m.arch)) {
-        auto it = m.tensors.find(name);
-        if (it == m.tensors.end())
-            return fail(FOLIA_ERR_MODEL_TENSOR, error, "tensor " + name + " missing");
-        const tensor_f32 &t = it->second;
-        if (t.shape != shape || int64_t(t.data.size()) != t.numel())
-            return fail(FOLIA_ERR_MODEL_TENSOR, error,
-                        "tensor " + name + " has shape " + shape_str(t.shape) + ", expected " +
-                            shape_str(shape));
+    auto append = [&](const std::string &name, const tensor_f32 &t) {
         const size_t off = payload.size();
         payload.resize(align_up(off + t.data.size() * 4), 0);
         for (size_t i = 0; i < t.data.size(); ++i) {
@@ -222,6 +253,28 @@ folia_status write_model_file(const model_file &m, std::vector<uint8_t> *out, st
             put_u32(payload.data() + off + 4 * i, u);
         }
         tensors.push_back({{"name", name}, {"shape", t.shape}, {"offset", off}});
+    };
+    const auto expected = expected_tensors(m.arch);
+    for (const auto &[name, shape] : expected) {
+        auto it = m.tensors.find(name);
+        if (it == m.tensors.end())
+            return fail(FOLIA_ERR_MODEL_TENSOR, error, "tensor " + name + " missing");
+        const tensor_f32 &t = it->second;
+        if (t.shape != shape || int64_t(t.data.size()) != t.numel())
+            return fail(FOLIA_ERR_MODEL_TENSOR, error,
+                        "tensor " + name + " has shape " + shape_str(t.shape) + ", expected " +
+                            shape_str(shape));
+        append(name, t);
+    }
+    // Extra tensors (exemplars, anything a newer writer added) follow in name order, so a
+    // read-modify-write keeps them.
+    for (const auto &[name, t] : m.tensors) {
+        bool known = false;
+        for (const auto &e : expected) known = known || e.first == name;
+        if (known) continue;
+        if (t.shape.empty() || int64_t(t.data.size()) != t.numel())
+            return fail(FOLIA_ERR_MODEL_TENSOR, error, "tensor " + name + ": bad shape");
+        append(name, t);
     }
     json j;
     j["arch"] = {{"name", m.arch.name},

@@ -59,6 +59,10 @@ struct calibration_desc {
 //   block{i}.conv.weight (C_out, C_in, 3, 3), block{i}.conv.bias (C_out),
 //   block{i}.bn.{weight,bias,running_mean,running_var} (C_out)   for i = 0..3
 //   fc1.weight (hidden, C_last), fc1.bias (hidden), fc2.weight (N, hidden), fc2.bias (N)
+// Optional, both or neither (replay for on-device teaching, written by `folia-train export`):
+//   exemplars.features (M, C_last): trunk features (after global average pooling) of
+//   unaugmented training images; exemplars.labels (M): their class index as f32, integral,
+//   in [0, N). Any other extra tensor is kept and written back after the expected ones.
 struct model_file {
     arch_desc arch;
     std::vector<std::string> labels;
@@ -71,9 +75,16 @@ struct model_file {
 // Every tensor name and shape the architecture needs, in file order.
 std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const arch_desc &arch);
 
+inline constexpr const char *k_exemplar_features = "exemplars.features";
+inline constexpr const char *k_exemplar_labels = "exemplars.labels";
+
+// Checks the optional exemplar tensors (both or neither; shapes; labels integral in [0, N);
+// features finite). FOLIA_OK when absent.
+folia_status validate_exemplars(const model_file &model, std::string *error = nullptr);
+
 // Parses and fully validates (magic, version, sizes, both checksums, JSON, arch, labels count ==
-// num_classes, every expected tensor present with the right shape). On failure returns the
-// specific status and, if error is non-null, a detailed message.
+// num_classes, every expected tensor present with the right shape, exemplars if present). On
+// failure returns the specific status and, if error is non-null, a detailed message.
 folia_status parse_model_file(const uint8_t *bytes, size_t size, model_file *out,
                               std::string *error = nullptr);
 

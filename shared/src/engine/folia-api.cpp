@@ -12,9 +12,14 @@
 #include "folia/model-file.h"
 #include "folia/preprocess.h"
 #include "xnnpack-graph.h"
+#include "../teach/teach-internal.h"
 
 struct folia_context {
     folia_params params;
+    // The parsed model file and the CRC-32 of its bytes, kept for folia_teach_begin (which
+    // trains a copy of the head and writes a new file from it).
+    std::shared_ptr<const folia::model_file> model;
+    uint32_t model_crc32 = 0;
     std::vector<std::string> labels;
     folia::preprocess_desc preprocess;
     folia::calibration_desc calibration;
@@ -57,7 +62,64 @@ folia_status run_image(folia_context *ctx, const folia::image_u8 &img, float *ou
     return FOLIA_OK;
 }
 
+folia_status init_context(const void *bytes, size_t size, const folia_params *params,
+                          folia_context **out_ctx, std::string *detail) {
+    if (!out_ctx) return FOLIA_ERR_INVALID_ARGUMENT;
+    *out_ctx = nullptr;
+    if (!bytes && size > 0) return FOLIA_ERR_INVALID_ARGUMENT;
+    const folia_params p = params ? *params : folia_default_params();
+    if (!valid_params(p)) {
+        *detail = "params out of range (num_threads 1..256, max_pixels > 0, max_batch >= 1)";
+        return FOLIA_ERR_INVALID_ARGUMENT;
+    }
+    try {
+        auto model = std::make_shared<folia::model_file>();
+        static const uint8_t k_empty = 0;
+        const uint8_t *b = bytes ? static_cast<const uint8_t *>(bytes) : &k_empty;
+        folia_status st = folia::parse_model_file(b, size, model.get(), detail);
+        if (st != FOLIA_OK) return st;
+        auto ctx = std::make_unique<folia_context>();
+        ctx->params = p;
+        ctx->labels = model->labels;
+        ctx->preprocess = model->preprocess;
+        ctx->calibration = model->calibration;
+        ctx->model_crc32 = folia::crc32(b, size);
+        st = folia::engine::xnnpack_graph::create(folia::engine::fold_model(*model), p.num_threads,
+                                                  /*profile=*/false, &ctx->graph, detail);
+        if (st != FOLIA_OK) return st;
+        ctx->logits.resize(size_t(ctx->graph->num_classes()));
+        ctx->model = std::move(model);
+        *out_ctx = ctx.release();
+        return FOLIA_OK;
+    } catch (const std::bad_alloc &) {
+        *detail = "out of memory while loading the model";
+        return FOLIA_ERR_OUT_OF_MEMORY;
+    } catch (...) {
+        *detail = "engine failed while loading the model";
+        return FOLIA_ERR_ENGINE;
+    }
+}
+
 }  // namespace
+
+// Private accessors for the teaching module (shared/src/teach), which lives in another file.
+namespace folia::teach_internal {
+std::shared_ptr<const folia::model_file> context_model(const folia_context *ctx) {
+    return ctx->model;
+}
+uint32_t context_model_crc32(const folia_context *ctx) {
+    return ctx->model_crc32;
+}
+int context_threads(const folia_context *ctx) {
+    return ctx->params.num_threads;
+}
+size_t context_max_pixels(const folia_context *ctx) {
+    return ctx->params.max_pixels;
+}
+int context_max_batch(const folia_context *ctx) {
+    return ctx->params.max_batch;
+}
+}  // namespace folia::teach_internal
 
 extern "C" {
 
@@ -81,6 +143,16 @@ const char *folia_status_message(folia_status status) {
     case FOLIA_ERR_IMAGE_TOO_LARGE: return "image too large: more pixels than the configured limit";
     case FOLIA_ERR_IMAGE_UNSUPPORTED: return "valid image of an unsupported kind";
     case FOLIA_ERR_ENGINE: return "inference engine (XNNPACK) failed to build or run the network";
+    case FOLIA_ERR_CANCELLED:
+        return "cancelled by the caller";
+    case FOLIA_ERR_TEACH_LIMIT:
+        return "teaching limit reached: too many photos or new classes in one session";
+    case FOLIA_ERR_TEACH_EMPTY:
+        return "nothing to teach: no photo was added";
+    case FOLIA_ERR_TEACH_LABEL:
+        return "invalid label: empty, longer than 64 bytes, not UTF-8 or with control characters";
+    case FOLIA_ERR_TEACH_STATE:
+        return "teaching call out of order (add after run, result before run)";
     case FOLIA_STATUS_COUNT: break;
     }
     return "unknown status";
@@ -96,33 +168,19 @@ folia_params folia_default_params(void) {
 
 folia_status folia_init_from_buffer(const void *bytes, size_t size, const folia_params *params,
                                     folia_context **out_ctx) {
-    if (!out_ctx) return FOLIA_ERR_INVALID_ARGUMENT;
-    *out_ctx = nullptr;
-    if (!bytes && size > 0) return FOLIA_ERR_INVALID_ARGUMENT;
-    const folia_params p = params ? *params : folia_default_params();
-    if (!valid_params(p)) return FOLIA_ERR_INVALID_ARGUMENT;
-    try {
-        folia::model_file model;
-        static const uint8_t k_empty = 0;
-        const uint8_t *b = bytes ? static_cast<const uint8_t *>(bytes) : &k_empty;
-        folia_status st = folia::parse_model_file(b, size, &model);
-        if (st != FOLIA_OK) return st;
-        auto ctx = std::make_unique<folia_context>();
-        ctx->params = p;
-        ctx->labels = model.labels;
-        ctx->preprocess = model.preprocess;
-        ctx->calibration = model.calibration;
-        st = folia::engine::xnnpack_graph::create(folia::engine::fold_model(model), p.num_threads,
-                                                  /*profile=*/false, &ctx->graph, nullptr);
-        if (st != FOLIA_OK) return st;
-        ctx->logits.resize(size_t(ctx->graph->num_classes()));
-        *out_ctx = ctx.release();
-        return FOLIA_OK;
-    } catch (const std::bad_alloc &) {
-        return FOLIA_ERR_OUT_OF_MEMORY;
-    } catch (...) {
-        return FOLIA_ERR_ENGINE;
+    return folia_init_from_buffer_ex(bytes, size, params, out_ctx, nullptr, 0);
+}
+
+folia_status folia_init_from_buffer_ex(const void *bytes, size_t size, const folia_params *params,
+                                       folia_context **out_ctx, char *err, size_t err_size) {
+    std::string detail;
+    const folia_status st = init_context(bytes, size, params, out_ctx, &detail);
+    if (st != FOLIA_OK && err && err_size > 0) {
+        const size_t n = std::min(detail.size(), err_size - 1);
+        std::memcpy(err, detail.data(), n);
+        err[n] = '\0';
     }
+    return st;
 }
 
 void folia_free(folia_context *ctx) { delete ctx; }

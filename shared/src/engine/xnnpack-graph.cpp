@@ -99,7 +99,8 @@ size_t xnnpack_graph::input_floats_per_image() const {
 }
 
 folia_status xnnpack_graph::create(network_weights weights, int num_threads, bool profile,
-                                   std::unique_ptr<xnnpack_graph> *out, std::string *error) {
+                                   std::unique_ptr<xnnpack_graph> *out, std::string *error,
+                                   graph_output output) {
     if (num_threads < 1 || !out) {
         if (error) *error = "num_threads must be >= 1";
         return FOLIA_ERR_INVALID_ARGUMENT;
@@ -157,11 +158,16 @@ folia_status xnnpack_graph::create(network_weights weights, int num_threads, boo
     const size_t c_last = size_t(w.convs.back().c_out);
     const size_t hidden = size_t(w.hidden), classes = size_t(w.num_classes);
     uint32_t gap = 0, fc1_w = 0, fc1_b = 0, fc1 = 0, fc2_w = 0, fc2_b = 0, logits = 0;
-    if ((st = value({1, c_last}, nullptr, XNN_INVALID_VALUE_ID, 0, &gap)))
+    const bool features = output == graph_output::features;
+    g->num_outputs_ = features ? int(c_last) : w.num_classes;
+    // gap is (N, C_last): the features graph ends here, with gap as its external output.
+    if ((st = value({1, c_last}, nullptr, features ? k_output_id : XNN_INVALID_VALUE_ID,
+                    features ? XNN_VALUE_FLAG_EXTERNAL_OUTPUT : 0, &gap)))
         return xnn_fail(error, "define pooled features", st);
     const size_t axes[2] = {1, 2};
     st = xnn_define_static_reduce(sg, xnn_reduce_mean, 2, axes, x, gap, 0);
     if (st) return xnn_fail(error, "xnn_define_static_reduce(mean)", st);
+    if (features) return finish_create(std::move(g), sg, num_threads, profile, out, error);
     if ((st = value({hidden, c_last}, w.fc1_weight.data(), XNN_INVALID_VALUE_ID, 0, &fc1_w)) ||
         (st = value({hidden}, w.fc1_bias.data(), XNN_INVALID_VALUE_ID, 0, &fc1_b)) ||
         (st = value({1, hidden}, nullptr, XNN_INVALID_VALUE_ID, 0, &fc1)))
@@ -174,14 +180,19 @@ folia_status xnnpack_graph::create(network_weights weights, int num_threads, boo
         return xnn_fail(error, "define fc2 tensors", st);
     st = xnn_define_fully_connected(sg, -inf, inf, fc1, fc2_w, fc2_b, logits, 0);
     if (st) return xnn_fail(error, "xnn_define_fully_connected(fc2)", st);
+    return finish_create(std::move(g), sg, num_threads, profile, out, error);
+}
 
+folia_status xnnpack_graph::finish_create(std::unique_ptr<xnnpack_graph> g, xnn_subgraph_t sg,
+                                          int num_threads, bool profile,
+                                          std::unique_ptr<xnnpack_graph> *out, std::string *error) {
     // Threads are a speed hint: where no pool can be made (the single-threaded wasm build's
     // pthreadpool shim returns NULL for n > 1) the network runs on the caller's thread, with
     // identical results.
     if (num_threads > 1) g->impl_->pool = pthreadpool_create(size_t(num_threads));
     const uint32_t flags = profile ? XNN_FLAG_BASIC_PROFILING : 0;
-    st = xnn_create_runtime_v3(sg, /*weights_cache=*/nullptr, g->impl_->pool, flags,
-                               &g->impl_->runtime);
+    xnn_status st = xnn_create_runtime_v3(sg, /*weights_cache=*/nullptr, g->impl_->pool, flags,
+                                          &g->impl_->runtime);
     if (st) return xnn_fail(error, "xnn_create_runtime", st);
     const folia_status fs = g->plan(1, error);
     if (fs != FOLIA_OK) return fs;

@@ -13,6 +13,8 @@
 #include "folia.h"
 #include "folia/model-file.h"
 
+struct xnn_subgraph;
+
 namespace folia::engine {
 
 // One conv block with BatchNorm folded in: weights are (C_out, 3, 3, C_in) f32 (OHWI, XNNPACK's
@@ -44,25 +46,33 @@ network_weights fold_model(const model_file &model);
 // Spatial size after the conv blocks (each max-pool 2x2/2 floors), 0 if it would vanish.
 int final_spatial_size(int input_size, size_t num_blocks);
 
+// What run() writes: the logits (inference), or the trunk features after global average
+// pooling (on-device teaching trains the head on those). A separate runtime per kind, so the
+// inference graph stays exactly as fast as before.
+enum class graph_output { logits, features };
+
 class xnnpack_graph {
 public:
     // num_threads 1: no thread pool (runs on the caller's thread).
     // profile: per-operator timings through XNNPACK's basic profiling (see last_profile()).
     static folia_status create(network_weights weights, int num_threads, bool profile,
-                               std::unique_ptr<xnnpack_graph> *out, std::string *error);
+                               std::unique_ptr<xnnpack_graph> *out, std::string *error,
+                               graph_output output = graph_output::logits);
     ~xnnpack_graph();
     xnnpack_graph(const xnnpack_graph &) = delete;
     xnnpack_graph &operator=(const xnnpack_graph &) = delete;
 
     int input_size() const { return weights_.input_size; }
     int num_classes() const { return weights_.num_classes; }
+    // Floats per image run() writes: num_classes (logits) or C_last (features).
+    int num_outputs() const { return num_outputs_; }
     size_t input_floats_per_image() const;
 
     // Input buffer for `batch` images, (batch, S, S, 3) f32, padded for XNNPACK's over-reads.
     // Valid until the next call with a different batch; run() reads from it.
     float *input_buffer(int batch);
 
-    // Runs the network on input_buffer(batch)'s contents; logits is (batch, num_classes).
+    // Runs the network on input_buffer(batch)'s contents; logits is (batch, num_outputs()).
     folia_status run(int batch, float *logits, std::string *error);
 
     // (operator name, milliseconds) of the last run; empty unless created with profile = true.
@@ -71,8 +81,13 @@ public:
 private:
     xnnpack_graph() = default;
     folia_status plan(int batch, std::string *error);
+    // Creates the runtime from the defined subgraph (thread pool, plan for batch 1).
+    static folia_status finish_create(std::unique_ptr<xnnpack_graph> g, xnn_subgraph *sg,
+                                      int num_threads, bool profile,
+                                      std::unique_ptr<xnnpack_graph> *out, std::string *error);
 
     network_weights weights_;
+    int num_outputs_ = 0;
     struct impl;
     std::unique_ptr<impl> impl_;
 };
