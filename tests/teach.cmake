@@ -1,0 +1,6 @@
+# On-device teaching tests ([teach]): the head's maths, growth, determinism, refusals, learning
+# on synthetic patterns (and the mango photos when $FOLIA_DATA/../new-classes exists), exemplar
+# tensors. Built natively and for wasm from the same sources.
+folia_add_catch_test(folia_test_teach "${CMAKE_CURRENT_LIST_DIR}/test-teach.cpp"
+                     LIBS folia folia_model_file folia_preprocess folia_system_headers)
+target_include_directories(folia_test_teach PRIVATE "${CMAKE_SOURCE_DIR}/shared/src/teach")
