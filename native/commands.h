@@ -24,5 +24,6 @@ command add_diagnose_command(CLI::App &app);
 command add_preprocess_command(CLI::App &app);
 command add_inspect_command(CLI::App &app);
 command add_bench_command(CLI::App &app);
+command add_teach_command(CLI::App &app);
 
 }  // namespace folia_cli

@@ -13,7 +13,8 @@ int main(int argc, char **argv) {
     app.set_version_flag("--version", "folia 0.1.0");
 
     const std::vector<command> commands = {add_diagnose_command(app), add_preprocess_command(app),
-                                           add_inspect_command(app), add_bench_command(app)};
+                                           add_inspect_command(app), add_bench_command(app),
+                                           add_teach_command(app)};
 
     try {
         app.parse(argc, argv);
