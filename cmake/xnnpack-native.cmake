@@ -17,6 +17,8 @@
 # - The old libxnnpack-dev headers must not shadow the 2024 ones: our install dir comes first and
 #   setup.sh never installs libxnnpack-dev.
 
+include("${CMAKE_CURRENT_LIST_DIR}/cached-build.cmake")  # stamp, lock, build steps
+
 set(FOLIA_XNNPACK_JOBS 2 CACHE STRING "Parallel jobs for the one-time native XNNPACK build")
 
 # XNNPACK's x86 microkernels are C intrinsics written for clang's register allocator. GCC 12
@@ -45,22 +47,13 @@ set(_fx_stamp "${_fx_install}/folia-xnnpack.stamp")
 set(_fx_compat_src "${CMAKE_CURRENT_LIST_DIR}/cpuinfo-compat/include/cpuinfo.h")
 set(_fx_compat "${_fx_tp}/native-cpuinfo-compat")
 
-foreach(_fx_dep xnnpack pthreadpool fxdiv fp16 psimd)
-  if(NOT EXISTS "${_fx_tp}/${_fx_dep}/CMakeLists.txt")
-    message(FATAL_ERROR "folia: ${_fx_tp}/${_fx_dep} is missing or incomplete; run tools/setup.sh")
-  endif()
-endforeach()
+folia_require_third_party(xnnpack pthreadpool fxdiv fp16 psimd)
 if(NOT EXISTS "${_fx_tp}/xnnpack/src/configs/hardware-config.c")
   message(FATAL_ERROR "folia: ${_fx_tp}/xnnpack does not have XNNPACK's source layout "
                       "(src/, include/); delete it and run tools/setup.sh again")
 endif()
 
-find_program(FOLIA_NINJA ninja)
-if(FOLIA_NINJA)
-  set(_fx_generator Ninja)
-else()
-  set(_fx_generator "Unix Makefiles")
-endif()
+set(_fx_generator "${FOLIA_EXTERNAL_GENERATOR}")
 
 set(_fx_common_args
   -G "${_fx_generator}"
@@ -97,56 +90,22 @@ execute_process(COMMAND "${FOLIA_XNNPACK_C_COMPILER}" --version OUTPUT_VARIABLE 
 string(SHA256 _fx_key "${_fx_xnn_hash};${_fx_ptp_hash};${_fx_compat_hash};${_fx_cc_version};\
 ${_fx_common_args};${_fx_pthreadpool_args};${_fx_xnnpack_args}")
 
-function(_folia_run_step what)
-  message(STATUS "folia: ${what}")
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "folia: ${what} failed (${rc})")
+function(_folia_build_native_xnnpack have)
+  if(have)
+    message(STATUS "folia: cached XNNPACK build is stale (stamp ${have}, want ${_fx_key})")
   endif()
+  message(STATUS "folia: building pthreadpool + XNNPACK once into ${_fx_install} "
+                 "(~4 min at -j${FOLIA_XNNPACK_JOBS}; cached across build trees)")
+  # Incremental: ninja recompiles only what a changed flag or header touches.
+  file(REMOVE "${_fx_stamp}")
+  configure_file("${_fx_compat_src}" "${_fx_compat}/include/cpuinfo.h" COPYONLY)
+  folia_build_cmake_project(pthreadpool "${_fx_tp}/pthreadpool" "${_fx_build}/pthreadpool"
+    ${FOLIA_XNNPACK_JOBS} ${_fx_common_args} ${_fx_pthreadpool_args})
+  folia_build_cmake_project(XNNPACK "${_fx_tp}/xnnpack" "${_fx_build}/xnnpack"
+    ${FOLIA_XNNPACK_JOBS} ${_fx_common_args} ${_fx_xnnpack_args})
 endfunction()
-
-set(_fx_have "")
-if(EXISTS "${_fx_stamp}")
-  file(READ "${_fx_stamp}" _fx_have)
-endif()
-if(NOT _fx_have STREQUAL _fx_key)
-  file(MAKE_DIRECTORY "${_fx_tp}")
-  file(LOCK "${_fx_build}.lock" GUARD FILE TIMEOUT 1800 RESULT_VARIABLE _fx_lock)
-  if(NOT _fx_lock EQUAL 0)
-    message(FATAL_ERROR "folia: could not lock ${_fx_build}.lock: ${_fx_lock}")
-  endif()
-  # Another configure may have finished the build while we waited for the lock.
-  set(_fx_have "")
-  if(EXISTS "${_fx_stamp}")
-    file(READ "${_fx_stamp}" _fx_have)
-  endif()
-  if(NOT _fx_have STREQUAL _fx_key)
-    if(_fx_have)
-      message(STATUS "folia: cached XNNPACK build is stale (stamp ${_fx_have}, want ${_fx_key})")
-    endif()
-    message(STATUS "folia: building pthreadpool + XNNPACK once into ${_fx_install} "
-                   "(~4 min at -j${FOLIA_XNNPACK_JOBS}; cached across build trees)")
-    # Incremental: ninja recompiles only what a changed flag or header touches.
-    file(REMOVE "${_fx_stamp}")
-    configure_file("${_fx_compat_src}" "${_fx_compat}/include/cpuinfo.h" COPYONLY)
-    _folia_run_step("configure pthreadpool"
-      ${CMAKE_COMMAND} -S "${_fx_tp}/pthreadpool" -B "${_fx_build}/pthreadpool"
-      ${_fx_common_args} ${_fx_pthreadpool_args})
-    _folia_run_step("build pthreadpool"
-      ${CMAKE_COMMAND} --build "${_fx_build}/pthreadpool" -j ${FOLIA_XNNPACK_JOBS})
-    _folia_run_step("install pthreadpool"
-      ${CMAKE_COMMAND} --install "${_fx_build}/pthreadpool")
-    _folia_run_step("configure XNNPACK"
-      ${CMAKE_COMMAND} -S "${_fx_tp}/xnnpack" -B "${_fx_build}/xnnpack"
-      ${_fx_common_args} ${_fx_xnnpack_args})
-    _folia_run_step("build XNNPACK"
-      ${CMAKE_COMMAND} --build "${_fx_build}/xnnpack" -j ${FOLIA_XNNPACK_JOBS})
-    _folia_run_step("install XNNPACK"
-      ${CMAKE_COMMAND} --install "${_fx_build}/xnnpack")
-    file(WRITE "${_fx_stamp}" "${_fx_key}")
-  endif()
-  file(LOCK "${_fx_build}.lock" RELEASE)
-endif()
+folia_cached_build(KEY "${_fx_key}" STAMP "${_fx_stamp}" LOCK "${_fx_build}.lock" TIMEOUT 1800
+                   BUILD _folia_build_native_xnnpack)
 
 find_package(Threads REQUIRED)
 find_library(FOLIA_CPUINFO_LIBRARY cpuinfo REQUIRED)

@@ -10,6 +10,8 @@
 # A stamp records what was built (sources, our sub-project, compiler, variant); a different key
 # rebuilds from scratch. A file lock keeps two concurrent configures out of the same folder.
 
+include("${CMAKE_SOURCE_DIR}/cmake/cached-build.cmake")  # stamp, lock, build steps
+
 set(FOLIA_XNNPACK_JOBS 2 CACHE STRING "Parallel jobs for the one-time wasm XNNPACK build")
 
 if(FOLIA_WASM_THREADS)
@@ -24,18 +26,9 @@ set(_fw_install "${_fw_tp}/${_fw_variant}-install")
 set(_fw_stamp "${_fw_install}/folia-xnnpack.stamp")
 set(_fw_lock "${_fw_tp}/${_fw_variant}-build.lock")
 
-foreach(_fw_dep xnnpack pthreadpool fxdiv)
-  if(NOT EXISTS "${_fw_tp}/${_fw_dep}/CMakeLists.txt")
-    message(FATAL_ERROR "folia: ${_fw_tp}/${_fw_dep} is missing or incomplete; run tools/setup.sh")
-  endif()
-endforeach()
+folia_require_third_party(xnnpack pthreadpool fxdiv)
 
-find_program(FOLIA_NINJA ninja)
-if(FOLIA_NINJA)
-  set(_fw_generator Ninja)
-else()
-  set(_fw_generator "Unix Makefiles")
-endif()
+set(_fw_generator "${FOLIA_EXTERNAL_GENERATOR}")
 set(_fw_args
   -G "${_fw_generator}"
   -DCMAKE_TOOLCHAIN_FILE=${CMAKE_TOOLCHAIN_FILE}
@@ -50,43 +43,16 @@ file(SHA256 "${_fw_sub}/CMakeLists.txt" _fw_sub_hash)
 string(SHA256 _fw_key "${_fw_xnn_hash};${_fw_ptp_hash};${_fw_sub_hash};${CMAKE_C_COMPILER_ID};\
 ${CMAKE_C_COMPILER_VERSION};${_fw_args}")
 
-function(_folia_wasm_step what)
-  message(STATUS "folia: ${what}")
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "folia: ${what} failed (${rc})")
-  endif()
+function(_folia_build_wasm_xnnpack have)
+  message(STATUS "folia: building XNNPACK for ${_fw_variant} once into ${_fw_install} "
+                 "(~7 min at -j${FOLIA_XNNPACK_JOBS}; cached across build trees)")
+  file(REMOVE_RECURSE "${_fw_install}")
+  # The build folder is kept: ninja only recompiles what changed if a build was interrupted.
+  folia_build_cmake_project("XNNPACK (${_fw_variant})" "${_fw_sub}" "${_fw_build}"
+    ${FOLIA_XNNPACK_JOBS} ${_fw_args})
 endfunction()
-
-set(_fw_have "")
-if(EXISTS "${_fw_stamp}")
-  file(READ "${_fw_stamp}" _fw_have)
-endif()
-if(NOT _fw_have STREQUAL _fw_key)
-  file(MAKE_DIRECTORY "${_fw_tp}")
-  file(LOCK "${_fw_lock}" GUARD FILE TIMEOUT 3600 RESULT_VARIABLE _fw_lock_rc)
-  if(NOT _fw_lock_rc EQUAL 0)
-    message(FATAL_ERROR "folia: could not lock ${_fw_lock}: ${_fw_lock_rc}")
-  endif()
-  set(_fw_have "")  # another configure may have finished it while we waited
-  if(EXISTS "${_fw_stamp}")
-    file(READ "${_fw_stamp}" _fw_have)
-  endif()
-  if(NOT _fw_have STREQUAL _fw_key)
-    message(STATUS "folia: building XNNPACK for ${_fw_variant} once into ${_fw_install} "
-                   "(~7 min at -j${FOLIA_XNNPACK_JOBS}; cached across build trees)")
-    file(REMOVE_RECURSE "${_fw_install}")
-    # The build folder is kept: ninja only recompiles what changed if a build was interrupted.
-    _folia_wasm_step("configure XNNPACK (${_fw_variant})"
-      ${CMAKE_COMMAND} -S "${_fw_sub}" -B "${_fw_build}" ${_fw_args})
-    _folia_wasm_step("build XNNPACK (${_fw_variant})"
-      ${CMAKE_COMMAND} --build "${_fw_build}" -j ${FOLIA_XNNPACK_JOBS})
-    _folia_wasm_step("install XNNPACK (${_fw_variant})"
-      ${CMAKE_COMMAND} --install "${_fw_build}")
-    file(WRITE "${_fw_stamp}" "${_fw_key}")
-  endif()
-  file(LOCK "${_fw_lock}" RELEASE)
-endif()
+folia_cached_build(KEY "${_fw_key}" STAMP "${_fw_stamp}" LOCK "${_fw_lock}" TIMEOUT 3600
+                   BUILD _folia_build_wasm_xnnpack)
 
 add_library(folia_xnnpack INTERFACE)
 target_include_directories(folia_xnnpack SYSTEM INTERFACE "${_fw_install}/include")
