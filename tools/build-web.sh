@@ -45,7 +45,7 @@ mt_js=$(find_one "$wasm_mt_dir" folia-web-mt.js) || die "folia-web-mt.js not fou
 if [ -z "$version" ]; then
   rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
   model_sum=$(sha256sum "$model" | cut -c1-8)
-  version="0.1.0+$rev.m$model_sum"
+  version="$(cat "$root/VERSION")+$rev.m$model_sum"
 fi
 
 tmp="$out.tmp"
