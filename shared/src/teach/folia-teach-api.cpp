@@ -228,6 +228,20 @@ void grow_for_new_classes(const folia_teach_session &s, const training_set &ts, 
 
 namespace {
 
+// Without replay the only negatives of a new class are the other taught classes, so its row
+// would keep growing along directions every leaf shares; views the head already gets right with
+// p >= k_confident stop pushing (their gradient rows are zeroed). dlogits is (B, classes) and
+// holds (p - onehot) / B, so p_y = B * dlogits[y] + 1.
+constexpr float k_confident = 0.9f;
+void cap_confident(const std::vector<int> &y, int classes, std::vector<float> *dlogits) {
+    const size_t B = y.size(), N = size_t(classes);
+    for (size_t b = 0; b < B; ++b) {
+        float *d = dlogits->data() + b * N;
+        if (float(B) * d[y[b]] + 1.0f < k_confident) continue;
+        for (size_t k = 0; k < N; ++k) d[k] = 0.0f;
+    }
+}
+
 struct train_report {
     int64_t steps = 0;
     float last_epoch_loss = 0.0f;
@@ -235,8 +249,10 @@ struct train_report {
 };
 
 // Class-balanced minibatches: each slot draws a class uniformly among those with rows, then a
-// row of it. fc1 trains only when old classes are replayed: without replay nothing holds the
-// shared hidden layer in place for the classes that were not taught.
+// row of it. Without replay nothing holds the untaught classes in place, so only the fc2 rows
+// of the taught classes move (fc1 and every other row stay as they were): measured on the
+// shipped model, training everything without replay took PlantVillage test top-1 from 0.94 to
+// 0.14 after 10 mango photos per class (tools/teach-eval.py).
 folia_status train_head(const folia_teach_session &s, const training_set &ts, head<float> *h,
                         folia_teach_progress_fn progress, void *user, train_report *rep) {
     const size_t rows = ts.label.size(), C = size_t(ts.width), H = size_t(h->hidden);
@@ -252,6 +268,10 @@ folia_status train_head(const folia_teach_session &s, const training_set &ts, he
     adam.lr = s.p.lr;
     adam.weight_decay = s.p.weight_decay;
     adam.train_fc1 = ts.replayed_rows > 0;
+    if (!adam.train_fc1) {
+        adam.fc2_rows.assign(size_t(h->classes), 0);
+        for (uint32_t c : present) adam.fc2_rows[c] = 1;
+    }
     rep->trained_fc1 = adam.train_fc1;
     splitmix64 rng{s.p.seed ^ 0xD1B54A32D192ED03ull};
     std::vector<float> x(size_t(B) * C), mask(size_t(B) * H), dlogits;
@@ -273,6 +293,7 @@ folia_status train_head(const folia_teach_session &s, const training_set &ts, he
         dlogits.resize(cache.logits.size());
         const float loss = folia::teach::softmax_cross_entropy(cache.logits.data(), y.data(), B,
                                                                h->classes, dlogits.data());
+        if (!adam.train_fc1) cap_confident(y, h->classes, &dlogits);
         folia::teach::head_backward(*h, x.data(), mask.data(), cache, dlogits.data(), &grad);
         adam.step(h, grad);
         epoch_loss += double(loss);
@@ -380,7 +401,7 @@ folia_status build_result(folia_teach_session *s, const training_set &ts, const 
     j["views"] = ts.taught_rows;
     j["replayed"] = ts.replayed_rows;
     j["steps"] = rep.steps;
-    j["trained"] = rep.trained_fc1 ? "fc1+fc2" : "fc2";
+    j["trained"] = rep.trained_fc1 ? "fc1+fc2" : "fc2 rows of the taught classes";
     j["loss"] = rep.last_epoch_loss;
     j["ms"] = double(int64_t(ms * 10.0 + 0.5)) / 10.0;
     j["taught"] = s->taught;

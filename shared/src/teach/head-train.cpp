@@ -3,6 +3,7 @@
 #include "head-train.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 namespace folia::teach {
@@ -154,9 +155,12 @@ void head_backward(const head<T> &m, const T *x, const T *mask, const head_cache
 
 namespace {
 
+// Updates p[begin, end).
 void adam_update(std::vector<float> &p, const std::vector<float> &g, std::vector<float> &m,
-                 std::vector<float> &v, const adam_state &a, float step_size, float sqrt_bc2) {
-    for (size_t i = 0; i < p.size(); ++i) {
+                 std::vector<float> &v, const adam_state &a, float step_size, float sqrt_bc2,
+                 size_t begin = 0, size_t end = SIZE_MAX) {
+    end = end < p.size() ? end : p.size();
+    for (size_t i = begin; i < end; ++i) {
         const float gi = g[i] + a.weight_decay * p[i];
         m[i] = a.beta1 * m[i] + (1.0f - a.beta1) * gi;
         v[i] = a.beta2 * v[i] + (1.0f - a.beta2) * gi * gi;
@@ -180,8 +184,17 @@ void adam_state::step(head<float> *p, const head<float> &g) {
         adam_update(p->w1, g.w1, m.w1, v.w1, *this, step_size, sqrt_bc2);
         adam_update(p->b1, g.b1, m.b1, v.b1, *this, step_size, sqrt_bc2);
     }
-    adam_update(p->w2, g.w2, m.w2, v.w2, *this, step_size, sqrt_bc2);
-    adam_update(p->b2, g.b2, m.b2, v.b2, *this, step_size, sqrt_bc2);
+    if (fc2_rows.empty()) {
+        adam_update(p->w2, g.w2, m.w2, v.w2, *this, step_size, sqrt_bc2);
+        adam_update(p->b2, g.b2, m.b2, v.b2, *this, step_size, sqrt_bc2);
+        return;
+    }
+    const size_t H = size_t(p->hidden);
+    for (size_t k = 0; k < size_t(p->classes); ++k) {
+        if (k < fc2_rows.size() && !fc2_rows[k]) continue;
+        adam_update(p->w2, g.w2, m.w2, v.w2, *this, step_size, sqrt_bc2, k * H, (k + 1) * H);
+        adam_update(p->b2, g.b2, m.b2, v.b2, *this, step_size, sqrt_bc2, k, k + 1);
+    }
 }
 
 void grow_head(head<float> *m, const std::vector<float> &mean_h, int new_classes) {

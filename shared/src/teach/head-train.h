@@ -68,10 +68,12 @@ void head_backward(const head<T> &m, const T *x, const T *mask, const head_cache
                    const T *dlogits, head<T> *grad);
 
 // Adam with L2 weight decay, torch.optim.Adam semantics (grad += wd * param, bias-corrected
-// moments, eps added to sqrt(v_hat)). Only parameters with train_fc1 / fc2 flags move.
+// moments, eps added to sqrt(v_hat)). fc1 moves only with train_fc1; an fc2 row (and its bias)
+// only where fc2_rows is empty or fc2_rows[row] != 0.
 struct adam_state {
     float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f;
     bool train_fc1 = true;
+    std::vector<char> fc2_rows;
     int64_t t = 0;
     float beta1_t = 1.0f, beta2_t = 1.0f;  // beta^t by repeated products (no pow)
     head<float> m, v;
