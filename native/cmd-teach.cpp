@@ -34,6 +34,8 @@ struct teach_options {
     int threads = 0;
     bool no_replay = false;
     int64_t date = 0;
+    int max_photos = 500;
+    int max_new_classes = 8;
     std::vector<std::string> dirs;
 };
 
@@ -139,6 +141,8 @@ int run_teach(const teach_options &o) {
     tp.views_per_photo = o.views;
     tp.replay_exemplars = o.no_replay ? 0 : 1;
     tp.date_unix_s = o.date;
+    tp.max_photos = o.max_photos;
+    tp.max_new_classes = o.max_new_classes;
     folia_teach_session *raw = nullptr;
     folia_status st = folia_teach_begin(ctx.get(), &tp, &raw);
     std::unique_ptr<folia_teach_session, session_deleter> s(raw);
@@ -201,6 +205,11 @@ command add_teach_command(CLI::App &app) {
     sub->add_option("--date", o->date,
                     "meta.date as seconds since 1970 UTC (default: now); fixes the output bytes")
         ->check(CLI::NonNegativeNumber);
+    sub->add_option("--max-photos", o->max_photos, "Most photos in one session (default 500)")
+        ->check(CLI::Range(1, 100000));
+    sub->add_option("--max-new-classes", o->max_new_classes,
+                    "Most new classes in one session (default 8)")
+        ->check(CLI::Range(0, 4096));
     sub->add_option("dirs", o->dirs, "Folders of photos, one per class")->required();
     return {sub, [o] { return run_teach(*o); }};
 }

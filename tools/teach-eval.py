@@ -13,6 +13,11 @@ Experiments (each writes one JSON file under --out, and RESULTS.md summarises th
               accuracy on its test part before/after teaching 5 and 10 field photos per class
               from its labeled part, and the PlantVillage test accuracy after
 
+--exemplar-base K: when the model file has no exemplars (the shipped model today), first teach
+K unaugmented PlantVillage photos per class of the split's "labeled" part as their own labels:
+the result carries their view-0 features as exemplars (teaching keeps up to 20 per label), and
+every experiment then starts from it, so "replay" has something to replay.
+
 Teaching uses the CLI's defaults (30 epochs, 8 views, seed 42) unless --epochs/--views are
 given. The photos to teach are linked into a scratch folder per class (folder name = label).
 --scale small checks on a few photos per class (a quick look); full uses every check photo.
@@ -78,7 +83,7 @@ def accuracy(args, model, labelled):
             {k: round(v[0] / v[1], 4) for k, v in sorted(per.items())})
 
 
-def teach(args, model, by_label, out, threads=None, replay=True):
+def teach(args, model, by_label, out, threads=None, replay=True, views=None):
     """Links by_label {label: [files]} into class folders and runs `folia teach --json`."""
     with tempfile.TemporaryDirectory(prefix="teach-eval-") as tmp:
         dirs = []
@@ -90,7 +95,7 @@ def teach(args, model, by_label, out, threads=None, replay=True):
             dirs.append(d)
         cmd = [args.folia, "teach", "--json", "--model", model, "-o", out, "--threads",
                str(threads or args.threads), "--epochs", str(args.epochs), "--views",
-               str(args.views), "--date", "1764547200"]
+               str(views or args.views), "--date", "1764547200", "--max-photos", "2000"]
         if not replay:
             cmd.append("--no-replay")
         t0 = time.time()
@@ -101,6 +106,27 @@ def teach(args, model, by_label, out, threads=None, replay=True):
     summary = json.loads(r.stdout)
     summary["wall_s"] = round(wall, 3)
     return summary
+
+
+def has_exemplars(args, model):
+    r = subprocess.run([args.folia, "inspect", "--json", model], capture_output=True, text=True)
+    return r.returncode == 0 and "exemplars.features" in r.stdout
+
+
+def exemplar_base(args, scratch):
+    """The model experiments start from: --model, or --model taught K labeled PV photos/class."""
+    if args.exemplar_base <= 0 or has_exemplars(args, args.model):
+        return args.model, None
+    split = json.load(open(os.path.join(ROOT, "training", "splits", "plantvillage-seed42.json")))
+    per = defaultdict(list)
+    for rel, part in sorted(split["files"].items()):
+        if part == "labeled" and len(per[rel.split("/")[0]]) < args.exemplar_base:
+            per[rel.split("/")[0]].append(os.path.join(DATA, "plantvillage", rel))
+    out = os.path.join(scratch, "exemplar-base.folia")
+    s = teach(args, args.model, dict(per), out, views=1)
+    print(f"exemplar base: {sum(map(len, per.values()))} photos, {s['ms']:.0f} ms",
+          file=sys.stderr)
+    return out, s
 
 
 def pv_test(args):
@@ -137,7 +163,7 @@ def exp_timing(args, scratch):
             files = mango[cls][0] + mango[cls][1]
             by_label[cls] = files[:n // 2 + (n % 2 if cls == sorted(mango)[0] else 0)]
         for threads in (1, 2):
-            s = teach(args, args.model, by_label, os.path.join(scratch, "t.folia"), threads)
+            s = teach(args, args.base, by_label, os.path.join(scratch, "t.folia"), threads)
             rows.append({"photos": n, "threads": threads, "core_ms": s["ms"], "wall_s": s["wall_s"],
                          "steps": s["steps"], "views": s["views"], "replayed": s["replayed"]})
             print(f"timing: {n} photos, {threads} thread(s): {s['ms']:.0f} ms", file=sys.stderr)
@@ -149,12 +175,12 @@ def exp_new_class(args, scratch):
     check = [(f, cls) for cls, (_, c) in mango.items()
              for f in (c[:args.check_per_class] if args.check_per_class else c)]
     old = pv_test(args)
-    base_old, _ = accuracy(args, args.model, old)
+    base_old, _ = accuracy(args, args.base, old)
     rows = []
     for k in (5, 10, 20):
         for replay in (True, False):
             out = os.path.join(scratch, f"mango-{k}-{int(replay)}.folia")
-            s = teach(args, args.model, {c: t[:k] for c, (t, _) in mango.items()}, out,
+            s = teach(args, args.base, {c: t[:k] for c, (t, _) in mango.items()}, out,
                       replay=replay)
             acc, recall = accuracy(args, out, check)
             old_acc, _ = accuracy(args, out, old)
@@ -187,12 +213,12 @@ def exp_field(args, scratch):
                 kept.append((f, cls))
         test = kept
     old = pv_test(args)
-    base_field, base_recall = accuracy(args, args.model, test)
-    base_old, _ = accuracy(args, args.model, old)
+    base_field, base_recall = accuracy(args, args.base, test)
+    base_old, _ = accuracy(args, args.base, old)
     rows = []
     for k in (5, 10):
         out = os.path.join(scratch, f"field-{k}.folia")
-        s = teach(args, args.model, {c: fs[:k] for c, fs in sorted(labeled.items())}, out)
+        s = teach(args, args.base, {c: fs[:k] for c, fs in sorted(labeled.items())}, out)
         acc, recall = accuracy(args, out, test)
         old_acc, _ = accuracy(args, out, old)
         rows.append({"photos_per_class": k, "classes_taught": len(labeled), "new_classes":
@@ -211,6 +237,12 @@ def write_results_md(out_dir, meta, results):
              f"Generated by `tools/teach-eval.py` on {meta['date']} ({meta['machine']}), model "
              f"`{meta['model']}`, scale `{meta['scale']}`, {meta['epochs']} epochs, "
              f"{meta['views']} views per photo, seed 42. JSON next to this file.", ""]
+    if meta.get("exemplar_base"):
+        e = meta["exemplar_base"]
+        lines += [f"The model had no exemplars: every experiment starts from it taught "
+                  f"{e['per_class']} labeled PlantVillage photos per class ({e['exemplars']} "
+                  f"photos, 1 view, kept as exemplars), and the base figures are that model's.",
+                  ""]
     if "timing" in results:
         lines += ["## Teaching time (mango photos, core `ms` of the summary: features + training)",
                   "", "| photos | threads | core ms | wall s (CLI incl. model load) | steps |",
@@ -259,6 +291,9 @@ def main():
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--views", type=int, default=8)
     ap.add_argument("--threads", type=int, default=2, help="threads of teach/diagnose runs")
+    ap.add_argument("--exemplar-base", type=int, default=10, metavar="K",
+                    help="without exemplars in --model: teach K labeled PV photos/class first "
+                         "(0: never)")
     a = ap.parse_args()
     a.timing_sizes = [5, 10, 20] if a.scale == "small" else [5, 10, 20, 100]
     a.pv_per_class = 5 if a.scale == "small" else 0
@@ -271,6 +306,9 @@ def main():
     results = {}
     runs = {"timing": exp_timing, "new-class": exp_new_class, "field": exp_field}
     with tempfile.TemporaryDirectory(prefix="teach-eval-models-") as scratch:
+        a.base, made = exemplar_base(a, scratch)
+        meta["exemplar_base"] = made and {"per_class": a.exemplar_base, "ms": made["ms"],
+                                          "exemplars": made["examples"]}
         for name in a.experiments.split(","):
             results[name] = runs[name](a, scratch)
             with open(os.path.join(a.out, f"{name}-{a.scale}.json"), "w") as f:
