@@ -4,14 +4,17 @@
 #include <torch/torch.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
 
 #include "export.h"
 #include "folia.h"
-#include "incremental-commands.h"
+#include "commands-incremental.h"
+#include "file-io.h"
 #include "incremental-metrics.h"
 #include "incremental-protocol.h"
 #include "incremental.h"
@@ -39,6 +42,45 @@ image_cache synthetic_cache(int per_class, int classes, int size, uint64_t seed)
                     c.data.push_back(
                         uint8_t(base + int(rng.below(60)) + (k >= 3 ? 20 * ((p / size) % 2) : 0)));
                 }
+    return c;
+}
+
+// The exported model in the native engine on the test images of the real-data slice, per
+// experience by class name (first_classes, then one class each): the accuracy and how many
+// images were near ties (top-2 probabilities within 1e-3, where the engine's and LibTorch's
+// rounding may disagree). Counted here, independently of the protocol and metrics code.
+struct engine_counts {
+    std::vector<int> correct, total, near_ties;
+};
+engine_counts engine_test_counts(const model_file &mf, const dataset &d, const data_split &s,
+                                 const image_cache &images, int first_classes) {
+    std::vector<uint8_t> bytes;
+    std::string err;
+    REQUIRE(write_model_file(mf, &bytes, &err) == FOLIA_OK);
+    folia_params params = folia_default_params();
+    folia_context *ctx = nullptr;
+    REQUIRE(folia_init_from_buffer(bytes.data(), bytes.size(), &params, &ctx) == FOLIA_OK);
+    const int k = folia_num_classes(ctx);
+    const int experiences = 1 + k - first_classes;
+    engine_counts c{std::vector<int>(size_t(experiences)), std::vector<int>(size_t(experiences)),
+                    std::vector<int>(size_t(experiences))};
+    std::vector<float> probs(static_cast<size_t>(k));
+    for (size_t i = 0; i < d.samples.size(); ++i) {
+        if (s.parts[i] != part::test) continue;
+        const std::string truth = d.classes[size_t(d.samples[i].label)];
+        const auto at = std::find(mf.labels.begin(), mf.labels.end(), truth);
+        REQUIRE(at != mf.labels.end());
+        const int e = std::max(0, int(at - mf.labels.begin()) - first_classes + 1);
+        REQUIRE(folia_classify(ctx, images.image(i), images.size, images.size, images.size * 3, 3,
+                               probs.data()) == FOLIA_OK);
+        std::vector<float> sorted = probs;
+        std::sort(sorted.begin(), sorted.end(), std::greater<float>());
+        const int top = int(std::max_element(probs.begin(), probs.end()) - probs.begin());
+        c.correct[size_t(e)] += std::string(folia_label(ctx, top)) == truth;
+        c.total[size_t(e)] += 1;
+        c.near_ties[size_t(e)] += sorted[0] - sorted[1] < 1e-3f;
+    }
+    folia_free(ctx);
     return c;
 }
 
@@ -289,7 +331,7 @@ TEST_CASE("CI-sized class-incremental run of every strategy on a slice of the re
     o.steps = 2;
     o.base_epochs = 3;
     o.step_epochs = 1;
-    o.batch = 16;
+    o.fit.batch = 16;
     o.fisher_samples = 16;
     o.memory_per_class = 5;
     o.progress = false;
@@ -333,6 +375,30 @@ TEST_CASE("CI-sized class-incremental run of every strategy on a slice of the re
         CHECK(mf.preprocess.input_size == 32);
         folia_net back = model_from_file(mf);
         CHECK(engine_vs_libtorch(back, mf, 2) <= 1e-4);
+        // The final accuracies against the exported model's answers, counted by hand: per
+        // experience, and the sample-weighted final ACC over all of them.
+        const engine_counts ec = engine_test_counts(mf, d, split, images, o.first_classes);
+        CHECK(ec.total == test_count);
+        const std::vector<double> last =
+            name == "joint" ? run.at("acc_per_experience").get<std::vector<double>>()
+                            : run.at("matrix").back().get<std::vector<double>>();
+        REQUIRE(last.size() == 3);
+        int correct = 0, total = 0, ties = 0;
+        for (size_t j = 0; j < 3; ++j) {
+            CHECK(last[j] == Approx(double(ec.correct[j]) / ec.total[j])
+                                 .margin(double(ec.near_ties[j]) / ec.total[j] + 1e-9));
+            correct += ec.correct[j];
+            total += ec.total[j];
+            ties += ec.near_ties[j];
+        }
+        CHECK(run.at("metrics").at("final_acc").get<double>() ==
+              Approx(double(correct) / total).margin(double(ties) / total + 1e-9));
+        if (name != "joint") {
+            // Forgetting by its definition: mean over j < 2 of R[j][j] - R[2][j].
+            const auto rows = run.at("matrix").get<std::vector<std::vector<double>>>();
+            const double forgetting = ((rows[0][0] - rows[2][0]) + (rows[1][1] - rows[2][1])) / 2;
+            CHECK(run.at("metrics").at("mean_forgetting").get<double>() == Approx(forgetting));
+        }
     }
     // Every run is finished: a second call trains nothing and returns the same results.
     const nlohmann::json again = run_incremental(o, d, split, images);

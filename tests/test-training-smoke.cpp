@@ -11,6 +11,7 @@
 
 #include "checkpoint.h"
 #include "export.h"
+#include "file-io.h"
 #include "folia.h"
 #include "split.h"
 #include "trainer.h"
@@ -169,22 +170,25 @@ TEST_CASE("Checkpoints restore model, optimiser and history, and fit resumes whe
 TEST_CASE("folia-train killed with SIGKILL mid-run resumes from its last epoch", "[training]") {
     if (data_root().empty()) FAIL("FOLIA_DATA must point at the PlantVillage folder");
     const fs::path dir = scratch("kill");
-    const std::string common = std::string("'") + FOLIA_TRAIN_EXE + "' train --data '" + data_root() +
+    const std::string common = std::string("'") + FOLIA_TRAIN_EXE + "' train --data '" +
+                               data_root() +
                                "' --max-classes 5 --per-class 16 --size 64 --batch 16 --lr 2e-3 " +
                                "--threads 2 --split '" + (dir / "split.json").string() +
                                "' --cache-dir '" + (dir / "cache").string() + "' --out '" +
                                (dir / "run").string() + "' --epochs 40 --patience 0";
     // Start, wait for the second checkpoint, kill -9 (no chance to clean up).
     const std::string pidfile = (dir / "pid").string();
-    REQUIRE(std::system((common + " > '" + (dir / "log1").string() + "' 2>&1 & echo $! > '" +
-                         pidfile + "'").c_str()) == 0);
+    REQUIRE(std::system(
+                (common + " > '" + (dir / "log1").string() + "' 2>&1 & echo $! > '" + pidfile + "'")
+                    .c_str()) == 0);
     const auto t0 = std::chrono::steady_clock::now();
     int next_epoch = 0;
     while (next_epoch < 2 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         if (fs::exists(dir / "run" / "last.pt")) {
             try {
-                next_epoch = read_checkpoint_meta((dir / "run" / "last.pt").string()).at("next_epoch");
+                next_epoch =
+                    read_checkpoint_meta((dir / "run" / "last.pt").string()).at("next_epoch");
             } catch (...) {
             }
         }

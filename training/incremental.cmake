@@ -1,4 +1,4 @@
-# folia-incremental: class-incremental learning on top of folia_training (issue 6).
+# folia-incremental: class-incremental learning on top of folia_training.
 # Included from training/CMakeLists.txt. Torch is included by incremental.cpp and
 # commands-incremental.cpp only; the protocol, metrics and exemplar selection are plain C++
 # (folia_incremental_logic) so their tests compile without LibTorch.
@@ -15,7 +15,7 @@ add_library(folia_incremental STATIC
 )
 target_link_libraries(folia_incremental PUBLIC folia_incremental_logic folia_training)
 
-add_executable(folia-incremental src/incremental-main.cpp)
+add_executable(folia-incremental src/main-incremental.cpp)
 target_link_libraries(folia-incremental PRIVATE folia_incremental)
 if(TARGET CLI11::CLI11)
   target_link_libraries(folia-incremental PRIVATE CLI11::CLI11)

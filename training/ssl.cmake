@@ -1,7 +1,7 @@
-# Semi-supervised pseudo-labelling (issue 5). Included at the end of training/CMakeLists.txt.
+# Semi-supervised pseudo-labelling. Included at the end of training/CMakeLists.txt.
 #   folia_ssl_logic: thresholding, cap, buffer trigger, ramp, state (plain C++, no LibTorch)
 #   folia_ssl:       the weighted pseudo-label loss and the stream simulation (LibTorch)
-#   folia-ssl:       the CLI (run, supervised)
+#   folia-ssl:       the CLI (run, supervised, export)
 set(_ssl_dir "${CMAKE_CURRENT_LIST_DIR}/src")
 
 add_library(folia_ssl_logic STATIC "${_ssl_dir}/ssl-logic.cpp")
@@ -12,7 +12,7 @@ target_link_libraries(folia_ssl_logic PUBLIC folia_training_data)
 add_library(folia_ssl STATIC "${_ssl_dir}/ssl-loss.cpp" "${_ssl_dir}/ssl-sim.cpp")
 target_link_libraries(folia_ssl PUBLIC folia_ssl_logic folia_training)
 
-add_executable(folia-ssl "${_ssl_dir}/commands-ssl.cpp")
+add_executable(folia-ssl "${_ssl_dir}/main-ssl.cpp")
 target_link_libraries(folia-ssl PRIVATE folia_ssl)
 if(TARGET CLI11::CLI11)
   target_link_libraries(folia-ssl PRIVATE CLI11::CLI11)

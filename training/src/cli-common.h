@@ -1,12 +1,14 @@
 // cli-common.h: what every training executable's main() shares (folia-train, folia-ssl,
-// folia-incremental): the malloc tuning LibTorch training needs, and the data options.
+// folia-incremental): the malloc tuning LibTorch training needs, and the command-line flags of
+// the shared options (options.h).
 #pragma once
 
 #include <malloc.h>
 
 #include <CLI/CLI.hpp>
+#include <string>
 
-#include "commands.h"
+#include "options.h"
 
 namespace folia::train {
 
@@ -34,6 +36,30 @@ inline void add_data_options(CLI::App *c, data_options &o) {
     c->add_option("--max-classes", o.max_classes, "use only the first N classes (smoke runs)");
     c->add_option("--per-class", o.per_class, "use only the first N images of each class");
     c->add_option("--threads", o.threads, "CPU threads (LibTorch and preprocessing)");
+}
+
+// Which of the fit_options flags a tool offers: a tool with fixed per-phase epochs (folia-
+// incremental) declares its own epoch flags and trains without early stopping.
+enum class fit_flags { all, no_epochs };
+
+// --epochs, --batch, --lr, --weight-decay, --schedule, --warmup, --min-lr-frac, --patience,
+// --class-weights, --max-steps. `what` names the training the per-run flags apply to.
+inline void add_train_options(CLI::App *c, fit_options &o, const std::string &what = "training",
+                              fit_flags flags = fit_flags::all) {
+    const bool epochs = flags == fit_flags::all;
+    if (epochs) c->add_option("--epochs", o.epochs, what + ": epochs");
+    c->add_option("--batch", o.batch, "batch size");
+    c->add_option("--lr", o.lr, what + ": peak Adam learning rate");
+    c->add_option("--weight-decay", o.weight_decay, "Adam weight decay");
+    if (epochs)
+        c->add_option("--schedule", o.schedule, what + ": cosine (warmup + cosine) or constant");
+    c->add_option("--warmup", o.warmup, what + ": warmup epochs");
+    c->add_option("--min-lr-frac", o.min_lr_frac, "cosine floor as a fraction of the peak LR");
+    if (epochs)
+        c->add_option("--patience", o.patience,
+                      what + ": early stopping patience in epochs (0: off)");
+    c->add_option("--class-weights", o.weighting, "none, sqrt or inverse class frequency");
+    c->add_option("--max-steps", o.max_steps, "cap optimiser steps per epoch (smoke runs)");
 }
 
 }  // namespace folia::train

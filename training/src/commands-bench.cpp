@@ -16,6 +16,7 @@
 #include "dataset.h"
 #include "split.h"
 #include "trainer.h"
+#include "file-io.h"
 
 namespace folia::train {
 
@@ -29,8 +30,8 @@ double bench_ours_step(const bench_options &o) {
     folia_net model = make_model(o.classes, 0);
     model->train();
     torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-4).weight_decay(1e-4));
-    const torch::Tensor x = torch::randn({o.batch, 3, o.size, o.size})
-                                .contiguous(torch::MemoryFormat::ChannelsLast);
+    const torch::Tensor x =
+        torch::randn({o.batch, 3, o.size, o.size}).contiguous(torch::MemoryFormat::ChannelsLast);
     const torch::Tensor y = torch::randint(0, o.classes, {o.batch}, torch::kLong);
     auto step = [&] {
         opt.zero_grad();
@@ -75,15 +76,16 @@ double bench_ours_trainer(const bench_options &o) {
 }  // namespace
 
 int cmd_bench(const bench_options &o) {
-    fmt::print("training throughput, batch {}, {}x{}, {} threads, {} timed steps after {} warm-up\n",
-               o.batch, o.size, o.size, o.threads, o.steps, o.warmup);
+    fmt::print(
+        "training throughput, batch {}, {}x{}, {} threads, {} timed steps after {} warm-up\n",
+        o.batch, o.size, o.size, o.threads, o.steps, o.warmup);
     const double ours = bench_ours_step(o);
     fmt::print("  ours (LibTorch C++, channels-last)       {:8.1f} images/s\n", ours);
     const double ours_full = bench_ours_trainer(o);
     fmt::print("  ours, full trainer step (+augmentation)  {:8.1f} images/s\n", ours_full);
-    nlohmann::json out = {{"batch", o.batch}, {"size", o.size}, {"threads", o.threads},
-                          {"steps", o.steps}, {"ours_images_per_s", ours},
-                          {"ours_trainer_images_per_s", ours_full}};
+    nlohmann::json out = {{"batch", o.batch},          {"size", o.size},
+                          {"threads", o.threads},      {"steps", o.steps},
+                          {"ours_images_per_s", ours}, {"ours_trainer_images_per_s", ours_full}};
     if (!o.skip_pytorch) {
         const std::string cmd = fmt::format(
             "MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824 '{}' '{}' --batch {} --size {} "

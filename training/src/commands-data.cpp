@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "commands.h"
 #include "workspace.h"
 
 namespace folia::train {

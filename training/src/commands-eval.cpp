@@ -6,10 +6,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "commands.h"
 #include "calibration.h"
 #include "checkpoint.h"
 #include "metrics.h"
 #include "workspace.h"
+#include "file-io.h"
 
 namespace folia::train {
 
@@ -19,7 +21,7 @@ struct run_logits {
     std::vector<std::string> classes;
     std::vector<float> logits;  // (N, K)
     std::vector<int> labels;
-    std::vector<int> domain;               // per image: index into domain_names
+    std::vector<int> domain;  // per image: index into domain_names
     std::vector<std::string> domain_names;
     int k = 0;
     nlohmann::json run;
@@ -27,8 +29,8 @@ struct run_logits {
 };
 
 // Logits of the run's checkpoint on one split part, at the run's input size.
-run_logits logits_on(const std::string &run_dir, const std::string &checkpoint,
-                     data_options data, part which) {
+run_logits logits_on(const std::string &run_dir, const std::string &checkpoint, data_options data,
+                     part which) {
     run_logits r;
     r.run = read_json_file(run_dir + "/run.json");
     data.size = r.run.at("size");
@@ -87,7 +89,9 @@ nlohmann::json learning_curves(const std::string &run_dir) {
         if (!std::filesystem::exists(h)) continue;
         const nlohmann::json hist = read_json_file(h);
         const nlohmann::json run = read_json_file(d + "/run.json");
-        stages.push_back({{"run", d}, {"size", run.at("size")}, {"best_epoch", hist.at("best_epoch")},
+        stages.push_back({{"run", d},
+                          {"size", run.at("size")},
+                          {"best_epoch", hist.at("best_epoch")},
                           {"epochs", hist.at("epochs")}});
     }
     return stages;
@@ -103,13 +107,15 @@ run_logits rows_of(const run_logits &r, int domain) {
         if (r.domain[i] != domain) continue;
         o.labels.push_back(r.labels[i]);
         o.domain.push_back(domain);
-        o.logits.insert(o.logits.end(), r.logits.begin() + long(i) * r.k, r.logits.begin() + long(i + 1) * r.k);
+        o.logits.insert(o.logits.end(), r.logits.begin() + long(i) * r.k,
+                        r.logits.begin() + long(i + 1) * r.k);
     }
     return o;
 }
 
 // Metrics, and with a calibration its effect and the "not sure" rates, of some rows.
-nlohmann::json report_rows(const run_logits &r, const nlohmann::json *cal, const std::string &part_name) {
+nlohmann::json report_rows(const run_logits &r, const nlohmann::json *cal,
+                           const std::string &part_name) {
     nlohmann::json out;
     out["metrics"] = evaluate_logits(r.logits, r.labels, r.k).to_json(r.classes);
     if (!cal) return out;
@@ -123,10 +129,11 @@ nlohmann::json report_rows(const run_logits &r, const nlohmann::json *cal, const
                           {"nll_before", out["metrics"]["nll"]},
                           {"nll_after", calibrated.nll},
                           {"abstain", abstain_rates(probs, r.labels, r.k, thr).to_json()}};
-    out["reliability"] = {{"part", part_name},
-                          {"temperature", t},
-                          {"before", reliability_json(softmax_rows(r.logits, r.k, 1.0), r.labels, r.k)},
-                          {"after", reliability_json(probs, r.labels, r.k)}};
+    out["reliability"] = {
+        {"part", part_name},
+        {"temperature", t},
+        {"before", reliability_json(softmax_rows(r.logits, r.k, 1.0), r.labels, r.k)},
+        {"after", reliability_json(probs, r.labels, r.k)}};
     return out;
 }
 
@@ -157,11 +164,12 @@ int cmd_eval(const eval_options &o) {
                100 * double(m["top3_accuracy"]), double(m["macro_f1"]), double(m["ece"]));
     if (out.contains("calibration")) {
         const auto &c = out["calibration"];
-        fmt::print("calibrated (T = {:.3f}): ECE {:.4f}; abstain below p = {:.3f} flags {:.1f}% of "
-                   "wrong and {:.1f}% of right answers\n",
-                   double(c["temperature"]), double(c["ece_after"]),
-                   double(c["abstain"]["threshold"]), 100 * double(c["abstain"]["flagged_wrong_rate"]),
-                   100 * double(c["abstain"]["flagged_right_rate"]));
+        fmt::print(
+            "calibrated (T = {:.3f}): ECE {:.4f}; abstain below p = {:.3f} flags {:.1f}% of "
+            "wrong and {:.1f}% of right answers\n",
+            double(c["temperature"]), double(c["ece_after"]), double(c["abstain"]["threshold"]),
+            100 * double(c["abstain"]["flagged_wrong_rate"]),
+            100 * double(c["abstain"]["flagged_right_rate"]));
     }
     if (out.contains("domains")) {
         for (const auto &[name, d] : out["domains"].items()) {
@@ -190,29 +198,33 @@ int cmd_calibrate(const calibrate_options &o) {
     if (!o.abstain_domain.empty()) {
         const auto it = std::find(r.domain_names.begin(), r.domain_names.end(), o.abstain_domain);
         if (it == r.domain_names.end())
-            throw std::runtime_error("--abstain-domain '" + o.abstain_domain + "' is not one of the run's data folders");
+            throw std::runtime_error("--abstain-domain '" + o.abstain_domain +
+                                     "' is not one of the run's data folders");
         dom = int(it - r.domain_names.begin());
     }
     const run_logits ra = rows_of(r, dom);
     const auto probs = softmax_rows(ra.logits, ra.k, t);
     const abstain_choice a = choose_abstain_threshold(probs, ra.labels, ra.k, o.max_right_flagged);
-    const nlohmann::json cal = {{"temperature", t},
-                                {"abstain_threshold", a.threshold},
-                                {"fitted_on", "val"},
-                                {"val_images", r.labels.size()},
-                                {"val_accuracy", before.accuracy},
-                                {"ece_before", before.ece},
-                                {"ece_after", after.ece},
-                                {"nll_before", before.nll},
-                                {"nll_after", after.nll},
-                                {"max_right_flagged", o.max_right_flagged},
-                                {"abstain_fitted_on", o.abstain_domain.empty() ? "val" : "val of " + o.abstain_domain},
-                                {"abstain", a.to_json()}};
+    const nlohmann::json cal = {
+        {"temperature", t},
+        {"abstain_threshold", a.threshold},
+        {"fitted_on", "val"},
+        {"val_images", r.labels.size()},
+        {"val_accuracy", before.accuracy},
+        {"ece_before", before.ece},
+        {"ece_after", after.ece},
+        {"nll_before", before.nll},
+        {"nll_after", after.nll},
+        {"max_right_flagged", o.max_right_flagged},
+        {"abstain_fitted_on", o.abstain_domain.empty() ? "val" : "val of " + o.abstain_domain},
+        {"abstain", a.to_json()}};
     write_file_atomic(o.run + "/calibration.json", cal.dump(1) + "\n");
-    fmt::print("val ({} images, top-1 {:.2f}%): T = {:.4f}; NLL {:.4f} -> {:.4f}; ECE {:.4f} -> {:.4f}\n",
-               r.labels.size(), 100 * before.accuracy, t, before.nll, after.nll, before.ece, after.ece);
-    fmt::print("abstain below p = {:.4f}: flags {:.1f}% of wrong ({}), {:.1f}% of right ({}) answers\n",
-               a.threshold, 100 * a.flagged_wrong, a.wrong, 100 * a.flagged_right, a.right);
+    fmt::print(
+        "val ({} images, top-1 {:.2f}%): T = {:.4f}; NLL {:.4f} -> {:.4f}; ECE {:.4f} -> {:.4f}\n",
+        r.labels.size(), 100 * before.accuracy, t, before.nll, after.nll, before.ece, after.ece);
+    fmt::print(
+        "abstain below p = {:.4f}: flags {:.1f}% of wrong ({}), {:.1f}% of right ({}) answers\n",
+        a.threshold, 100 * a.flagged_wrong, a.wrong, 100 * a.flagged_right, a.right);
     fmt::print("wrote {}/calibration.json\n", o.run);
     if (!o.model.empty()) {
         const std::vector<uint8_t> bytes = read_file_bytes(o.model);

@@ -1,28 +1,26 @@
 // commands-incremental.cpp: the class-incremental experiment (LibTorch): a shared base model per
 // seed, every strategy through incremental_learner, evaluation on the leaf-grouped test split
-// after every step, Avalanche metrics, JSON results, exported final models.
+// after every step, Avalanche metrics, JSON results, exported final models; and folia-
+// incremental's command (data loading, summary table).
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <map>
 
 #include "checkpoint.h"
 #include "export.h"
-#include "incremental-commands.h"
+#include "commands-incremental.h"
+#include "file-io.h"
 #include "incremental-metrics.h"
 #include "incremental-protocol.h"
 #include "incremental.h"
 #include "progress.h"
+#include "workspace.h"
 
 namespace folia::train {
-
-void incremental_setup_runtime(int threads) {
-    torch::set_num_threads(std::max(1, threads));
-}
 
 nlohmann::json incremental_options::to_json() const {
     return {{"size", data.size},
@@ -36,16 +34,16 @@ nlohmann::json incremental_options::to_json() const {
             {"base_epochs", base_epochs},
             {"step_epochs", step_epochs},
             {"joint_epochs", joint_epochs > 0 ? joint_epochs : base_epochs},
-            {"batch", batch},
-            {"lr", lr},
+            {"batch", fit.batch},
+            {"lr", fit.lr},
             {"step_lr", step_lr},
-            {"weight_decay", weight_decay},
-            {"warmup", warmup},
+            {"weight_decay", fit.weight_decay},
+            {"warmup", fit.warmup},
             {"step_warmup", step_warmup},
-            {"min_lr_frac", min_lr_frac},
-            {"class_weights", weighting},
+            {"min_lr_frac", fit.min_lr_frac},
+            {"class_weights", fit.weighting},
             {"augment", !no_augment},
-            {"max_steps", max_steps},
+            {"max_steps", fit.max_steps},
             {"lwf_alpha", lwf_alpha},
             {"lwf_temperature", lwf_temperature},
             {"ewc_lambda", ewc_lambda},
@@ -55,14 +53,6 @@ nlohmann::json incremental_options::to_json() const {
 }
 
 namespace {
-
-nlohmann::json read_json(const std::string &path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open '" + path + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return nlohmann::json::parse(ss.str());
-}
 
 struct strategy_spec {
     std::string name;  // as given
@@ -87,20 +77,17 @@ strategy_spec parse_strategy(const std::string &s) {
     return r;
 }
 
+// A phase's train_config: the shared knobs with this phase's epochs, peak LR and warmup, no
+// early stopping (no validation set takes part in the protocol).
 train_config make_train_config(const incremental_options &o, int epochs, double lr, double warmup,
                                uint64_t seed) {
-    train_config c;
+    train_config c = config_from_options(o.fit);
     c.epochs = epochs;
-    c.batch = o.batch;
     c.lr = lr;
-    c.weight_decay = o.weight_decay;
     c.warmup_epochs = warmup;
-    c.min_lr_frac = o.min_lr_frac;
-    c.patience = 0;  // fixed epochs: no validation set takes part in the protocol
+    c.patience = 0;
     c.seed = seed;
     c.augment = !o.no_augment;
-    c.weighting = parse_class_weighting(o.weighting);
-    c.max_steps_per_epoch = o.max_steps;
     c.progress = o.progress;
     return c;
 }
@@ -149,44 +136,68 @@ std::string percent_list(const std::vector<double> &v) {
     return s;
 }
 
-}  // namespace
-
-nlohmann::json run_incremental(const incremental_options &o, const dataset &d, const data_split &s,
-                               const image_cache &images) {
+// One run_incremental call: the data, the strategies, the results so far and the ETA clock.
+struct incremental_run {
+    const incremental_options &o;
+    const dataset &d;
+    const data_split &s;
+    const image_cache &images;
     std::vector<strategy_spec> specs;
-    for (const auto &n : o.strategies) specs.push_back(parse_strategy(n));
-    if (o.seeds.empty()) throw std::invalid_argument("no seeds given");
     std::vector<part> train_parts;
-    for (const auto &p : o.train_parts) train_parts.push_back(parse_part(p));
-    const auto in_parts = [&](size_t i) {
-        return std::find(train_parts.begin(), train_parts.end(), s.parts[i]) != train_parts.end();
-    };
-    const int joint_epochs = o.joint_epochs > 0 ? o.joint_epochs : o.base_epochs;
-
-    std::filesystem::create_directories(o.out);
-    const std::string results_path = o.out + "/results.json";
-    const nlohmann::json config = o.to_json();
-    nlohmann::json results = {{"format", "folia-incremental-1"},
-                              {"config", config},
-                              {"classes", d.classes},
-                              {"runs", nlohmann::json::array()}};
-    if (std::filesystem::exists(results_path)) {
-        nlohmann::json old = read_json(results_path);
-        if (old.value("config", nlohmann::json()) != config)
-            throw std::runtime_error(results_path +
-                                     " was made with another configuration: pass another --out");
-        results["runs"] = old.at("runs");
-        fmt::print(stderr, "{}: {} finished runs kept\n", results_path, results["runs"].size());
-    }
-    const auto finished = [&](uint64_t seed, const std::string &name) {
-        for (const auto &r : results["runs"])
+    int joint_epochs = 0;
+    nlohmann::json config, results;
+    std::string results_path;
+    eta_clock clock;
+    bool finished(uint64_t seed, const std::string &name) const {
+        for (const auto &r : results.at("runs"))
             if (r.at("seed") == seed && r.at("strategy") == name) return true;
         return false;
-    };
-    const auto save = [&] { write_file_atomic(results_path, results.dump(1) + "\n"); };
+    }
+    bool in_train_parts(size_t i) const {
+        return std::find(train_parts.begin(), train_parts.end(), s.parts[i]) != train_parts.end();
+    }
+    void save() const { write_file_atomic(results_path, results.dump(1) + "\n"); }
+};
 
-    // Planned work for the ETA (images x epochs; LwF's teacher pass and EWC's Fisher ignored).
-    eta_clock clock;
+// One seed: its protocol, the items of every experience, the shared base model.
+struct seed_run {
+    uint64_t seed = 0;
+    const cil_protocol *p = nullptr;
+    int T = 0;  // experiences
+    std::vector<std::vector<train_item>> train_items, test_items;
+    std::vector<int> test_count;
+    folia_net base{nullptr};
+    nlohmann::json base_meta;
+};
+
+// The options checked, and the finished runs of <out>/results.json (made with the same
+// configuration) kept.
+void start_results(incremental_run &r) {
+    const incremental_options &o = r.o;
+    for (const auto &n : o.strategies) r.specs.push_back(parse_strategy(n));
+    if (o.seeds.empty()) throw std::invalid_argument("no seeds given");
+    for (const auto &p : o.train_parts) r.train_parts.push_back(parse_part(p));
+    r.joint_epochs = o.joint_epochs > 0 ? o.joint_epochs : o.base_epochs;
+    std::filesystem::create_directories(o.out);
+    r.results_path = o.out + "/results.json";
+    r.config = o.to_json();
+    r.results = {{"format", "folia-incremental-1"},
+                 {"config", r.config},
+                 {"classes", r.d.classes},
+                 {"runs", nlohmann::json::array()}};
+    if (!std::filesystem::exists(r.results_path)) return;
+    const nlohmann::json old = read_json_file(r.results_path);
+    if (old.value("config", nlohmann::json()) != r.config)
+        throw std::runtime_error(r.results_path +
+                                 " was made with another configuration: pass another --out");
+    r.results["runs"] = old.at("runs");
+    fmt::print(stderr, "{}: {} finished runs kept\n", r.results_path, r.results["runs"].size());
+}
+
+// Every seed's protocol, and the planned work of the unfinished runs for the ETA (images x
+// epochs; LwF's teacher pass and EWC's Fisher ignored).
+std::vector<cil_protocol> plan_protocols(incremental_run &r) {
+    const incremental_options &o = r.o;
     std::vector<cil_protocol> protocols;
     for (uint64_t seed : o.seeds) {
         protocol_params pp;
@@ -194,187 +205,239 @@ nlohmann::json run_incremental(const incremental_options &o, const dataset &d, c
         pp.steps = o.steps;
         pp.shuffle_classes = o.shuffle_classes;
         pp.seed = seed;
-        protocols.push_back(make_protocol(int(d.classes.size()), pp));
+        protocols.push_back(make_protocol(int(r.d.classes.size()), pp));
         const cil_protocol &p = protocols.back();
         std::vector<double> n(p.experiences.size(), 0);
-        for (size_t i = 0; i < d.samples.size(); ++i)
-            if (in_parts(i))
-                n[size_t(p.experience_of_output(p.output_of[size_t(d.samples[i].label)]))] += 1;
+        for (size_t i = 0; i < r.d.samples.size(); ++i)
+            if (r.in_train_parts(i))
+                n[size_t(p.experience_of_output(p.output_of[size_t(r.d.samples[i].label)]))] += 1;
         if (!std::filesystem::exists(fmt::format("{}/base-seed{}.pt", o.out, seed)))
-            clock.planned += n[0] * o.base_epochs;
-        for (const auto &sp : specs) {
-            if (finished(seed, sp.name)) continue;
+            r.clock.planned += n[0] * o.base_epochs;
+        for (const auto &sp : r.specs) {
+            if (r.finished(seed, sp.name)) continue;
             if (sp.kind == "joint") {
                 double all = 0;
                 for (double v : n) all += v;
-                clock.planned += all * joint_epochs;
-            } else {
-                for (size_t t = 1; t < n.size(); ++t)
-                    clock.planned +=
-                        (n[t] + (sp.kind == "rehearsal"
-                                     ? double(p.experiences[t].first_output) * o.memory_per_class
-                                     : 0)) *
-                        o.step_epochs;
+                r.clock.planned += all * r.joint_epochs;
+                continue;
+            }
+            for (size_t t = 1; t < n.size(); ++t) {
+                const double memory =
+                    sp.kind == "rehearsal"
+                        ? double(p.experiences[t].first_output) * o.memory_per_class
+                        : 0;
+                r.clock.planned += (n[t] + memory) * o.step_epochs;
             }
         }
     }
+    return protocols;
+}
 
+seed_run seed_items(const incremental_run &r, uint64_t seed, const cil_protocol &p) {
+    seed_run sr;
+    sr.seed = seed;
+    sr.p = &p;
+    sr.T = int(p.experiences.size());
+    for (int t = 0; t < sr.T; ++t) {
+        sr.train_items.push_back(
+            mapped_items(r.d, p, experience_samples(r.d, r.s, p, t, r.train_parts)));
+        sr.test_items.push_back(
+            mapped_items(r.d, p, experience_samples(r.d, r.s, p, t, {part::test})));
+        if (sr.train_items.back().empty())
+            throw std::runtime_error(fmt::format("experience {} has no training images", t));
+        sr.test_count.push_back(int(sr.test_items.back().size()));
+    }
+    return sr;
+}
+
+// The base model: experience 0 learned from scratch once per seed (<out>/base-seed<s>.pt) and
+// shared by every strategy but joint.
+void train_base(incremental_run &r, seed_run &sr) {
+    const incremental_options &o = r.o;
+    const std::string base_path = fmt::format("{}/base-seed{}.pt", o.out, sr.seed);
+    const int n0 = sr.p->experiences[0].num_outputs_after();
+    sr.base = make_model(n0, sr.seed);
+    const bool need_base =
+        std::any_of(r.specs.begin(), r.specs.end(), [&](const strategy_spec &sp) {
+            return sp.kind != "joint" && !r.finished(sr.seed, sp.name);
+        });
+    if (!need_base) return;
+    if (!load_checkpoint(base_path, sr.base, nullptr, &sr.base_meta)) {
+        fmt::print(stderr, "[seed {}] base: experience 0, {} classes, {} images, {} epochs\n",
+                   sr.seed, n0, sr.train_items[0].size(), o.base_epochs);
+        trainer t(sr.base, r.images,
+                  make_train_config(o, o.base_epochs, o.fit.lr, o.fit.warmup, sr.seed));
+        const auto hist = t.fit(sr.train_items[0], {});
+        sr.base_meta = {{"seed", sr.seed}, {"seconds", 0.0}};
+        double secs = 0;
+        for (const auto &h : hist) secs += h.seconds;
+        sr.base_meta["seconds"] = secs;
+        save_checkpoint(base_path, sr.base, nullptr, sr.base_meta);
+        r.clock.done += double(sr.train_items[0].size()) * o.base_epochs;
+    }
+    sr.base_meta["test_acc_exp0"] = accuracy_on(sr.base, r.images, sr.test_items[0]);
+    fmt::print(stderr, "[seed {}] base model: test accuracy on experience 0 {:.2f}%\n", sr.seed,
+               100 * double(sr.base_meta["test_acc_exp0"]));
+}
+
+// Joint (the upper bound): every experience's data at once, evaluated in one row.
+folia_net run_joint(incremental_run &r, const seed_run &sr, nlohmann::json &run) {
+    const incremental_options &o = r.o;
+    std::vector<train_item> all;
+    for (const auto &v : sr.train_items) all.insert(all.end(), v.begin(), v.end());
+    const int n_all = sr.p->experiences.back().num_outputs_after();
+    fmt::print(stderr, "[seed {} | joint] {} classes, {} images, {} epochs\n", sr.seed, n_all,
+               all.size(), r.joint_epochs);
+    folia_net model = make_model(n_all, sr.seed);
+    trainer t(model, r.images,
+              make_train_config(o, r.joint_epochs, o.fit.lr, o.fit.warmup, sr.seed));
+    t.fit(all, {});
+    r.clock.done += double(all.size()) * r.joint_epochs;
+    std::vector<double> row;
+    double correct = 0, total = 0, mean = 0;
+    for (int j = 0; j < sr.T; ++j) {
+        row.push_back(accuracy_on(model, r.images, sr.test_items[size_t(j)]));
+        correct += row.back() * sr.test_count[size_t(j)];
+        total += sr.test_count[size_t(j)];
+        mean += row.back();
+    }
+    run["acc_per_experience"] = row;
+    run["metrics"] = {{"final_acc", total > 0 ? correct / total : 0.0},
+                      {"final_acc_exp_mean", mean / sr.T}};
+    fmt::print(stderr, "[seed {} | joint] test accuracy {:.2f}% | per experience {} | {}\n",
+               sr.seed, 100 * double(run["metrics"]["final_acc"]), percent_list(row),
+               r.clock.line());
+    return model;
+}
+
+incremental_config strategy_config(const incremental_options &o, const strategy_spec &sp,
+                                   uint64_t seed) {
+    incremental_config cfg;
+    cfg.train = make_train_config(o, o.step_epochs, o.step_lr, o.step_warmup, seed);
+    cfg.lwf_alpha = o.lwf_alpha;
+    cfg.lwf_temperature = o.lwf_temperature;
+    cfg.ewc_lambda = o.ewc_lambda;
+    cfg.fisher_samples = o.fisher_samples;
+    cfg.fisher_batch = o.fisher_batch;
+    cfg.memory_per_class = o.memory_per_class;
+    cfg.selection = sp.selection;
+    cfg.seed = seed;
+    return cfg;
+}
+
+// An incremental strategy from the base model: one step per later experience, the test
+// accuracy on every experience seen so far after each, the Avalanche metrics of the matrix.
+folia_net run_steps(incremental_run &r, seed_run &sr, const strategy_spec &sp,
+                    nlohmann::json &run) {
+    const incremental_options &o = r.o;
+    const incremental_config cfg = strategy_config(o, sp, sr.seed);
+    run["incremental_config"] = cfg.to_json();
+    auto learner = make_learner(sp.kind, clone_model(sr.base), r.images);
+    const int n0 = sr.p->experiences[0].num_outputs_after();
+    learner->consolidate({sr.train_items[0], n0}, cfg);  // EWC's Fisher / the memory of exp 0
+    accuracy_matrix m;
+    m.test_count = sr.test_count;
+    m.add_step({double(sr.base_meta["test_acc_exp0"])});
+    nlohmann::json steps = nlohmann::json::array();
+    for (int t = 1; t < sr.T; ++t) {
+        const cil_experience &e = sr.p->experiences[size_t(t)];
+        fmt::print(stderr,
+                   "[seed {} | {}] step {}/{}: +{} classes ({} -> {} outputs), {} new "
+                   "images, {} epochs\n",
+                   sr.seed, sp.name, t, sr.T - 1, e.classes.size(), e.first_output,
+                   e.num_outputs_after(), sr.train_items[size_t(t)].size(), o.step_epochs);
+        const incremental_result res =
+            learner->learn_incremental({sr.train_items[size_t(t)], e.num_outputs_after()}, cfg);
+        r.clock.done += double(res.train_images) * o.step_epochs;
+        std::vector<double> row;
+        for (int j = 0; j <= t; ++j)
+            row.push_back(accuracy_on(learner->model(), r.images, sr.test_items[size_t(j)]));
+        m.add_step(row);
+        const cl_metrics cm = compute_cl_metrics(m);
+        nlohmann::json sj = res.to_json();
+        sj["test_acc"] = row;
+        steps.push_back(sj);
+        fmt::print(stderr,
+                   "[seed {} | {}] after step {}: ACC {:.2f}% | per experience {} | "
+                   "forgetting {:.2f} | {}\n",
+                   sr.seed, sp.name, t, 100 * cm.acc.back(), percent_list(row),
+                   100 * cm.stream_forgetting.back(), r.clock.line());
+    }
+    run["matrix"] = m.acc;
+    run["metrics"] = compute_cl_metrics(m).to_json();
+    run["steps"] = steps;
+    return learner->model();
+}
+
+// <out>/models/<strategy>-seed<s>.folia: the final model with the protocol's labels.
+std::string export_final(const incremental_run &r, const seed_run &sr, const strategy_spec &sp,
+                         folia_net &model) {
+    model_file info;
+    info.labels = sr.p->labels(r.d, model->arch.num_classes);
+    info.preprocess.input_size = r.images.size;
+    info.meta_json = nlohmann::json({{"trainer", "folia-incremental"},
+                                     {"strategy", sp.name},
+                                     {"seed", sr.seed},
+                                     {"config", r.config}})
+                         .dump();
+    const std::string path = fmt::format("{}/models/{}-seed{}.folia", r.o.out, sp.name, sr.seed);
+    export_model_file(model, info, path);
+    return path;
+}
+
+// One (seed, strategy) run, appended to the results (written at once).
+void run_strategy(incremental_run &r, seed_run &sr, const strategy_spec &sp) {
+    const auto run_start = std::chrono::steady_clock::now();
+    nlohmann::json run = {{"seed", sr.seed},
+                          {"strategy", sp.name},
+                          {"kind", sp.kind},
+                          {"class_order", sr.p->class_order},
+                          {"test_count", sr.test_count}};
+    folia_net final_model = sp.kind == "joint" ? run_joint(r, sr, run) : run_steps(r, sr, sp, run);
+    run["seconds"] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    if (r.o.export_models) run["model"] = export_final(r, sr, sp, final_model);
+    r.results["runs"].push_back(run);
+    r.save();
+}
+
+}  // namespace
+
+nlohmann::json run_incremental(const incremental_options &o, const dataset &d, const data_split &s,
+                               const image_cache &images) {
+    incremental_run r{o, d, s, images};
+    start_results(r);
+    const std::vector<cil_protocol> protocols = plan_protocols(r);
     for (size_t si = 0; si < o.seeds.size(); ++si) {
-        const uint64_t seed = o.seeds[si];
-        const cil_protocol &p = protocols[si];
-        const int T = int(p.experiences.size());
-        std::vector<std::vector<train_item>> train_items, test_items;
-        for (int t = 0; t < T; ++t) {
-            train_items.push_back(mapped_items(d, p, experience_samples(d, s, p, t, train_parts)));
-            test_items.push_back(mapped_items(d, p, experience_samples(d, s, p, t, {part::test})));
-            if (train_items.back().empty())
-                throw std::runtime_error(fmt::format("experience {} has no training images", t));
-        }
-        accuracy_matrix shape;
-        for (int t = 0; t < T; ++t) shape.test_count.push_back(int(test_items[size_t(t)].size()));
-
+        seed_run sr = seed_items(r, o.seeds[si], protocols[si]);
         bool any_left = false;
-        for (const auto &sp : specs) any_left |= !finished(seed, sp.name);
+        for (const auto &sp : r.specs) any_left |= !r.finished(sr.seed, sp.name);
         if (!any_left) continue;
-
-        // The base model: experience 0 learned from scratch, shared by every strategy.
-        const std::string base_path = fmt::format("{}/base-seed{}.pt", o.out, seed);
-        const int n0 = p.experiences[0].num_outputs_after();
-        folia_net base = make_model(n0, seed);
-        nlohmann::json base_meta;
-        const bool need_base =
-            std::any_of(specs.begin(), specs.end(), [&](const strategy_spec &sp) {
-                return sp.kind != "joint" && !finished(seed, sp.name);
-            });
-        if (need_base) {
-            if (!load_checkpoint(base_path, base, nullptr, &base_meta)) {
-                fmt::print(stderr,
-                           "[seed {}] base: experience 0, {} classes, {} images, {} epochs\n", seed,
-                           n0, train_items[0].size(), o.base_epochs);
-                trainer t(base, images, make_train_config(o, o.base_epochs, o.lr, o.warmup, seed));
-                const auto hist = t.fit(train_items[0], {});
-                base_meta = {{"seed", seed}, {"seconds", 0.0}};
-                double secs = 0;
-                for (const auto &h : hist) secs += h.seconds;
-                base_meta["seconds"] = secs;
-                save_checkpoint(base_path, base, nullptr, base_meta);
-                clock.done += double(train_items[0].size()) * o.base_epochs;
-            }
-            base_meta["test_acc_exp0"] = accuracy_on(base, images, test_items[0]);
-            fmt::print(stderr, "[seed {}] base model: test accuracy on experience 0 {:.2f}%\n",
-                       seed, 100 * double(base_meta["test_acc_exp0"]));
-        }
-
-        for (const auto &sp : specs) {
-            if (finished(seed, sp.name)) continue;
-            const auto run_start = std::chrono::steady_clock::now();
-            nlohmann::json run = {{"seed", seed},
-                                  {"strategy", sp.name},
-                                  {"kind", sp.kind},
-                                  {"class_order", p.class_order},
-                                  {"test_count", shape.test_count}};
-            accuracy_matrix m = shape;
-            folia_net final_model{nullptr};
-            if (sp.kind == "joint") {
-                std::vector<train_item> all;
-                for (const auto &v : train_items) all.insert(all.end(), v.begin(), v.end());
-                const int n_all = p.experiences.back().num_outputs_after();
-                fmt::print(stderr, "[seed {} | joint] {} classes, {} images, {} epochs\n", seed,
-                           n_all, all.size(), joint_epochs);
-                folia_net model = make_model(n_all, seed);
-                trainer t(model, images, make_train_config(o, joint_epochs, o.lr, o.warmup, seed));
-                t.fit(all, {});
-                clock.done += double(all.size()) * joint_epochs;
-                std::vector<double> row;
-                for (int j = 0; j < T; ++j)
-                    row.push_back(accuracy_on(model, images, test_items[size_t(j)]));
-                // Joint learns everything in one step: one row, seen = all experiences.
-                accuracy_matrix jm;
-                jm.test_count = shape.test_count;
-                double correct = 0, total = 0;
-                for (int j = 0; j < T; ++j) {
-                    correct += row[size_t(j)] * shape.test_count[size_t(j)];
-                    total += shape.test_count[size_t(j)];
-                }
-                run["acc_per_experience"] = row;
-                run["metrics"] = {{"final_acc", total > 0 ? correct / total : 0.0},
-                                  {"final_acc_exp_mean", [&] {
-                                       double a = 0;
-                                       for (double v : row) a += v;
-                                       return a / T;
-                                   }()}};
-                fmt::print(stderr,
-                           "[seed {} | joint] test accuracy {:.2f}% | per experience {} | {}\n",
-                           seed, 100 * double(run["metrics"]["final_acc"]), percent_list(row),
-                           clock.line());
-                final_model = model;
-            } else {
-                incremental_config cfg;
-                cfg.train = make_train_config(o, o.step_epochs, o.step_lr, o.step_warmup, seed);
-                cfg.lwf_alpha = o.lwf_alpha;
-                cfg.lwf_temperature = o.lwf_temperature;
-                cfg.ewc_lambda = o.ewc_lambda;
-                cfg.fisher_samples = o.fisher_samples;
-                cfg.fisher_batch = o.fisher_batch;
-                cfg.memory_per_class = o.memory_per_class;
-                cfg.selection = sp.selection;
-                cfg.seed = seed;
-                run["incremental_config"] = cfg.to_json();
-                auto learner = make_learner(sp.kind, clone_model(base), images);
-                new_data first{train_items[0], n0};
-                learner->consolidate(first, cfg);  // EWC's Fisher / the rehearsal memory of exp 0
-                m.add_step({double(base_meta["test_acc_exp0"])});
-                nlohmann::json steps = nlohmann::json::array();
-                for (int t = 1; t < T; ++t) {
-                    const cil_experience &e = p.experiences[size_t(t)];
-                    fmt::print(stderr,
-                               "[seed {} | {}] step {}/{}: +{} classes ({} -> {} outputs), {} new "
-                               "images, {} epochs\n",
-                               seed, sp.name, t, T - 1, e.classes.size(), e.first_output,
-                               e.num_outputs_after(), train_items[size_t(t)].size(), o.step_epochs);
-                    const incremental_result r = learner->learn_incremental(
-                        {train_items[size_t(t)], e.num_outputs_after()}, cfg);
-                    clock.done += double(r.train_images) * o.step_epochs;
-                    std::vector<double> row;
-                    for (int j = 0; j <= t; ++j)
-                        row.push_back(accuracy_on(learner->model(), images, test_items[size_t(j)]));
-                    m.add_step(row);
-                    const cl_metrics cm = compute_cl_metrics(m);
-                    nlohmann::json sj = r.to_json();
-                    sj["test_acc"] = row;
-                    steps.push_back(sj);
-                    fmt::print(stderr,
-                               "[seed {} | {}] after step {}: ACC {:.2f}% | per experience {} | "
-                               "forgetting {:.2f} | {}\n",
-                               seed, sp.name, t, 100 * cm.acc.back(), percent_list(row),
-                               100 * cm.stream_forgetting.back(), clock.line());
-                }
-                run["matrix"] = m.acc;
-                run["metrics"] = compute_cl_metrics(m).to_json();
-                run["steps"] = steps;
-                final_model = learner->model();
-            }
-            run["seconds"] =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-            if (o.export_models) {
-                model_file info;
-                info.labels = p.labels(d, final_model->arch.num_classes);
-                info.preprocess.input_size = images.size;
-                info.meta_json = nlohmann::json({{"trainer", "folia-incremental"},
-                                                 {"strategy", sp.name},
-                                                 {"seed", seed},
-                                                 {"config", config}})
-                                     .dump();
-                const std::string path =
-                    fmt::format("{}/models/{}-seed{}.folia", o.out, sp.name, seed);
-                export_model_file(final_model, info, path);
-                run["model"] = path;
-            }
-            results["runs"].push_back(run);
-            save();
-        }
+        train_base(r, sr);
+        for (const auto &sp : r.specs)
+            if (!r.finished(sr.seed, sp.name)) run_strategy(r, sr, sp);
     }
-    return results;
+    return r.results;
+}
+
+int cmd_incremental(const incremental_options &o) {
+    const workspace w = load_workspace(o.data, true);
+    const nlohmann::json r = run_incremental(o, w.data, w.split, w.images);
+    // Summary: final ACC, mean forgetting per strategy, averaged over seeds.
+    std::map<std::string, std::vector<std::pair<double, double>>> by;
+    for (const auto &run : r.at("runs")) {
+        const auto &m = run.at("metrics");
+        by[run.at("strategy")].push_back({m.at("final_acc"), m.value("mean_forgetting", 0.0)});
+    }
+    fmt::print("{:<20} {:>6} {:>10} {:>12}\n", "strategy", "runs", "final ACC", "forgetting");
+    for (const auto &[name, v] : by) {
+        double a = 0, f = 0;
+        for (const auto &[x, y] : v) a += x, f += y;
+        fmt::print("{:<20} {:>6} {:>9.2f}% {:>11.2f}%\n", name, v.size(),
+                   100 * a / double(v.size()), 100 * f / double(v.size()));
+    }
+    fmt::print("results: {}/results.json\n", o.out);
+    return 0;
 }
 
 }  // namespace folia::train

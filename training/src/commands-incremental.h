@@ -1,5 +1,5 @@
-// incremental-commands.h: the class-incremental experiment of folia-incremental (options are
-// plain C++ so incremental-main.cpp stays free of LibTorch; the runner is in
+// commands-incremental.h: the class-incremental experiment of folia-incremental (options are
+// plain C++ so main-incremental.cpp stays free of LibTorch; the runner is in
 // commands-incremental.cpp).
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "commands.h"
+#include "options.h"
 #include "dataset.h"
 #include "image-cache.h"
 #include "split.h"
@@ -34,12 +34,15 @@ struct incremental_options {
     bool shuffle_classes = false;
     // Training.
     int base_epochs = 8, step_epochs = 6, joint_epochs = 0;  // joint 0: = base_epochs
-    int batch = 32;
-    double lr = 1e-3, step_lr = 5e-4, weight_decay = 1e-4, warmup = 1.0, step_warmup = 0.5;
-    double min_lr_frac = 0.02;
-    std::string weighting = "sqrt";
+    // batch, weight decay, cosine floor, class weights, step cap; lr and warmup are the base
+    // model's and joint's (epochs, schedule and patience are not used: see above and below).
+    fit_options fit = [] {
+        fit_options f;
+        f.lr = 1e-3;
+        return f;
+    }();
+    double step_lr = 5e-4, step_warmup = 0.5;  // the incremental steps' peak LR and warmup
     bool no_augment = false;
-    int64_t max_steps = 0;  // cap steps per epoch (CI)
     // Strategies.
     double lwf_alpha = 1.0, lwf_temperature = 2.0;
     double ewc_lambda = 1000.0;

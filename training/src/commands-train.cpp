@@ -8,32 +8,23 @@
 #include <fstream>
 #include <sstream>
 
+#include "commands.h"
 #include "checkpoint.h"
 #include "export.h"
 #include "trainer.h"
 #include "workspace.h"
+#include "file-io.h"
 #include "incremental-exemplars.h"
 #include "folia/augment.h"
 
 namespace folia::train {
 
-void setup_runtime(int threads) {
-    // LibTorch picks 1 thread on this VM (cpuinfo sees one core): always set it explicitly.
-    torch::set_num_threads(std::max(1, threads));
-}
-
 namespace {
 
-train_config config_from_options(const train_options &o) {
-    train_config cfg;
-    cfg.epochs = o.epochs;
-    cfg.batch = o.batch;
-    cfg.lr = o.lr;
-    cfg.weight_decay = o.weight_decay;
-    cfg.schedule = o.schedule;
-    cfg.warmup_epochs = o.warmup;
-    cfg.min_lr_frac = o.min_lr_frac;
-    cfg.patience = o.patience;
+// folia-train's train_config: the shared knobs plus seed, augmentation, label smoothing and the
+// run folder.
+train_config train_config_of(const train_options &o) {
+    train_config cfg = config_from_options(o.fit);
     cfg.seed = o.seed;
     const std::string aug = o.no_augment ? "none" : o.augment;
     if (aug != "lab" && aug != "field" && aug != "none")
@@ -41,8 +32,6 @@ train_config config_from_options(const train_options &o) {
     cfg.augment = aug != "none";
     if (aug == "field") cfg.aug = field_augment_params();
     cfg.label_smoothing = o.label_smoothing;
-    cfg.weighting = parse_class_weighting(o.weighting);
-    cfg.max_steps_per_epoch = o.max_steps;
     cfg.out_dir = o.out;
     cfg.resume = o.resume;
     return cfg;
@@ -76,7 +65,8 @@ void init_from_model_file(folia_net &model, const std::string &path,
         model->fc2->bias[int64_t(r)].copy_(src->fc2->bias[from]);
         ++copied;
     }
-    fmt::print(stderr, "initialised from {} ({} of {} classes known to it)\n", path, copied, labels.size());
+    fmt::print(stderr, "initialised from {} ({} of {} classes known to it)\n", path, copied,
+               labels.size());
 }
 
 // Training items of the given parts, each root's images repeated --oversample times.
@@ -89,7 +79,8 @@ std::vector<train_item> training_items(const workspace &w, const train_options &
         train_idx->push_back(int(i));
         const size_t d = size_t(w.domain[i]);
         const int times = d < o.oversample.size() ? std::max(1, o.oversample[d]) : 1;
-        for (int k = 0; k < times; ++k) items.push_back({int32_t(i), w.data.samples[i].label, 1.0f, 0});
+        for (int k = 0; k < times; ++k)
+            items.push_back({int32_t(i), w.data.samples[i].label, 1.0f, 0});
     }
     return items;
 }
@@ -102,10 +93,15 @@ void add_exemplars(folia_net &model, const nlohmann::json &run, const export_opt
                    model_file *info) {
     data_options d = o.data;
     d.size = run.at("size");
-    if (d.data.empty()) d.data = run.at("data").is_string() ? std::vector<std::string>{run.at("data")} : run.at("data").get<std::vector<std::string>>();
-    if (d.split.empty()) d.split = run.at("split").is_string() ? std::vector<std::string>{run.at("split")} : run.at("split").get<std::vector<std::string>>();
+    if (d.data.empty())
+        d.data = run.at("data").is_string() ? std::vector<std::string>{run.at("data")}
+                                            : run.at("data").get<std::vector<std::string>>();
+    if (d.split.empty())
+        d.split = run.at("split").is_string() ? std::vector<std::string>{run.at("split")}
+                                              : run.at("split").get<std::vector<std::string>>();
     const workspace w = load_workspace(d, true);
-    if (w.data.classes != info->labels) throw std::runtime_error("export: the data folders' classes differ from the run's");
+    if (w.data.classes != info->labels)
+        throw std::runtime_error("export: the data folders' classes differ from the run's");
     const std::vector<int> idx = w.split.indices({part::labeled, part::stream});
     const int64_t c = model->arch.channels.back();
     model->eval();
@@ -115,9 +111,12 @@ void add_exemplars(folia_net &model, const nlohmann::json &run, const export_opt
     for (size_t b = 0; b < idx.size(); b += 64) {
         const size_t n = std::min<size_t>(64, idx.size() - b);
         std::vector<uint8_t> u8(n * per);
-        for (size_t i = 0; i < n; ++i) std::memcpy(u8.data() + i * per, w.images.image(size_t(idx[b + i])), per);
-        const torch::Tensor f = model->features(normalize_u8_batch(u8.data(), int64_t(n), d.size)).contiguous();
-        std::memcpy(feat.data() + b * size_t(c), f.data_ptr<float>(), n * size_t(c) * sizeof(float));
+        for (size_t i = 0; i < n; ++i)
+            std::memcpy(u8.data() + i * per, w.images.image(size_t(idx[b + i])), per);
+        const torch::Tensor f =
+            model->features(normalize_u8_batch(u8.data(), int64_t(n), d.size)).contiguous();
+        std::memcpy(feat.data() + b * size_t(c), f.data_ptr<float>(),
+                    n * size_t(c) * sizeof(float));
     }
     tensor_f32 ef, el;
     for (int k = 0; k < int(info->labels.size()); ++k) {
@@ -135,7 +134,8 @@ void add_exemplars(folia_net &model, const nlohmann::json &run, const export_opt
     el.shape = {int64_t(el.data.size())};
     info->tensors[k_exemplar_features] = std::move(ef);
     info->tensors[k_exemplar_labels] = std::move(el);
-    fmt::print(stderr, "exemplars: {} trunk features ({} per class, herding) from {} training images\n",
+    fmt::print(stderr,
+               "exemplars: {} trunk features ({} per class, herding) from {} training images\n",
                info->tensors[k_exemplar_labels].data.size(), o.exemplars, idx.size());
 }
 
@@ -146,8 +146,10 @@ int cmd_train(const train_options &o) {
     std::vector<int> train_idx;
     const std::vector<train_item> train = training_items(w, o, &train_idx);
     const std::vector<int> val_idx = w.split.indices({part::val});
-    if (train_idx.empty()) throw std::runtime_error("no training images in parts " + fmt::format("{}", fmt::join(o.parts, ",")));
-    const train_config cfg = config_from_options(o);
+    if (train_idx.empty())
+        throw std::runtime_error("no training images in parts " +
+                                 fmt::format("{}", fmt::join(o.parts, ",")));
+    const train_config cfg = train_config_of(o);
 
     // run.json: what export/eval/calibrate need to rebuild the context of this run.
     const nlohmann::json run = {{"classes", w.data.classes},
@@ -179,8 +181,11 @@ int cmd_train(const train_options &o) {
     }
     if (!o.init_model.empty()) init_from_model_file(model, o.init_model, w.data.classes);
     trainer t(model, w.images, cfg);
-    fmt::print(stderr, "training on {} images ({} items, {}), validating on {}, {} epochs, batch {}, lr {}\n",
-               train_idx.size(), train.size(), fmt::join(o.parts, "+"), val_idx.size(), o.epochs, o.batch, o.lr);
+    fmt::print(
+        stderr,
+        "training on {} images ({} items, {}), validating on {}, {} epochs, batch {}, lr {}\n",
+        train_idx.size(), train.size(), fmt::join(o.parts, "+"), val_idx.size(), o.fit.epochs,
+        o.fit.batch, o.fit.lr);
     const auto hist = t.fit(train, items_for(w.data, val_idx));
     double best = 0;
     for (const auto &h : hist) best = std::max(best, h.val_acc);
@@ -204,24 +209,30 @@ int cmd_export(const export_options &o) {
         info.calibration.temperature = cal.at("temperature");
         info.calibration.abstain_threshold = cal.at("abstain_threshold");
     }
-    nlohmann::json m = {{"trainer", fmt::format("folia-train (LibTorch {}.{}.{})", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH)},
-                        {"checkpoint_epoch", meta.value("epoch", -1)},
-                        {"val_acc", meta.value("val_acc", 0.0)},
-                        {"split", run.at("split")},
-                        {"train_parts", run.at("parts")},
-                        {"config", run.at("config")}};
+    nlohmann::json m = {
+        {"trainer", fmt::format("folia-train (LibTorch {}.{}.{})", TORCH_VERSION_MAJOR,
+                                TORCH_VERSION_MINOR, TORCH_VERSION_PATCH)},
+        {"checkpoint_epoch", meta.value("epoch", -1)},
+        {"val_acc", meta.value("val_acc", 0.0)},
+        {"split", run.at("split")},
+        {"train_parts", run.at("parts")},
+        {"config", run.at("config")}};
     if (o.exemplars > 0) {
         add_exemplars(model, run, o, &info);
-        m["exemplars"] = {{"per_class", o.exemplars}, {"selection", "herding"}, {"from", "training parts (labeled + stream), unaugmented"}};
+        m["exemplars"] = {{"per_class", o.exemplars},
+                          {"selection", "herding"},
+                          {"from", "training parts (labeled + stream), unaugmented"}};
     }
     info.meta_json = m.dump();
     export_model_file(model, info, o.out);
     fmt::print("wrote {} ({} classes, T = {:.4f}, abstain below p = {:.4f})\n", o.out,
-               info.labels.size(), info.calibration.temperature, info.calibration.abstain_threshold);
+               info.labels.size(), info.calibration.temperature,
+               info.calibration.abstain_threshold);
     if (!o.golden.empty()) {
         const golden_data g = make_golden(model, 1, info.preprocess.input_size);
         write_golden(g, o.golden);
-        fmt::print("wrote {} (synthetic input (1,{},{},3), LibTorch logits)\n", o.golden, g.size, g.size);
+        fmt::print("wrote {} (synthetic input (1,{},{},3), LibTorch logits)\n", o.golden, g.size,
+                   g.size);
     }
     return 0;
 }

@@ -1,44 +1,30 @@
-// commands.h: folia-train's subcommands. Option structs are plain C++ so main.cpp (CLI11)
-// stays free of LibTorch; the torch-using commands live in commands-train.cpp and
-// commands-eval.cpp.
+// commands.h: folia-train's subcommands. Option structs are plain C++ so main-train.cpp (CLI11)
+// stays free of LibTorch. cmd_split and cmd_cache live in commands-data.cpp, cmd_train and
+// cmd_export in commands-train.cpp, cmd_eval and cmd_calibrate in commands-eval.cpp, cmd_bench
+// in commands-bench.cpp.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace folia::train {
+#include "options.h"
 
-struct data_options {
-    // --data, repeatable: several <class>/<image> roots are merged into one dataset whose
-    // classes are the union. Empty: $FOLIA_DATA.
-    std::vector<std::string> data;
-    // --split, one per data root: its split file (made from --split-seed and the fractions
-    // below if missing). Empty: training/splits/<root folder name>-seed<split seed>.json.
-    std::vector<std::string> split;
-    std::string cache_dir = "build/cache";
-    int size = 128;
-    int max_classes = 0, per_class = 0;                // slices for smoke runs
-    uint64_t split_seed = 42;
-    double test_frac = 0.10, val_frac = 0.10, labeled_frac = 0.20;  // of a NEW split only
-    int threads = 2;
-};
+namespace folia::train {
 
 struct train_options {
     data_options data;
     std::string out = "build/train/plantvillage";
     std::string init;  // start from this checkpoint's weights (e.g. a lower-resolution stage)
     std::vector<std::string> parts = {"labeled", "stream"};
-    std::string init_model;  // start from a model file's weights; labels matched by name
+    std::string init_model;       // start from a model file's weights; labels matched by name
     std::vector<int> oversample;  // per data root: how many times each training image appears
-    std::string augment = "lab";  // lab (the seed's recipe), field (lab + field transforms), none
+    std::string augment =
+        "lab";  // lab (the PlantVillage recipe), field (lab + field transforms), none
     double label_smoothing = 0.0;
-    int epochs = 30, batch = 32, patience = 8;
-    double lr = 1e-4, weight_decay = 1e-4, warmup = 1.0, min_lr_frac = 0.02;
-    std::string schedule = "cosine", weighting = "sqrt";
+    fit_options fit;
     uint64_t seed = 42;
     bool resume = false, no_augment = false;
-    int64_t max_steps = 0;
 };
 
 struct export_options {
@@ -46,8 +32,8 @@ struct export_options {
     std::string checkpoint;  // default <run>/best.pt
     std::string out = "shared/models/plantvillage.folia";
     std::string golden = "shared/models/plantvillage.golden.bin";
-    int exemplars = 0;   // per class: herding-selected trunk features stored for teaching replay
-    data_options data;   // where the exemplars come from (default: the run's folders and splits)
+    int exemplars = 0;  // per class: herding-selected trunk features stored for teaching replay
+    data_options data;  // where the exemplars come from (default: the run's folders and splits)
 };
 
 struct eval_options {
@@ -74,8 +60,6 @@ struct bench_options {
     std::string json;  // optional results file
     bool skip_pytorch = false;
 };
-
-void setup_runtime(int threads);  // torch threads; call first thing after mallopt
 
 int cmd_split(const data_options &o);
 int cmd_cache(const data_options &o);

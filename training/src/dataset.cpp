@@ -1,4 +1,4 @@
-// dataset.cpp: folder scan, MANIFEST.tsv leaf groups, file helpers.
+// dataset.cpp: folder scan, MANIFEST.tsv leaf groups.
 #include "dataset.h"
 
 #include <algorithm>
@@ -9,7 +9,6 @@
 #include <map>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -19,7 +18,8 @@ namespace {
 
 bool is_image(const fs::path &p) {
     std::string ext = p.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
 }
 
@@ -95,7 +95,8 @@ dataset scan_dataset(const std::string &root, int leaf_gap) {
         std::vector<sample> files;
         for (const auto &e : fs::directory_iterator(base / cls)) {
             const std::string fname = e.path().filename().string();
-            if (!e.is_regular_file() || fname.empty() || fname[0] == '.' || !is_image(e.path())) continue;
+            if (!e.is_regular_file() || fname.empty() || fname[0] == '.' || !is_image(e.path()))
+                continue;
             sample s;
             s.rel_path = cls + "/" + fname;
             s.bytes = uint64_t(e.file_size());
@@ -143,7 +144,8 @@ dataset scan_dataset(const std::string &root, int leaf_gap) {
 dataset subset_dataset(const dataset &d, int max_classes, int per_class) {
     dataset r;
     r.root = d.root;
-    const int k = max_classes > 0 ? std::min<int>(max_classes, int(d.classes.size())) : int(d.classes.size());
+    const int k =
+        max_classes > 0 ? std::min<int>(max_classes, int(d.classes.size())) : int(d.classes.size());
     r.classes.assign(d.classes.begin(), d.classes.begin() + k);
     std::vector<int> taken(size_t(k), 0);
     for (const auto &s : d.samples) {
@@ -160,42 +162,6 @@ std::string resolve_data_root(const std::string &flag) {
     const char *env = std::getenv("FOLIA_DATA");
     if (env && *env) return env;
     throw std::runtime_error("no data folder: pass --data or set FOLIA_DATA");
-}
-
-std::vector<uint8_t> read_file_bytes(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open '" + path + "'");
-    in.seekg(0, std::ios::end);
-    const std::streamoff n = in.tellg();
-    in.seekg(0);
-    std::vector<uint8_t> r(size_t(std::max<std::streamoff>(n, 0)));
-    if (n > 0 && !in.read(reinterpret_cast<char *>(r.data()), n))
-        throw std::runtime_error("cannot read '" + path + "'");
-    return r;
-}
-
-void write_file_atomic(const std::string &path, const void *data, size_t size) {
-    const fs::path p(path);
-    if (p.has_parent_path()) fs::create_directories(p.parent_path());
-    const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-    {
-        std::FILE *f = std::fopen(tmp.c_str(), "wb");
-        if (!f) throw std::runtime_error("cannot write '" + tmp + "'");
-        const bool ok = std::fwrite(data, 1, size, f) == size && std::fflush(f) == 0 &&
-                        ::fsync(::fileno(f)) == 0;
-        if (std::fclose(f) != 0 || !ok) {
-            std::remove(tmp.c_str());
-            throw std::runtime_error("cannot write '" + tmp + "' (disk full?)");
-        }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "'");
-    }
-}
-
-void write_file_atomic(const std::string &path, const std::string &text) {
-    write_file_atomic(path, text.data(), text.size());
 }
 
 }  // namespace folia::train

@@ -25,10 +25,10 @@ struct dataset {
 // Scans root/<class>/*.{jpg,jpeg,png} (case-insensitive extensions; hidden files and folders
 // without images are skipped). Labels are the sorted class folder names that hold images.
 // If root/MANIFEST.tsv exists (columns relative_path, pv_photo_code, pv_photo_number), samples
-// of the same class and photo code whose photo numbers chain within +-leaf_gap of each other form one
-// group ("leaf:<class>|<code>:<first number>"): PlantVillage photographed each leaf several times with
-// consecutive numbers, so such images must never straddle a split. Every other file is its own
-// group ("file:<rel_path>"). Throws std::runtime_error with a clear message on a missing or
+// of the same class and photo code whose photo numbers chain within +-leaf_gap of each other form
+// one group ("leaf:<class>|<code>:<first number>"): PlantVillage photographed each leaf several
+// times with consecutive numbers, so such images must never straddle a split. Every other file is
+// its own group ("file:<rel_path>"). Throws std::runtime_error with a clear message on a missing or
 // empty folder.
 dataset scan_dataset(const std::string &root, int leaf_gap = 4);
 
@@ -38,12 +38,5 @@ dataset subset_dataset(const dataset &d, int max_classes, int per_class);
 
 // The data root from --data or, if empty, $FOLIA_DATA; throws if neither is set.
 std::string resolve_data_root(const std::string &flag);
-
-// Reads a whole file; throws std::runtime_error naming the path on failure.
-std::vector<uint8_t> read_file_bytes(const std::string &path);
-// Writes via a temporary file in the same folder and rename(), so readers never see a partial
-// file and a crash leaves the old one intact. Creates missing parent folders.
-void write_file_atomic(const std::string &path, const void *data, size_t size);
-void write_file_atomic(const std::string &path, const std::string &text);
 
 }  // namespace folia::train

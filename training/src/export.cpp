@@ -7,6 +7,7 @@
 
 #include "dataset.h"
 #include "split.h"
+#include "file-io.h"
 
 namespace folia::train {
 
@@ -87,13 +88,15 @@ golden_data read_golden(const std::string &path) {
         throw std::runtime_error("'" + path + "' is not a Folia golden file");
     uint32_t hdr[6];
     std::memcpy(hdr, b.data() + 8, sizeof hdr);
-    if (hdr[0] != 1 || hdr[3] != 3) throw std::runtime_error("'" + path + "': unknown golden version");
+    if (hdr[0] != 1 || hdr[3] != 3)
+        throw std::runtime_error("'" + path + "': unknown golden version");
     golden_data g;
     g.n = int(hdr[1]);
     g.size = int(hdr[2]);
     g.classes = int(hdr[4]);
     const size_t ni = size_t(g.n) * g.size * g.size * 3, nl = size_t(g.n) * g.classes;
-    if (b.size() != 32 + 4 * (ni + nl)) throw std::runtime_error("'" + path + "': truncated golden file");
+    if (b.size() != 32 + 4 * (ni + nl))
+        throw std::runtime_error("'" + path + "': truncated golden file");
     g.input.resize(ni);
     g.logits.resize(nl);
     std::memcpy(g.input.data(), b.data() + 32, 4 * ni);

@@ -12,6 +12,7 @@
 
 #include "progress.h"
 #include "split.h"
+#include "file-io.h"
 
 namespace folia::train {
 
@@ -69,7 +70,8 @@ image_cache build_cache(const dataset &d, int size, int threads, bool show_progr
                 if (st != FOLIA_OK)
                     throw std::runtime_error("'" + path + "': " + folia_status_message(st));
                 if (img.width != size || img.height != size || img.channels != 3)
-                    throw std::runtime_error("'" + path + "': preprocessing returned the wrong shape");
+                    throw std::runtime_error("'" + path +
+                                             "': preprocessing returned the wrong shape");
                 std::memcpy(c.data.data() + i * per, img.data.data(), per);
             } catch (const std::exception &e) {
                 std::lock_guard<std::mutex> lock(err_mu);

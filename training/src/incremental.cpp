@@ -15,11 +15,6 @@ namespace folia::train {
 
 namespace {
 
-uint64_t mix64(uint64_t a, uint64_t b) {
-    splitmix64 s(a ^ (b * 0x9E3779B97F4A7C15ull));
-    return s.next();
-}
-
 // (N, S, S, 3) u8 of the given cache images, packed.
 std::vector<uint8_t> gather_images(const image_cache &images, const std::vector<int32_t> &idx,
                                    size_t begin, size_t end) {
@@ -201,7 +196,7 @@ incremental_result incremental_learner::learn_incremental(const new_data &data,
         throw std::invalid_argument(name() + ": the experience has no training data");
     if (data.num_outputs > old_outputs) {
         // New rows get LibTorch's default Linear init from a seeded generator.
-        torch::manual_seed(mix64(cfg.seed, 0x6E0 + uint64_t(experiences_)));
+        torch::manual_seed(mix_seeds(cfg.seed, 0x6E0 + uint64_t(experiences_)));
         model_->grow_classes(data.num_outputs);
     }
     const auto t0 = std::chrono::steady_clock::now();
@@ -275,7 +270,7 @@ class ewc_learner : public incremental_learner {
     void consolidate(const new_data &data, const incremental_config &cfg) override {
         named_tensors f =
             fisher_of_model(model_, images_, data.train, cfg.fisher_samples, cfg.fisher_batch,
-                            mix64(cfg.seed, 0xF15 + uint64_t(experiences_)));
+                            mix_seeds(cfg.seed, 0xF15 + uint64_t(experiences_)));
         named_tensors saved;
         for (const auto &[name, p] : named_parameters_of(model_)) saved[name] = p.detach().clone();
         double sum = 0, mx = 0;
@@ -332,7 +327,7 @@ class rehearsal_learner : public incremental_learner {
             const std::vector<float> f = extract_features(model_, images_, idx, &d);
             const std::vector<int> pick =
                 select_exemplars(f, int(idx.size()), d, cfg.memory_per_class, cfg.selection,
-                                 mix64(cfg.seed, 0xE4E + uint64_t(label)));
+                                 mix_seeds(cfg.seed, 0xE4E + uint64_t(label)));
             std::vector<train_item> mem;
             for (int i : pick) {
                 train_item m = items[size_t(i)];

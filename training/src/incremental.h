@@ -1,4 +1,4 @@
-// incremental.h: the seed's IncrementalLearner: learn_incremental(new_data, config) -> result,
+// incremental.h: the incremental learner: learn_incremental(new_data, config) -> result,
 // with four strategies behind one interface (LibTorch):
 //   finetune   train on the new data only (the naive lower bound);
 //   lwf        Learning without Forgetting (Li & Hoiem 2016): + alpha * KL(q_old || p_new) on the

@@ -1,5 +1,6 @@
-// folia-ssl: the seed's semi-supervised pseudo-labelling stream simulation (run) and its
-// supervised baselines (supervised). No LibTorch in this file (ssl-sim.h is plain C++).
+// folia-ssl: the semi-supervised pseudo-labelling stream simulation (run), its supervised
+// baselines (supervised) and the export of a run's model. No LibTorch in this file (ssl-sim.h
+// is plain C++).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -12,20 +13,6 @@ using namespace folia::train;
 using namespace folia::train::ssl;
 
 namespace {
-
-void add_sup_options(CLI::App *c, sup_config &o, const std::string &what) {
-    c->add_option("--epochs", o.epochs, what + ": epochs");
-    c->add_option("--batch", o.batch, "batch size");
-    c->add_option("--lr", o.lr, what + ": peak Adam learning rate (seed: 1e-4)");
-    c->add_option("--weight-decay", o.weight_decay, "Adam weight decay (seed: 1e-4)");
-    c->add_option("--schedule", o.schedule, what + ": cosine (warmup + cosine) or constant");
-    c->add_option("--warmup", o.warmup, what + ": warmup epochs");
-    c->add_option("--min-lr-frac", o.min_lr_frac, "cosine floor as a fraction of --lr");
-    c->add_option("--patience", o.patience, what + ": early stopping patience (0: off)");
-    c->add_option("--class-weights", o.weighting,
-                  "none (seed: plain cross-entropy), sqrt or inverse class frequency");
-    c->add_option("--max-steps", o.max_steps, "cap steps per epoch (smoke runs)");
-}
 
 std::string join_args(int argc, char **argv) {
     std::string s;
@@ -54,18 +41,16 @@ int main(int argc, char **argv) {
                                    "pre-train on the labeled pool, then pseudo-label the "
                                    "stream day by day, retraining when the buffer fills");
     add_data_options(run, so.data);
-    add_sup_options(run, so.pre, "pre-training");
+    add_train_options(run, so.pre, "pre-training");
     run->add_option("--out", so.out, "run folder: state.pt (checkpoint), results.json");
     run->add_option("--seed", so.seed, "model init, stream order, augmentation");
-    run->add_option("--tau", so.ssl.tau, "confidence threshold (seed: 0.9)");
-    run->add_option("--cap", so.ssl.cap_per_class,
-                    "most pseudo-labels per class, 0 = no cap (seed: 500)");
-    run->add_option("--per-day", so.ssl.images_per_day,
-                    "stream images per simulated day (seed: 100)");
+    run->add_option("--tau", so.ssl.tau, "confidence threshold");
+    run->add_option("--cap", so.ssl.cap_per_class, "most pseudo-labels per class, 0 = no cap");
+    run->add_option("--per-day", so.ssl.images_per_day, "stream images per simulated day");
     run->add_option("--retrain-threshold", so.ssl.retrain_threshold,
-                    "buffer size that triggers a retrain (seed: 200-500)");
+                    "buffer size that triggers a retrain");
     run->add_option("--lambda", so.ssl.lambda, "weight of the pseudo-label loss");
-    run->add_option("--ramp-epochs", so.ssl.ramp_epochs, "T_ramp in epochs (seed: 10)");
+    run->add_option("--ramp-epochs", so.ssl.ramp_epochs, "T_ramp in epochs");
     run->add_option("--ramp-scope", so.ssl.ramp_scope,
                     "global: t counts every pseudo-label epoch since the stream began; round: t "
                     "restarts at each retrain");
@@ -90,7 +75,7 @@ int main(int argc, char **argv) {
                                    "supervised baseline on labeled + a share of the "
                                    "stream with true labels");
     add_data_options(sup, su.data);
-    add_sup_options(sup, su.cfg, "training");
+    add_train_options(sup, su.cfg, "training");
     sup->add_option("--out", su.out, "run folder: last.pt, best.pt, history.json, results.json");
     sup->add_option("--label-frac", su.label_frac,
                     "labeled share of the training pool (0.2 = labeled pool only, 1 = all)");
@@ -118,12 +103,12 @@ int main(int argc, char **argv) {
             so.ssl.final_retrain = !no_final;
             so.progress = !quiet;
             so.command = command;
-            setup_threads(so.data.threads);
+            setup_runtime(so.data.threads);
             run_ssl(so);
         } else if (*sup) {
             su.progress = !su_quiet;
             su.command = command;
-            setup_threads(su.data.threads);
+            setup_runtime(su.data.threads);
             run_supervised(su);
         } else if (*exp) {
             export_ssl_state(ex_run, ex_data, ex_out);

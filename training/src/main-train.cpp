@@ -24,24 +24,23 @@ int main(int argc, char **argv) {
     auto *train = app.add_subcommand("train", "supervised training with checkpoints");
     add_data_options(train, tr.data);
     train->add_option("--out", tr.out, "run folder: last.pt, best.pt, history.json, run.json");
-    train->add_option("--init", tr.init, "start from this checkpoint's weights (progressive resizing)");
-    train->add_option("--parts", tr.parts, "split parts to train on (labeled, stream)")->delimiter(',');
-    train->add_option("--epochs", tr.epochs);
-    train->add_option("--batch", tr.batch);
-    train->add_option("--lr", tr.lr, "peak learning rate (seed: 1e-4)");
-    train->add_option("--weight-decay", tr.weight_decay);
-    train->add_option("--schedule", tr.schedule, "cosine (warmup + cosine) or constant");
-    train->add_option("--warmup", tr.warmup, "warmup epochs");
-    train->add_option("--min-lr-frac", tr.min_lr_frac, "cosine floor as a fraction of --lr");
-    train->add_option("--patience", tr.patience, "early stopping patience in epochs (0: off)");
-    train->add_option("--class-weights", tr.weighting, "none, sqrt or inverse class frequency");
+    train->add_option("--init", tr.init,
+                      "start from this checkpoint's weights (progressive resizing)");
+    train->add_option("--parts", tr.parts, "split parts to train on (labeled, stream)")
+        ->delimiter(',');
+    add_train_options(train, tr.fit);
     train->add_option("--seed", tr.seed);
-    train->add_option("--max-steps", tr.max_steps, "cap steps per epoch (smoke runs)");
     train->add_flag("--resume", tr.resume, "continue from <out>/last.pt");
     train->add_flag("--no-augment", tr.no_augment, "same as --augment none");
-    train->add_option("--augment", tr.augment, "lab (the seed's recipe), field (lab + crops, hue, blur, cut-out) or none");
-    train->add_option("--init-model", tr.init_model, "start from a model file's weights (labels matched by name)");
-    train->add_option("--oversample", tr.oversample, "per --data folder: times each training image is seen per epoch")->delimiter(',');
+    train->add_option(
+        "--augment", tr.augment,
+        "lab (the PlantVillage recipe), field (lab + crops, hue, blur, cut-out) or none");
+    train->add_option("--init-model", tr.init_model,
+                      "start from a model file's weights (labels matched by name)");
+    train
+        ->add_option("--oversample", tr.oversample,
+                     "per --data folder: times each training image is seen per epoch")
+        ->delimiter(',');
     train->add_option("--label-smoothing", tr.label_smoothing);
 
     export_options ex;
@@ -71,8 +70,9 @@ int main(int argc, char **argv) {
     cal->add_option("--model", ca.model, "also update this model file's calibration section");
     cal->add_option("--max-right-flagged", ca.max_right_flagged,
                     "largest share of right answers the threshold may flag");
-    cal->add_option("--abstain-domain", ca.abstain_domain,
-                    "choose the threshold on this data folder's validation photos (e.g. plantdoc-train)");
+    cal->add_option(
+        "--abstain-domain", ca.abstain_domain,
+        "choose the threshold on this data folder's validation photos (e.g. plantdoc-train)");
 
     bench_options be;
     auto *bench = app.add_subcommand("bench", "training images/s: ours vs PyTorch, same run");

@@ -1,5 +1,6 @@
 // split.cpp: grouped, stratified, seeded split and its JSON file.
 #include "split.h"
+#include "file-io.h"
 
 #include <algorithm>
 #include <cmath>
@@ -18,8 +19,17 @@ uint64_t splitmix64::next() {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
 }
-double splitmix64::uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
-uint64_t splitmix64::below(uint64_t n) { return n ? next() % n : 0; }
+double splitmix64::uniform() {
+    return double(next() >> 11) * (1.0 / 9007199254740992.0);
+}
+uint64_t splitmix64::below(uint64_t n) {
+    return n ? next() % n : 0;
+}
+
+uint64_t mix_seeds(uint64_t a, uint64_t b) {
+    splitmix64 s(a ^ (b * 0x9E3779B97F4A7C15ull));
+    return s.next();
+}
 
 uint64_t hash_string(const std::string &s, uint64_t h) {
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
@@ -28,10 +38,14 @@ uint64_t hash_string(const std::string &s, uint64_t h) {
 
 const char *part_name(part p) {
     switch (p) {
-        case part::labeled: return "labeled";
-        case part::stream: return "stream";
-        case part::val: return "val";
-        case part::test: return "test";
+        case part::labeled:
+            return "labeled";
+        case part::stream:
+            return "stream";
+        case part::val:
+            return "val";
+        case part::test:
+            return "test";
     }
     return "?";
 }
@@ -112,7 +126,8 @@ std::string split_to_json(const data_split &s, const dataset &d) {
     for (part p : s.parts) counts[part_name(p)]++;
     j["counts"] = counts;
     nlohmann::ordered_json files = nlohmann::ordered_json::object();
-    for (size_t i = 0; i < d.samples.size(); ++i) files[d.samples[i].rel_path] = part_name(s.parts[i]);
+    for (size_t i = 0; i < d.samples.size(); ++i)
+        files[d.samples[i].rel_path] = part_name(s.parts[i]);
     j["files"] = files;
     return j.dump(1) + "\n";
 }
@@ -147,11 +162,9 @@ data_split split_from_json(const std::string &text, const dataset &d) {
 data_split load_or_make_split(const std::string &path, const dataset &d, const split_params &p,
                               bool *created) {
     if (std::filesystem::exists(path)) {
-        std::ifstream in(path);
-        std::stringstream ss;
-        ss << in.rdbuf();
+        const std::vector<uint8_t> text = read_file_bytes(path);
         if (created) *created = false;
-        return split_from_json(ss.str(), d);
+        return split_from_json(std::string(text.begin(), text.end()), d);
     }
     data_split s = make_split(d, p);
     write_file_atomic(path, split_to_json(s, d));

@@ -1,4 +1,4 @@
-// split.h: the seed's split, stratified by class and grouped by photographed leaf.
+// split.h: the data split, stratified by class and grouped by photographed leaf.
 //   test 10 %, val 10 %, the remaining 80 % into labeled 20 % and unlabeled stream 80 %.
 // Whole leaf groups go to one part, so no leaf is seen on two sides. Deterministic from the
 // seed (own RNG, not std::shuffle, so every standard library gives the same split).
@@ -49,9 +49,11 @@ struct splitmix64 {
     uint64_t state;
     explicit splitmix64(uint64_t seed) : state(seed) {}
     uint64_t next();
-    double uniform();                  // [0, 1)
-    uint64_t below(uint64_t n);        // [0, n)
+    double uniform();            // [0, 1)
+    uint64_t below(uint64_t n);  // [0, n)
 };
+// One seed from two (a run seed and a counter): the first splitmix64 output of a ^ (b * golden).
+uint64_t mix_seeds(uint64_t a, uint64_t b);
 uint64_t hash_string(const std::string &s, uint64_t h = 1469598103934665603ull);  // FNV-1a
 
 }  // namespace folia::train

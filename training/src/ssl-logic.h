@@ -1,4 +1,4 @@
-// ssl-logic.h: the bookkeeping of the seed's pseudo-labelling stream simulation, without
+// ssl-logic.h: the bookkeeping of the pseudo-labelling stream simulation, without
 // LibTorch (the unit tests and the CLI use it as plain C++):
 //   - every simulated day, `images_per_day` new images arrive from the stream pool;
 //   - p = softmax(f(x)), y_hat = argmax p, c = max p; accept when c >= tau and the class has
@@ -17,18 +17,18 @@
 
 namespace folia::train::ssl {
 
-// The seed's knobs, with the seed's values as defaults.
+// The simulation's knobs and their defaults.
 struct ssl_params {
     double tau = 0.9;             // confidence threshold
     int cap_per_class = 500;      // most pseudo-labels per class; 0 = no cap
     int images_per_day = 100;     // stream images arriving each simulated day
-    int retrain_threshold = 500;  // buffer size that triggers a retrain (seed: 200-500)
+    int retrain_threshold = 500;  // buffer size that triggers a retrain
     double lambda = 1.0;          // weight of L_pseudo
     double ramp_epochs = 10;      // T_ramp, in epochs
     // t of ramp(t): "global" counts every epoch trained with pseudo-labels since the stream
     // began (the ramp runs once, across retrains); "round" restarts it at every retrain.
     std::string ramp_scope = "global";
-    int retrain_epochs = 3;     // epochs per retrain (not fixed by the seed)
+    int retrain_epochs = 3;     // epochs per retrain
     bool final_retrain = true;  // retrain on a non-empty buffer when the stream is exhausted
     nlohmann::json to_json() const;
     static ssl_params from_json(const nlohmann::json &j);

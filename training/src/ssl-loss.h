@@ -1,4 +1,4 @@
-// ssl-loss.h: the seed's semi-supervised loss (LibTorch):
+// ssl-loss.h: the semi-supervised loss of the pseudo-labelling retrains (LibTorch):
 //   L = L_labeled + lambda * ramp(t) * L_pseudo
 //   L_labeled = cross-entropy on the labeled items of the batch (optionally class-weighted)
 //   L_pseudo  = sum_i w_i * (-log softmax(f(x_i))[y_hat_i]) / (sum_i w_i + 1e-8)

@@ -7,12 +7,11 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "checkpoint.h"
 #include "export.h"
+#include "file-io.h"
 #include "metrics.h"
 #include "progress.h"
 #include "ssl-loss.h"
@@ -23,23 +22,6 @@ namespace folia::train::ssl {
 
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
-
-nlohmann::json sup_config::to_json() const {
-    return {{"epochs", epochs},
-            {"batch", batch},
-            {"patience", patience},
-            {"lr", lr},
-            {"weight_decay", weight_decay},
-            {"warmup", warmup},
-            {"min_lr_frac", min_lr_frac},
-            {"schedule", schedule},
-            {"class_weights", weighting},
-            {"max_steps", max_steps}};
-}
-
-void setup_threads(int threads) {
-    torch::set_num_threads(std::max(1, threads));
-}
 
 namespace {
 
@@ -53,18 +35,8 @@ double seconds_since(clock_type::time_point t0) {
 
 train_config make_train_config(const sup_config &c, uint64_t seed, const std::string &out_dir,
                                bool resume, bool progress) {
-    train_config t;
-    t.epochs = c.epochs;
-    t.batch = c.batch;
-    t.lr = c.lr;
-    t.weight_decay = c.weight_decay;
-    t.schedule = c.schedule;
-    t.warmup_epochs = c.warmup;
-    t.min_lr_frac = c.min_lr_frac;
-    t.patience = c.patience;
+    train_config t = config_from_options(c);
     t.seed = seed;
-    t.weighting = parse_class_weighting(c.weighting);
-    t.max_steps_per_epoch = c.max_steps;
     t.out_dir = out_dir;
     t.resume = resume;
     t.progress = progress;
@@ -112,8 +84,6 @@ nlohmann::json data_json(const workspace &w, const data_options &d) {
             {"per_class", d.per_class},
             {"parts", counts}};
 }
-
-nlohmann::json read_json(const std::string &path) { return read_json_file(path); }
 
 void export_to(folia_net &model, const workspace &w, const nlohmann::json &meta,
                const std::string &path) {
@@ -206,111 +176,158 @@ nlohmann::json run_supervised(const supervised_options &o, const workspace *give
     return res;
 }
 
-nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
-    o.ssl.validate();
-    const auto t0 = clock_type::now();
-    const std::string state_path = o.out + "/state.pt", results_path = o.out + "/results.json";
-    if (!o.resume && !o.overwrite && fs::exists(state_path))
-        throw std::runtime_error("'" + state_path +
-                                 "' exists: pass --resume to continue it or "
-                                 "--overwrite to start again");
-    loaded_workspace lw;
-    load(lw, o.data, given);
-    const workspace &w = *lw.w;
-    const int k = int(w.data.classes.size());
-    const std::vector<int> labeled = part_indices(w, part::labeled);
-    const std::vector<int> val = part_indices(w, part::val), test = part_indices(w, part::test);
-    std::vector<int> stream_idx = part_indices(w, part::stream);
-    if (labeled.empty() || stream_idx.empty())
-        throw std::runtime_error("ssl: the split has no labeled or no stream images");
-    const int pool = int(labeled.size() + stream_idx.size());
+namespace {
 
-    fs::create_directories(o.out);
-    folia_net model = make_model(k, o.seed);
-    train_config rcfg = make_train_config(o.pre, o.seed, "", false, false);
-    rcfg.schedule = "constant";
-    rcfg.lr = o.retrain_lr;
-    rcfg.epochs = o.ssl.retrain_epochs;
-    rcfg.patience = 0;
-    trainer t(model, w.images, rcfg);
-    const std::vector<train_item> labeled_items = items_for(w.data, labeled);
+// One run_ssl call: the data, the model and its retrain trainer, the stream state, and the
+// figures the progress lines and the results JSON report.
+struct ssl_run {
+    ssl_run(const sim_options &options, const workspace &ws);
+    double elapsed() const { return elapsed_before + seconds_since(run_start); }
+
+    const sim_options &o;
+    const workspace &w;
+    const int k;  // classes
+    const std::vector<int> labeled, val, test;
+    const int pool;  // labeled + stream images
+    const std::string state_path, results_path;
+    folia_net model;
+    trainer t;  // the retrains: constant LR, o.ssl.retrain_epochs epochs, no early stopping
+    const std::vector<train_item> labeled_items;
     torch::Tensor class_w;  // L_labeled's class weights; undefined = plain cross-entropy
-    if (o.pre.weighting != "none") class_w = t.class_weights_for(labeled_items);
-
     ssl_state st;
-    nlohmann::json pre_info;
-    double elapsed_before = 0;
-    nlohmann::json meta;
-    if (o.resume && load_checkpoint(state_path, model, &t.optimizer(), &meta)) {
-        const ssl_params saved = ssl_params::from_json(meta.at("ssl"));
-        if (saved.to_json() != o.ssl.to_json())
-            throw std::runtime_error("--resume: the checkpoint was made with other SSL settings " +
-                                     saved.to_json().dump() + "; pass the same flags");
-        if (meta.at("seed").get<uint64_t>() != o.seed)
-            throw std::runtime_error("--resume: the checkpoint was made with another --seed");
-        st = ssl_state::from_json(meta.at("state"));
-        if (int(st.per_class.size()) != k)
-            throw std::runtime_error("--resume: the checkpoint has another class count");
-        pre_info = meta.at("pretrain");
-        elapsed_before = meta.at("elapsed");
-        fmt::print(stderr, "resumed {} at day {} (round {}, {} pseudo-labels accepted)\n",
-                   state_path, st.day, st.round, st.accepted.size());
-    } else {
-        st = make_state(stream_idx, k, o.seed);
-        if (o.max_days > 0)
-            st.stream.resize(
-                std::min(st.stream.size(), size_t(o.max_days) * size_t(o.ssl.images_per_day)));
-        const auto tp = clock_type::now();
-        if (!o.pretrained.empty()) {
-            const fs::path res = fs::path(o.pretrained).parent_path() / "results.json";
-            if (fs::exists(res)) {
-                const nlohmann::json r = read_json(res.string());
-                const int size = r.at("data").at("size");
-                if (size != w.images.size)
-                    throw std::runtime_error(
-                        fmt::format("--pretrained was trained at {} px, this "
-                                    "run uses {} px",
-                                    size, w.images.size));
-            }
-            if (!load_checkpoint(o.pretrained, model, nullptr, nullptr))
-                throw std::runtime_error("--pretrained '" + o.pretrained + "' does not exist");
-            pre_info["source"] = o.pretrained;
-        } else {
-            fmt::print(stderr, "pre-training on {} labeled images, validating on {}\n",
-                       labeled.size(), val.size());
-            const train_config pcfg =
-                make_train_config(o.pre, o.seed, o.out + "/pretrain", o.resume, o.progress);
-            trainer pt(model, w.images, pcfg);
-            const auto hist = pt.fit(labeled_items, items_for(w.data, val));
-            pre_info["source"] = "trained";
-            pre_info["epochs_run"] = hist.size();
-            pre_info["config"] = o.pre.to_json();
-        }
-        pre_info["val_acc"] = accuracy_of(model, w, val);
-        pre_info["test_acc"] = accuracy_of(model, w, test);
-        pre_info["seconds"] = seconds_since(tp);
-        fmt::print(stderr, "supervised start: val acc {:.2f} %, test acc {:.2f} %\n",
-                   100 * pre_info["val_acc"].get<double>(),
-                   100 * pre_info["test_acc"].get<double>());
-    }
+    nlohmann::json pre_info;    // the supervised start: source, val/test accuracy, seconds
+    double elapsed_before = 0;  // seconds the run took before a --resume
+    clock_type::time_point run_start = clock_type::now();
+    double current_val = 0;  // validation accuracy of the model now
+    // The loss of the epoch being trained (lambda * ramp(t)) and its running sums.
+    double scale = 0, sum_lab = 0, sum_pse = 0, n_steps = 0;
+    double pass_seconds = 0, passes_done = 0;  // retrain image passes, for the ETA
+};
 
-    const auto run_start = clock_type::now();
-    auto elapsed = [&] { return elapsed_before + seconds_since(run_start); };
-    auto results = [&](bool complete) {
-        nlohmann::json days = nlohmann::json::array(), rounds = nlohmann::json::array();
-        for (const auto &d : st.days) days.push_back(d.to_json());
-        for (const auto &r : st.rounds) rounds.push_back(r.to_json());
-        const std::vector<int> per = accepted_per_class(st, k);
-        nlohmann::json per_class = nlohmann::json::object();
-        for (int c = 0; c < k; ++c) per_class[w.data.classes[size_t(c)]] = per[size_t(c)];
-        const double val_acc =
-            st.rounds.empty() ? pre_info.value("val_acc", 0.0) : st.rounds.back().val_acc;
-        const double test_acc =
-            st.rounds.empty() ? pre_info.value("test_acc", 0.0) : st.rounds.back().test_acc;
-        int max_per_class = 0;
-        for (int v : per) max_per_class = std::max(max_per_class, v);
-        return nlohmann::json{
-            {"kind", "ssl"},
+train_config retrain_config(const sim_options &o) {
+    train_config c = make_train_config(o.pre, o.seed, "", false, false);
+    c.schedule = "constant";
+    c.lr = o.retrain_lr;
+    c.epochs = o.ssl.retrain_epochs;
+    c.patience = 0;
+    return c;
+}
+
+ssl_run::ssl_run(const sim_options &options, const workspace &ws)
+    : o(options),
+      w(ws),
+      k(int(w.data.classes.size())),
+      labeled(part_indices(w, part::labeled)),
+      val(part_indices(w, part::val)),
+      test(part_indices(w, part::test)),
+      pool(int(labeled.size() + part_indices(w, part::stream).size())),
+      state_path(o.out + "/state.pt"),
+      results_path(o.out + "/results.json"),
+      model(make_model(k, o.seed)),
+      t(model, w.images, retrain_config(o)),
+      labeled_items(items_for(w.data, labeled)) {
+    if (o.pre.weighting != "none") class_w = t.class_weights_for(labeled_items);
+}
+
+// --resume: model, Adam and stream state from <out>/state.pt; false when there is none.
+bool resume_run(ssl_run &r) {
+    nlohmann::json meta;
+    if (!r.o.resume || !load_checkpoint(r.state_path, r.model, &r.t.optimizer(), &meta))
+        return false;
+    const ssl_params saved = ssl_params::from_json(meta.at("ssl"));
+    if (saved.to_json() != r.o.ssl.to_json())
+        throw std::runtime_error("--resume: the checkpoint was made with other SSL settings " +
+                                 saved.to_json().dump() + "; pass the same flags");
+    if (meta.at("seed").get<uint64_t>() != r.o.seed)
+        throw std::runtime_error("--resume: the checkpoint was made with another --seed");
+    r.st = ssl_state::from_json(meta.at("state"));
+    if (int(r.st.per_class.size()) != r.k)
+        throw std::runtime_error("--resume: the checkpoint has another class count");
+    r.pre_info = meta.at("pretrain");
+    r.elapsed_before = meta.at("elapsed");
+    fmt::print(stderr, "resumed {} at day {} (round {}, {} pseudo-labels accepted)\n", r.state_path,
+               r.st.day, r.st.round, r.st.accepted.size());
+    return true;
+}
+
+// --pretrained: the starting weights from a checkpoint trained at the same input size.
+void load_pretrained(ssl_run &r) {
+    const sim_options &o = r.o;
+    const fs::path res = fs::path(o.pretrained).parent_path() / "results.json";
+    if (fs::exists(res)) {
+        const int size = read_json_file(res.string()).at("data").at("size");
+        if (size != r.w.images.size)
+            throw std::runtime_error(fmt::format(
+                "--pretrained was trained at {} px, this run uses {} px", size, r.w.images.size));
+    }
+    if (!load_checkpoint(o.pretrained, r.model, nullptr, nullptr))
+        throw std::runtime_error("--pretrained '" + o.pretrained + "' does not exist");
+    r.pre_info["source"] = o.pretrained;
+}
+
+// A fresh run: the seeded stream order, then the supervised start (--pretrained, or
+// pre-training on the labeled pool, resumable in <out>/pretrain).
+void start_run(ssl_run &r, const std::vector<int> &stream_idx) {
+    const sim_options &o = r.o;
+    r.st = make_state(stream_idx, r.k, o.seed);
+    if (o.max_days > 0)
+        r.st.stream.resize(
+            std::min(r.st.stream.size(), size_t(o.max_days) * size_t(o.ssl.images_per_day)));
+    const auto tp = clock_type::now();
+    if (!o.pretrained.empty()) {
+        load_pretrained(r);
+    } else {
+        fmt::print(stderr, "pre-training on {} labeled images, validating on {}\n",
+                   r.labeled.size(), r.val.size());
+        const train_config pcfg =
+            make_train_config(o.pre, o.seed, o.out + "/pretrain", o.resume, o.progress);
+        trainer pt(r.model, r.w.images, pcfg);
+        const auto hist = pt.fit(r.labeled_items, items_for(r.w.data, r.val));
+        r.pre_info["source"] = "trained";
+        r.pre_info["epochs_run"] = hist.size();
+        r.pre_info["config"] = o.pre.to_json();
+    }
+    r.pre_info["val_acc"] = accuracy_of(r.model, r.w, r.val);
+    r.pre_info["test_acc"] = accuracy_of(r.model, r.w, r.test);
+    r.pre_info["seconds"] = seconds_since(tp);
+    fmt::print(stderr, "supervised start: val acc {:.2f} %, test acc {:.2f} %\n",
+               100 * r.pre_info["val_acc"].get<double>(),
+               100 * r.pre_info["test_acc"].get<double>());
+}
+
+nlohmann::json final_json(const ssl_run &r) {
+    const ssl_state &st = r.st;
+    const std::vector<int> per = accepted_per_class(st, r.k);
+    nlohmann::json per_class = nlohmann::json::object();
+    for (int c = 0; c < r.k; ++c) per_class[r.w.data.classes[size_t(c)]] = per[size_t(c)];
+    int max_per_class = 0;
+    for (int v : per) max_per_class = std::max(max_per_class, v);
+    const bool none = st.rounds.empty();
+    return {{"val_acc", none ? r.pre_info.value("val_acc", 0.0) : st.rounds.back().val_acc},
+            {"test_acc", none ? r.pre_info.value("test_acc", 0.0) : st.rounds.back().test_acc},
+            {"day", st.day},
+            {"days_total", st.days_total(r.o.ssl.images_per_day)},
+            {"rounds", st.round},
+            {"arrived", st.arrived},
+            {"accepted", st.n_accepted},
+            {"accepted_used", st.accepted.size()},
+            {"left_in_buffer", st.buffer.size()},
+            {"below_tau", st.below_tau},
+            {"capped", st.capped},
+            {"precision", precision_all(st)},
+            {"precision_used", precision(st.accepted)},
+            {"accepted_per_class", per_class},
+            {"max_accepted_per_class", max_per_class},
+            {"utilisation", utilisation(int(r.labeled.size()), int(st.accepted.size()), r.pool)}};
+}
+
+// The results JSON ("complete": false at every checkpoint, true at the end).
+nlohmann::json results_json(const ssl_run &r, bool complete) {
+    nlohmann::json days = nlohmann::json::array(), rounds = nlohmann::json::array();
+    for (const auto &d : r.st.days) days.push_back(d.to_json());
+    for (const auto &x : r.st.rounds) rounds.push_back(x.to_json());
+    const sim_options &o = r.o;
+    return {{"kind", "ssl"},
             {"complete", complete},
             {"command", o.command},
             {"seed", o.seed},
@@ -318,139 +335,121 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
             {"retrain_lr", o.retrain_lr},
             {"pretrain_config", o.pre.to_json()},
             {"max_days", o.max_days},
-            {"data", data_json(w, o.data)},
-            {"labeled_images", labeled.size()},
-            {"stream_images", st.stream.size()},
-            {"pool", pool},
-            {"pretrain", pre_info},
+            {"data", data_json(r.w, o.data)},
+            {"labeled_images", r.labeled.size()},
+            {"stream_images", r.st.stream.size()},
+            {"pool", r.pool},
+            {"pretrain", r.pre_info},
             {"days", days},
             {"rounds", rounds},
-            {"final",
-             {{"val_acc", val_acc},
-              {"test_acc", test_acc},
-              {"day", st.day},
-              {"days_total", st.days_total(o.ssl.images_per_day)},
-              {"rounds", st.round},
-              {"arrived", st.arrived},
-              {"accepted", st.n_accepted},
-              {"accepted_used", st.accepted.size()},
-              {"left_in_buffer", st.buffer.size()},
-              {"below_tau", st.below_tau},
-              {"capped", st.capped},
-              {"precision", precision_all(st)},
-              {"precision_used", precision(st.accepted)},
-              {"accepted_per_class", per_class},
-              {"max_accepted_per_class", max_per_class},
-              {"utilisation", utilisation(int(labeled.size()), int(st.accepted.size()), pool)}}},
-            {"seconds", elapsed()}};
-    };
-    auto checkpoint = [&] {
-        const nlohmann::json m = {{"ssl", o.ssl.to_json()},
-                                  {"seed", o.seed},
-                                  {"state", st.to_json()},
-                                  {"pretrain", pre_info},
-                                  {"elapsed", elapsed()}};
-        save_checkpoint(state_path, model, &t.optimizer(), m);
-        write_file_atomic(results_path, results(false).dump(1) + "\n");
-    };
-    if (!(o.resume && !meta.is_null())) checkpoint();  // after pre-training: round 0
+            {"final", final_json(r)},
+            {"seconds", r.elapsed()}};
+}
 
-    // Stream phase. Rate of training image passes, for the ETA (measured on the retrains).
-    double pass_seconds = 0, passes_done = 0;
-    double current_val =
-        st.rounds.empty() ? pre_info.value("val_acc", 0.0) : st.rounds.back().val_acc;
-    double scale = 0;  // lambda * ramp(t) of the epoch being trained
-    double sum_lab = 0, sum_pse = 0, n_steps = 0;
-    t.set_loss([&](const loss_context &c) {
+// <out>/state.pt (model, Adam, stream state) and <out>/results.json, atomically.
+void checkpoint(ssl_run &r) {
+    const nlohmann::json m = {{"ssl", r.o.ssl.to_json()},
+                              {"seed", r.o.seed},
+                              {"state", r.st.to_json()},
+                              {"pretrain", r.pre_info},
+                              {"elapsed", r.elapsed()}};
+    save_checkpoint(r.state_path, r.model, &r.t.optimizer(), m);
+    write_file_atomic(r.results_path, results_json(r, false).dump(1) + "\n");
+}
+
+// The retrains' loss: CE on the labeled items + r.scale * weighted CE on the pseudo-labels.
+void install_ssl_loss(ssl_run &r) {
+    r.t.set_loss([&r](const loss_context &c) {
         const ssl_loss_terms l =
-            ssl_loss(c.logits, c.batch.y, c.batch.weight, c.batch.source, scale, class_w);
-        sum_lab += l.labeled.item<double>();
-        sum_pse += l.pseudo.item<double>();
-        n_steps += 1;
+            ssl_loss(c.logits, c.batch.y, c.batch.weight, c.batch.source, r.scale, r.class_w);
+        r.sum_lab += l.labeled.item<double>();
+        r.sum_pse += l.pseudo.item<double>();
+        r.n_steps += 1;
         return l.total;
     });
-    const int days_total = st.days_total(o.ssl.images_per_day);
-    bool stopped = false;
-    while (!st.exhausted()) {
-        if (o.stop_after_days > 0 && st.day >= o.stop_after_days) {
-            stopped = true;
-            break;
-        }
-        const std::vector<int> imgs = next_day_images(st, o.ssl);
-        const torch::Tensor probs =
-            torch::softmax(logits_of(model, w.images, imgs), 1).contiguous();
-        const std::vector<float> p(probs.data_ptr<float>(),
-                                   probs.data_ptr<float>() + probs.numel());
-        const day_record d =
-            ingest_day(st, o.ssl, make_candidates(p, k, imgs, labels_of(w, imgs)), current_val);
-        const bool retrain = retrain_due(st, o.ssl);
-        const double eta_s = passes_done > 0 ? remaining_passes(st, o.ssl, int(labeled.size())) *
-                                                   pass_seconds / passes_done
-                                             : -1;
-        if (o.progress)
-            fmt::print(stderr,
-                       "day {:>3}/{} | buffer {:>3}/{} | accepted {} rejected {} (below tau {}, "
-                       "capped {}) | pseudo precision {:.1f} % | val acc {:.2f} % | ETA {}{}\n",
-                       d.day, days_total, d.buffer, o.ssl.retrain_threshold, st.n_accepted,
-                       st.below_tau + st.capped, st.below_tau, st.capped, 100 * d.precision_total,
-                       100 * current_val,
-                       eta_s >= 0 ? format_duration(eta_s) : "(after 1st retrain)",
-                       retrain ? " -> retrain" : "");
-        if (!retrain) continue;
-        st.days.back().retrained = true;
-        const auto tr = clock_type::now();
-        round_record r;
-        r.round = st.round + 1;
-        r.day = st.day;
-        r.new_precision = precision(st.buffer);
-        r.new_labels = commit_buffer(st);
-        r.accepted_total = int(st.accepted.size());
-        r.precision_total = precision(st.accepted);
-        std::vector<train_item> items = labeled_items;
-        for (const auto &pl : st.accepted) items.push_back({pl.image, pl.label, pl.confidence, 1});
-        r.train_items = int(items.size());
-        for (int e = 0; e < o.ssl.retrain_epochs; ++e) {
-            scale = o.ssl.lambda * ramp(ramp_t(o.ssl, st.ssl_epochs, e), o.ssl.ramp_epochs);
-            if (e == 0) r.ramp_first = scale;
-            r.ramp_last = scale;
-            sum_lab = sum_pse = n_steps = 0;
-            const epoch_record er = t.train_epoch(items, k_stream_epoch_offset + st.ssl_epochs);
-            ++st.ssl_epochs;
-            r.loss = er.train_loss;
-            passes_done += double(items.size());
-            if (o.progress)
-                fmt::print(stderr,
-                           "  round {} epoch {}/{}: {} items ({} labeled + {} pseudo), "
-                           "lambda*ramp {:.2f}, L_labeled {:.3f}, L_pseudo {:.3f}, {:.0f} img/s\n",
-                           r.round, e + 1, o.ssl.retrain_epochs, items.size(), labeled.size(),
-                           st.accepted.size(), scale, n_steps ? sum_lab / n_steps : 0.0,
-                           n_steps ? sum_pse / n_steps : 0.0, er.images_per_s);
-        }
-        r.val_acc = current_val = accuracy_of(model, w, val);
-        r.test_acc = accuracy_of(model, w, test);
-        r.seconds = seconds_since(tr);
-        pass_seconds += r.seconds;
-        st.round = r.round;
-        st.rounds.push_back(r);
-        checkpoint();
-        if (o.progress)
-            fmt::print(stderr,
-                       "round {} (day {}): +{} pseudo-labels (precision {:.1f} %), {} in use, "
-                       "val acc {:.2f} %, test acc {:.2f} %, {}; checkpoint {}\n",
-                       r.round, r.day, r.new_labels, 100 * r.new_precision, r.accepted_total,
-                       100 * r.val_acc, 100 * r.test_acc, format_duration(r.seconds), state_path);
-    }
-    if (stopped) {
+}
+
+// One simulated day: its images pseudo-labelled by the model now; true when a retrain is due.
+bool simulate_day(ssl_run &r, int days_total) {
+    const sim_options &o = r.o;
+    ssl_state &st = r.st;
+    const std::vector<int> imgs = next_day_images(st, o.ssl);
+    const torch::Tensor probs =
+        torch::softmax(logits_of(r.model, r.w.images, imgs), 1).contiguous();
+    const std::vector<float> p(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+    const day_record d =
+        ingest_day(st, o.ssl, make_candidates(p, r.k, imgs, labels_of(r.w, imgs)), r.current_val);
+    const bool retrain = retrain_due(st, o.ssl);
+    const double eta_s = r.passes_done > 0 ? remaining_passes(st, o.ssl, int(r.labeled.size())) *
+                                                 r.pass_seconds / r.passes_done
+                                           : -1;
+    if (o.progress)
         fmt::print(stderr,
-                   "stopped after day {} as asked (--stop-after-days); the last checkpoint "
-                   "is round {}\n",
-                   st.day, st.round);
-        return results(false);
+                   "day {:>3}/{} | buffer {:>3}/{} | accepted {} rejected {} (below tau {}, "
+                   "capped {}) | pseudo precision {:.1f} % | val acc {:.2f} % | ETA {}{}\n",
+                   d.day, days_total, d.buffer, o.ssl.retrain_threshold, st.n_accepted,
+                   st.below_tau + st.capped, st.below_tau, st.capped, 100 * d.precision_total,
+                   100 * r.current_val, eta_s >= 0 ? format_duration(eta_s) : "(after 1st retrain)",
+                   retrain ? " -> retrain" : "");
+    return retrain;
+}
+
+// A retrain: the buffer joins the accepted pseudo-labels, o.ssl.retrain_epochs epochs on
+// labeled + accepted, evaluation, checkpoint.
+void retrain_round(ssl_run &r) {
+    const sim_options &o = r.o;
+    ssl_state &st = r.st;
+    st.days.back().retrained = true;
+    const auto tr = clock_type::now();
+    round_record rr;
+    rr.round = st.round + 1;
+    rr.day = st.day;
+    rr.new_precision = precision(st.buffer);
+    rr.new_labels = commit_buffer(st);
+    rr.accepted_total = int(st.accepted.size());
+    rr.precision_total = precision(st.accepted);
+    std::vector<train_item> items = r.labeled_items;
+    for (const auto &pl : st.accepted) items.push_back({pl.image, pl.label, pl.confidence, 1});
+    rr.train_items = int(items.size());
+    for (int e = 0; e < o.ssl.retrain_epochs; ++e) {
+        r.scale = o.ssl.lambda * ramp(ramp_t(o.ssl, st.ssl_epochs, e), o.ssl.ramp_epochs);
+        if (e == 0) rr.ramp_first = r.scale;
+        rr.ramp_last = r.scale;
+        r.sum_lab = r.sum_pse = r.n_steps = 0;
+        const epoch_record er = r.t.train_epoch(items, k_stream_epoch_offset + st.ssl_epochs);
+        ++st.ssl_epochs;
+        rr.loss = er.train_loss;
+        r.passes_done += double(items.size());
+        if (o.progress)
+            fmt::print(stderr,
+                       "  round {} epoch {}/{}: {} items ({} labeled + {} pseudo), "
+                       "lambda*ramp {:.2f}, L_labeled {:.3f}, L_pseudo {:.3f}, {:.0f} img/s\n",
+                       rr.round, e + 1, o.ssl.retrain_epochs, items.size(), r.labeled.size(),
+                       st.accepted.size(), r.scale, r.n_steps ? r.sum_lab / r.n_steps : 0.0,
+                       r.n_steps ? r.sum_pse / r.n_steps : 0.0, er.images_per_s);
     }
-    nlohmann::json res = results(true);
-    write_file_atomic(results_path, res.dump(1) + "\n");
+    rr.val_acc = r.current_val = accuracy_of(r.model, r.w, r.val);
+    rr.test_acc = accuracy_of(r.model, r.w, r.test);
+    rr.seconds = seconds_since(tr);
+    r.pass_seconds += rr.seconds;
+    st.round = rr.round;
+    st.rounds.push_back(rr);
+    checkpoint(r);
+    if (o.progress)
+        fmt::print(stderr,
+                   "round {} (day {}): +{} pseudo-labels (precision {:.1f} %), {} in use, "
+                   "val acc {:.2f} %, test acc {:.2f} %, {}; checkpoint {}\n",
+                   rr.round, rr.day, rr.new_labels, 100 * rr.new_precision, rr.accepted_total,
+                   100 * rr.val_acc, 100 * rr.test_acc, format_duration(rr.seconds), r.state_path);
+}
+
+// The stream's end: the complete results JSON, the exported model, a summary line.
+nlohmann::json finish_run(ssl_run &r) {
+    const sim_options &o = r.o;
+    nlohmann::json res = results_json(r, true);
+    write_file_atomic(r.results_path, res.dump(1) + "\n");
     if (!o.export_model.empty())
-        export_to(model, w,
+        export_to(r.model, r.w,
                   {{"trainer", "folia-ssl run"},
                    {"ssl", o.ssl.to_json()},
                    {"val_acc", res["final"]["val_acc"]},
@@ -459,16 +458,53 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
     fmt::print(stderr,
                "SSL done: {} days, {} retrains, {} pseudo-labels (precision {:.1f} %), "
                "val acc {:.2f} % -> {:.2f} %, test acc {:.2f} % -> {:.2f} %, {}\n",
-               st.day, st.round, st.accepted.size(), 100 * precision(st.accepted),
-               100 * pre_info.value("val_acc", 0.0), 100 * res["final"]["val_acc"].get<double>(),
-               100 * pre_info.value("test_acc", 0.0), 100 * res["final"]["test_acc"].get<double>(),
+               r.st.day, r.st.round, r.st.accepted.size(), 100 * precision(r.st.accepted),
+               100 * r.pre_info.value("val_acc", 0.0), 100 * res["final"]["val_acc"].get<double>(),
+               100 * r.pre_info.value("test_acc", 0.0),
+               100 * res["final"]["test_acc"].get<double>(),
                format_duration(res["seconds"].get<double>()));
     return res;
 }
 
+}  // namespace
+
+nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
+    o.ssl.validate();
+    if (!o.resume && !o.overwrite && fs::exists(o.out + "/state.pt"))
+        throw std::runtime_error("'" + o.out +
+                                 "/state.pt' exists: pass --resume to continue it or "
+                                 "--overwrite to start again");
+    loaded_workspace lw;
+    load(lw, o.data, given);
+    const std::vector<int> stream_idx = part_indices(*lw.w, part::stream);
+    if (part_indices(*lw.w, part::labeled).empty() || stream_idx.empty())
+        throw std::runtime_error("ssl: the split has no labeled or no stream images");
+    fs::create_directories(o.out);
+    ssl_run r(o, *lw.w);
+    const bool resumed = resume_run(r);
+    if (!resumed) start_run(r, stream_idx);
+    r.run_start = clock_type::now();
+    if (!resumed) checkpoint(r);  // after pre-training: round 0
+    r.current_val =
+        r.st.rounds.empty() ? r.pre_info.value("val_acc", 0.0) : r.st.rounds.back().val_acc;
+    install_ssl_loss(r);
+    const int days_total = r.st.days_total(o.ssl.images_per_day);
+    while (!r.st.exhausted()) {
+        if (o.stop_after_days > 0 && r.st.day >= o.stop_after_days) {
+            fmt::print(stderr,
+                       "stopped after day {} as asked (--stop-after-days); the last checkpoint "
+                       "is round {}\n",
+                       r.st.day, r.st.round);
+            return results_json(r, false);
+        }
+        if (simulate_day(r, days_total)) retrain_round(r);
+    }
+    return finish_run(r);
+}
+
 void export_ssl_state(const std::string &run_dir, const data_options &d, const std::string &out) {
     const std::string state = run_dir + "/state.pt";
-    const nlohmann::json res = read_json(run_dir + "/results.json");
+    const nlohmann::json res = read_json_file(run_dir + "/results.json");
     workspace w;
     w.data = scan_dataset(single_data_root(d));
     if (d.max_classes > 0 || d.per_class > 0)

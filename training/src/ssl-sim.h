@@ -20,7 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "commands.h"
+#include "options.h"
 #include "ssl-logic.h"
 
 namespace folia::train {
@@ -29,14 +29,10 @@ struct workspace;
 
 namespace folia::train::ssl {
 
-// Supervised training knobs (pre-training and baselines). Defaults: the seed's Adam lr 1e-4,
-// weight decay 1e-4, plain cross-entropy.
-struct sup_config {
-    int epochs = 30, batch = 32, patience = 8;
-    double lr = 1e-4, weight_decay = 1e-4, warmup = 1.0, min_lr_frac = 0.02;
-    std::string schedule = "cosine", weighting = "none";
-    int64_t max_steps = 0;  // cap steps per epoch (smoke runs)
-    nlohmann::json to_json() const;
+// Supervised training knobs (pre-training and baselines): the shared fit_options, with plain
+// cross-entropy (no class weights) by default.
+struct sup_config : fit_options {
+    sup_config() { weighting = "none"; }
 };
 
 struct sim_options {
@@ -44,7 +40,7 @@ struct sim_options {
     std::string out = "build/ssl/run";
     ssl_params ssl;
     sup_config pre;            // pre-training (unless pretrained is set)
-    double retrain_lr = 1e-4;  // constant Adam LR of the retrains (seed: 1e-4)
+    double retrain_lr = 1e-4;  // constant Adam LR of the retrains
     std::string pretrained;    // checkpoint to start from instead of pre-training
     uint64_t seed = 42;        // model init, stream order, augmentation, shuffling
     int max_days = 0;          // use only the first max_days days of the stream (0: all)
@@ -64,8 +60,6 @@ struct supervised_options {
     std::string export_model;
     std::string command;
 };
-
-void setup_threads(int threads);  // LibTorch threads (it picks 1 on this VM otherwise)
 
 // Both return the results JSON (also written to <out>/results.json). A workspace may be passed
 // (tests build a small one in memory); otherwise it is loaded from options.data.

@@ -10,6 +10,7 @@
 #include "checkpoint.h"
 #include "progress.h"
 #include "split.h"
+#include "file-io.h"
 
 namespace folia::train {
 
@@ -27,28 +28,71 @@ class_weighting parse_class_weighting(const std::string &s) {
     throw std::runtime_error("unknown class weighting '" + s + "' (none, sqrt, inverse)");
 }
 
+void setup_runtime(int threads) {
+    // LibTorch picks 1 thread on this VM (cpuinfo sees one core): always set it explicitly.
+    torch::set_num_threads(std::max(1, threads));
+}
+
+train_config config_from_options(const fit_options &o) {
+    train_config cfg;
+    cfg.epochs = o.epochs;
+    cfg.batch = o.batch;
+    cfg.lr = o.lr;
+    cfg.weight_decay = o.weight_decay;
+    cfg.schedule = o.schedule;
+    cfg.warmup_epochs = o.warmup;
+    cfg.min_lr_frac = o.min_lr_frac;
+    cfg.patience = o.patience;
+    cfg.weighting = parse_class_weighting(o.weighting);
+    cfg.max_steps_per_epoch = o.max_steps;
+    return cfg;
+}
+
 nlohmann::json train_config::to_json() const {
-    const char *w = weighting == class_weighting::none ? "none"
-                    : weighting == class_weighting::inverse ? "inverse" : "sqrt";
-    return {{"epochs", epochs}, {"batch", batch}, {"lr", lr}, {"weight_decay", weight_decay},
-            {"schedule", schedule}, {"warmup_epochs", warmup_epochs}, {"min_lr_frac", min_lr_frac},
-            {"patience", patience}, {"seed", seed}, {"augment", augment}, {"class_weighting", w},
+    const char *w = weighting == class_weighting::none      ? "none"
+                    : weighting == class_weighting::inverse ? "inverse"
+                                                            : "sqrt";
+    return {{"epochs", epochs},
+            {"batch", batch},
+            {"lr", lr},
+            {"weight_decay", weight_decay},
+            {"schedule", schedule},
+            {"warmup_epochs", warmup_epochs},
+            {"min_lr_frac", min_lr_frac},
+            {"patience", patience},
+            {"seed", seed},
+            {"augment", augment},
+            {"class_weighting", w},
             {"optimizer", "adam"},
-            {"augment_params", {{"flip_p", aug.flip_p}, {"rotate_p", aug.rotate_p},
-                                {"max_degrees", aug.max_degrees}, {"color_p", aug.color_p},
-                                {"brightness", aug.brightness}, {"contrast", aug.contrast},
-                                {"noise_p", aug.noise_p}, {"noise_std", aug.noise_std},
-                                {"crop_p", aug.crop_p}, {"crop_min_area", aug.crop_min_area},
-                                {"crop_max_ratio", aug.crop_max_ratio}, {"hue_p", aug.hue_p},
-                                {"hue_degrees", aug.hue_degrees}, {"saturation", aug.saturation},
-                                {"blur_p", aug.blur_p}, {"cutout_p", aug.cutout_p},
-                                {"cutout_max_side", aug.cutout_max_side}}},
+            {"augment_params",
+             {{"flip_p", aug.flip_p},
+              {"rotate_p", aug.rotate_p},
+              {"max_degrees", aug.max_degrees},
+              {"color_p", aug.color_p},
+              {"brightness", aug.brightness},
+              {"contrast", aug.contrast},
+              {"noise_p", aug.noise_p},
+              {"noise_std", aug.noise_std},
+              {"crop_p", aug.crop_p},
+              {"crop_min_area", aug.crop_min_area},
+              {"crop_max_ratio", aug.crop_max_ratio},
+              {"hue_p", aug.hue_p},
+              {"hue_degrees", aug.hue_degrees},
+              {"saturation", aug.saturation},
+              {"blur_p", aug.blur_p},
+              {"cutout_p", aug.cutout_p},
+              {"cutout_max_side", aug.cutout_max_side}}},
             {"label_smoothing", label_smoothing}};
 }
 
 nlohmann::json epoch_record::to_json() const {
-    return {{"epoch", epoch}, {"lr", lr}, {"train_loss", train_loss}, {"train_acc", train_acc},
-            {"val_loss", val_loss}, {"val_acc", val_acc}, {"images_per_s", images_per_s},
+    return {{"epoch", epoch},
+            {"lr", lr},
+            {"train_loss", train_loss},
+            {"train_acc", train_acc},
+            {"val_loss", val_loss},
+            {"val_acc", val_acc},
+            {"images_per_s", images_per_s},
             {"seconds", seconds}};
 }
 
@@ -67,19 +111,16 @@ epoch_record record_from_json(const nlohmann::json &j) {
     return r;
 }
 
-uint64_t mix(uint64_t a, uint64_t b) {
-    splitmix64 s(a ^ (b * 0x9E3779B97F4A7C15ull));
-    return s.next();
-}
-
 }  // namespace
 
 torch::Tensor weighted_cross_entropy(const torch::Tensor &logits, const torch::Tensor &y,
                                      const torch::Tensor &sample_weight,
                                      const torch::Tensor &class_weights, double label_smoothing) {
-    const torch::Tensor ce = torch::nn::functional::cross_entropy(
-        logits, y,
-        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone).label_smoothing(label_smoothing));
+    const torch::Tensor ce =
+        torch::nn::functional::cross_entropy(logits, y,
+                                             torch::nn::functional::CrossEntropyFuncOptions()
+                                                 .reduction(torch::kNone)
+                                                 .label_smoothing(label_smoothing));
     torch::Tensor w = sample_weight;
     if (class_weights.defined()) w = w * class_weights.index_select(0, y);
     return (ce * w).sum() / (w.sum() + 1e-8);
@@ -133,7 +174,8 @@ train_batch trainer::make_batch(const std::vector<train_item> &items, size_t beg
     for (size_t i = 0; i < n; ++i) {
         const train_item &it = b.items[i];
         if (cfg_.augment) {
-            const uint64_t seed = mix(mix(cfg_.seed, uint64_t(epoch) + 1), uint64_t(it.image) + 1);
+            const uint64_t seed =
+                mix_seeds(mix_seeds(cfg_.seed, uint64_t(epoch) + 1), uint64_t(it.image) + 1);
             const image_u8 a = augment_image(images_.image_copy(size_t(it.image)), cfg_.aug, seed);
             std::memcpy(u8.data() + i * per, a.data.data(), per);
         } else {
@@ -157,9 +199,9 @@ epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int e
     // Shuffle with our own RNG (portable), and reseed torch (dropout) per epoch so a resumed
     // run repeats exactly the epoch it lost.
     std::vector<train_item> items = items_in;
-    splitmix64 rng(mix(cfg_.seed, 0xE90C + uint64_t(epoch)));
+    splitmix64 rng(mix_seeds(cfg_.seed, 0xE90C + uint64_t(epoch)));
     for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
-    torch::manual_seed(mix(cfg_.seed, 0xD0 + uint64_t(epoch)));
+    torch::manual_seed(mix_seeds(cfg_.seed, 0xD0 + uint64_t(epoch)));
 
     const size_t bs = size_t(cfg_.batch);
     // Drop the last partial batch (BatchNorm statistics of a tiny batch are noise), unless
@@ -176,21 +218,24 @@ epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int e
                      int64_t(steps) * int64_t(std::min(bs, items.size())));
     double loss_sum = 0, seen = 0, correct = 0;
     std::future<train_batch> next;
-    if (steps > 0) next = std::async(std::launch::async, [&, r = range(0)] {
-        return make_batch(items, r.first, r.second, epoch);
-    });
-    for (int64_t k = 0; k < steps; ++k) {
-        train_batch b = next.get();
-        if (k + 1 < steps) next = std::async(std::launch::async, [&, r = range(k + 1)] {
+    if (steps > 0)
+        next = std::async(std::launch::async, [&, r = range(0)] {
             return make_batch(items, r.first, r.second, epoch);
         });
+    for (int64_t k = 0; k < steps; ++k) {
+        train_batch b = next.get();
+        if (k + 1 < steps)
+            next = std::async(std::launch::async, [&, r = range(k + 1)] {
+                return make_batch(items, r.first, r.second, epoch);
+            });
         const double lr = lr_at(step_);
         for (auto &g : optimizer_->param_groups())
             static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
         const torch::Tensor logits = model_->forward(b.x);
         const loss_context ctx{epoch, step_, b, logits, model_, class_weights_};
         torch::Tensor loss = loss_ ? loss_(ctx)
-                                   : weighted_cross_entropy(logits, b.y, b.weight, class_weights_, cfg_.label_smoothing);
+                                   : weighted_cross_entropy(logits, b.y, b.weight, class_weights_,
+                                                            cfg_.label_smoothing);
         for (auto &e : extras_) loss = loss + e(ctx);
         optimizer_->zero_grad();
         loss.backward();
@@ -247,7 +292,8 @@ std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
     class_weights_ = class_weights_for(train);
     const size_t bs = size_t(cfg_.batch);
     steps_per_epoch_ = std::max<int64_t>(1, int64_t(train.size() / bs));
-    if (cfg_.max_steps_per_epoch > 0) steps_per_epoch_ = std::min(steps_per_epoch_, cfg_.max_steps_per_epoch);
+    if (cfg_.max_steps_per_epoch > 0)
+        steps_per_epoch_ = std::min(steps_per_epoch_, cfg_.max_steps_per_epoch);
     const std::string last = cfg_.out_dir.empty() ? "" : cfg_.out_dir + "/last.pt";
     const std::string best = cfg_.out_dir.empty() ? "" : cfg_.out_dir + "/best.pt";
     int start = 0;
@@ -307,8 +353,8 @@ std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
         if (!cfg_.out_dir.empty()) {
             // best.pt first: if killed between the two writes, resume redoes this epoch.
             if (improved) {
-                nlohmann::json meta = {{"epoch", epoch}, {"val_acc", rec.val_acc},
-                                       {"config", cfg_.to_json()}};
+                nlohmann::json meta = {
+                    {"epoch", epoch}, {"val_acc", rec.val_acc}, {"config", cfg_.to_json()}};
                 save_checkpoint(best, model_, nullptr, meta);
             }
             save_state(last, epoch + 1);
@@ -318,7 +364,9 @@ std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
                               nlohmann::json({{"config", cfg_.to_json()},
                                               {"best_epoch", best_epoch_},
                                               {"best_val_acc", best_acc_},
-                                              {"epochs", h}}).dump(1) + "\n");
+                                              {"epochs", h}})
+                                      .dump(1) +
+                                  "\n");
         }
         if (epoch_cb_) epoch_cb_(rec);
     }

@@ -23,6 +23,7 @@
 #include "folia/augment.h"
 #include "image-cache.h"
 #include "model.h"
+#include "options.h"
 
 namespace folia::train {
 
@@ -42,23 +43,28 @@ class_weighting parse_class_weighting(const std::string &s);  // "none", "sqrt",
 struct train_config {
     int epochs = 30;
     int batch = 32;
-    double lr = 1e-4;             // peak LR (after warmup)
-    double weight_decay = 1e-4;   // Adam's L2 (torch.optim.Adam semantics, as in the seed)
+    double lr = 1e-4;                 // peak LR (after warmup)
+    double weight_decay = 1e-4;       // Adam's L2 (torch.optim.Adam semantics)
     std::string schedule = "cosine";  // "cosine" (warmup + cosine) or "constant"
     double warmup_epochs = 1.0;
-    double min_lr_frac = 0.02;    // cosine floor, as a fraction of lr
-    int patience = 8;             // early stopping: epochs without a val accuracy gain; 0 = off
+    double min_lr_frac = 0.02;  // cosine floor, as a fraction of lr
+    int patience = 8;           // early stopping: epochs without a val accuracy gain; 0 = off
     uint64_t seed = 42;
     bool augment = true;
     augment_params aug;
     class_weighting weighting = class_weighting::sqrt_inverse;
-    double label_smoothing = 0.0;  // of the default loss's targets (0: plain cross-entropy)
+    double label_smoothing = 0.0;     // of the default loss's targets (0: plain cross-entropy)
     int64_t max_steps_per_epoch = 0;  // 0 = all (smoke tests cap it)
-    std::string out_dir;          // checkpoints (last.pt, best.pt) and history.json; "" = none
+    std::string out_dir;              // checkpoints (last.pt, best.pt) and history.json; "" = none
     bool resume = false;
     bool progress = true;
     nlohmann::json to_json() const;
 };
+
+// The shared command-line knobs (options.h) as a train_config: epochs, batch, lr, weight decay,
+// schedule, warmup, cosine floor, patience, class weighting, step cap. Everything else (seed,
+// augmentation, out_dir, resume, progress) keeps train_config's defaults for the caller to set.
+train_config config_from_options(const fit_options &o);
 
 struct train_batch {
     torch::Tensor x;       // (B,3,S,S) f32 channels-last, normalised
@@ -69,8 +75,8 @@ struct train_batch {
 };
 
 struct loss_context {
-    int epoch;          // 0-based
-    int64_t step;       // global step
+    int epoch;     // 0-based
+    int64_t step;  // global step
     const train_batch &batch;
     const torch::Tensor &logits;  // (B, num_classes)
     folia_net &model;
@@ -97,7 +103,7 @@ struct eval_result {
 };
 
 class trainer {
-public:
+  public:
     trainer(folia_net model, const image_cache &images, train_config cfg);
 
     void set_loss(loss_fn f) { loss_ = std::move(f); }
@@ -125,7 +131,7 @@ public:
     train_batch make_batch(const std::vector<train_item> &items, size_t begin, size_t end,
                            int epoch) const;
 
-private:
+  private:
     void save_state(const std::string &path, int next_epoch) const;
     folia_net model_;
     const image_cache &images_;

@@ -26,15 +26,17 @@ std::vector<std::string> resolve_data_roots(const std::vector<std::string> &flag
 std::string single_data_root(const data_options &o) {
     const auto roots = resolve_data_roots(o.data);
     if (roots.size() != 1)
-        throw std::runtime_error("this command takes one data folder, not " + std::to_string(roots.size()));
+        throw std::runtime_error("this command takes one data folder, not " +
+                                 std::to_string(roots.size()));
     return roots[0];
 }
 
 std::string split_path_for(const data_options &o, const std::vector<std::string> &roots, size_t i) {
     if (!o.split.empty()) {
         if (o.split.size() != roots.size())
-            throw std::runtime_error(fmt::format("{} --split files for {} data folders: give one per folder",
-                                                 o.split.size(), roots.size()));
+            throw std::runtime_error(
+                fmt::format("{} --split files for {} data folders: give one per folder",
+                            o.split.size(), roots.size()));
         return o.split[i];
     }
     std::string name = fs::path(roots[i]).filename().string();
@@ -55,7 +57,8 @@ one_root load_root(const data_options &o, const std::vector<std::string> &roots,
                    bool with_images) {
     one_root r;
     r.data = scan_dataset(roots[i]);
-    if (o.max_classes > 0 || o.per_class > 0) r.data = subset_dataset(r.data, o.max_classes, o.per_class);
+    if (o.max_classes > 0 || o.per_class > 0)
+        r.data = subset_dataset(r.data, o.max_classes, o.per_class);
     split_params sp;
     sp.seed = o.split_seed;
     sp.test_frac = o.test_frac;
@@ -64,8 +67,9 @@ one_root load_root(const data_options &o, const std::vector<std::string> &roots,
     r.split_path = split_path_for(o, roots, i);
     bool created = false;
     r.split = load_or_make_split(r.split_path, r.data, sp, &created);
-    fmt::print(stderr, "data: {} images, {} classes from {}; split {} ({})\n", r.data.samples.size(),
-               r.data.classes.size(), r.data.root, r.split_path, created ? "new" : "existing");
+    fmt::print(stderr, "data: {} images, {} classes from {}; split {} ({})\n",
+               r.data.samples.size(), r.data.classes.size(), r.data.root, r.split_path,
+               created ? "new" : "existing");
     if (with_images) {
         bool built = false;
         r.images = load_or_build_cache(r.data, o.size, o.cache_dir, o.threads, &built);
@@ -81,7 +85,8 @@ workspace load_workspace(const data_options &o, bool with_images) {
     workspace w;
     w.roots = resolve_data_roots(o.data);
     std::vector<one_root> parts;
-    for (size_t i = 0; i < w.roots.size(); ++i) parts.push_back(load_root(o, w.roots, i, with_images));
+    for (size_t i = 0; i < w.roots.size(); ++i)
+        parts.push_back(load_root(o, w.roots, i, with_images));
     if (parts.size() == 1) {
         w.data = std::move(parts[0].data);
         w.split = std::move(parts[0].split);
@@ -92,9 +97,11 @@ workspace load_workspace(const data_options &o, bool with_images) {
         return w;
     }
     // Union of the class names, in byte order like a single scan.
-    for (const auto &p : parts) w.data.classes.insert(w.data.classes.end(), p.data.classes.begin(), p.data.classes.end());
+    for (const auto &p : parts)
+        w.data.classes.insert(w.data.classes.end(), p.data.classes.begin(), p.data.classes.end());
     std::sort(w.data.classes.begin(), w.data.classes.end());
-    w.data.classes.erase(std::unique(w.data.classes.begin(), w.data.classes.end()), w.data.classes.end());
+    w.data.classes.erase(std::unique(w.data.classes.begin(), w.data.classes.end()),
+                         w.data.classes.end());
     w.data.root = w.roots[0];
     w.split.params = parts[0].split.params;
     w.images.size = with_images ? o.size : 0;
@@ -103,30 +110,20 @@ workspace load_workspace(const data_options &o, bool with_images) {
         for (size_t i = 0; i < p.data.samples.size(); ++i) {
             sample s = p.data.samples[i];
             const std::string &cls = p.data.classes[size_t(s.label)];
-            s.label = int(std::lower_bound(w.data.classes.begin(), w.data.classes.end(), cls) - w.data.classes.begin());
+            s.label = int(std::lower_bound(w.data.classes.begin(), w.data.classes.end(), cls) -
+                          w.data.classes.begin());
             w.data.samples.push_back(std::move(s));
             w.split.parts.push_back(p.split.parts[i]);
             w.domain.push_back(int(d));
         }
-        if (with_images) w.images.data.insert(w.images.data.end(), p.images.data.begin(), p.images.data.end());
+        if (with_images)
+            w.images.data.insert(w.images.data.end(), p.images.data.begin(), p.images.data.end());
         w.splits.push_back(p.split_path);
         w.domain_names.push_back(fs::path(w.roots[d]).filename().string());
     }
     fmt::print(stderr, "merged: {} images, {} classes from {} folders\n", w.data.samples.size(),
                w.data.classes.size(), parts.size());
     return w;
-}
-
-nlohmann::json read_json_file(const std::string &path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open '" + path + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    try {
-        return nlohmann::json::parse(ss.str());
-    } catch (const std::exception &e) {
-        throw std::runtime_error("'" + path + "' is not valid JSON: " + e.what());
-    }
 }
 
 }  // namespace folia::train

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "commands.h"
+#include "options.h"
 #include "dataset.h"
 #include "image-cache.h"
 #include "split.h"
@@ -14,10 +14,10 @@
 namespace folia::train {
 
 struct workspace {
-    dataset data;            // merged: root is the first root, samples root by root
-    data_split split;        // parallel to data.samples
-    image_cache images;      // empty unless load_workspace(..., true)
-    std::vector<int> domain; // parallel to data.samples: index into roots
+    dataset data;             // merged: root is the first root, samples root by root
+    data_split split;         // parallel to data.samples
+    image_cache images;       // empty unless load_workspace(..., true)
+    std::vector<int> domain;  // parallel to data.samples: index into roots
     std::vector<std::string> roots, splits;
     std::vector<std::string> domain_names;  // root folder names ("plantvillage", ...)
 };
@@ -32,8 +32,5 @@ std::string split_path_for(const data_options &o, const std::vector<std::string>
 // Scans every data folder (each sliced by --max-classes/--per-class), loads or makes each split
 // file, merges them, and, if with_images, loads or builds each image cache.
 workspace load_workspace(const data_options &o, bool with_images);
-
-// Reads and parses a JSON file; throws naming the path.
-nlohmann::json read_json_file(const std::string &path);
 
 }  // namespace folia::train
