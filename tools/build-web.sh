@@ -6,7 +6,7 @@
 # (the wasm folders also come from FOLIA_WASM_DIR / FOLIA_WASM_MT_DIR)
 #
 # Needs: build/wasm/**/folia-web.{js,wasm} and build/wasm-mt/**/folia-web-mt.{js,wasm}
-# (tools/build-wasm.sh), shared/models/plantvillage.folia (or --model / FOLIA_MODEL), web/node_modules
+# (tools/build-wasm.sh), wasm/folia-engine.js (the JS binding, copied as is), shared/models/plantvillage.folia (or --model / FOLIA_MODEL), web/node_modules
 # (tools/setup.sh). The output appears atomically (built in DIR.tmp, then renamed).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,6 +72,10 @@ cp "$(dirname "$mt_js")/folia-web-mt.wasm" "$tmp/folia-web-mt.wasm"
 if [ -f "$(dirname "$mt_js")/folia-web-mt.worker.js" ]; then
   cp "$(dirname "$mt_js")/folia-web-mt.worker.js" "$tmp/"
 fi
+
+# The one JS binding of the C API (classic/UMD script): the app's worker importScripts() it.
+step "JS binding: wasm/folia-engine.js"
+cp "$root/wasm/folia-engine.js" "$tmp/folia-engine.js"
 
 step "model: $model"
 cp "$model" "$tmp/plantvillage.folia"

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // smoke.mjs: load the Folia web module under node, load a model file and classify image files,
 // printing one JSON object per line per image, shaped like `folia diagnose --json`:
-//   {"file": ..., "top": [{"label": ..., "p": ...} x3], "sure": ..., "ms": ...}
+//   {"file": ..., "top": [{"label": ..., "p": ...} x3], "ms": ..., "sure": ...}
 // plus "probs" (every class) with --probs and "wasm_memory_bytes" with --memory. Lets tests
 // compare the wasm engine with the native CLI on the same files.
 //
@@ -82,8 +82,7 @@ for (const file of opt.images) {
     refused++;
     continue;
   }
-  const out = { file, top: r.top.map(({ label, p }) => ({ label, p })), sure: r.sure,
-                ms: Math.round(r.ms * 1000) / 1000 };
+  const out = FoliaEngine.diagnosis(r, file);
   if (opt.probs) out.probs = Array.from(r.probs);
   if (opt.memory) out.wasm_memory_bytes = engine.memoryBytes();
   process.stdout.write(JSON.stringify(out) + '\n');

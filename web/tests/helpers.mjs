@@ -160,3 +160,47 @@ export function build_dist(out, version, model_file = model) {
     { stdio: ['ignore', 'pipe', 'inherit'] });
   return out;
 }
+
+// Photos of a class no shipped model knows, for teaching: the real mango photos of
+// $FOLIA_DATA/../new-classes/<cls> in the order they were taken (MANIFEST.tsv's source_path holds
+// the timestamp), or, where that folder is absent, N synthetic leaves made by Pillow. Throws
+// (never skips) when neither is possible. -> {label, files, source: 'mango'|'synthetic'}
+export function new_class_photos(n, cls = 'Mango___Bacterial_disease') {
+  const data = process.env.FOLIA_DATA;
+  const folder = data ? join(data, '..', 'new-classes', cls) : '';
+  if (folder && existsSync(folder)) {
+    const manifest = join(folder, '..', 'MANIFEST.tsv');
+    let files;
+    if (existsSync(manifest)) {
+      const rows = readFileSync(manifest, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
+      files = rows.filter((r) => r[1] === cls).sort((a, b) => (a[8] < b[8] ? -1 : a[8] > b[8] ? 1 : 0))
+        .map((r) => join(folder, '..', r[0]));
+    } else {
+      files = readdirSync(folder).filter((f) => /\.jpe?g$/i.test(f)).sort().map((f) => join(folder, f));
+    }
+    if (files.length < n) throw new Error(`${folder}: ${files.length} photos, the test needs ${n}`);
+    return { label: cls, files: files.slice(0, n), source: 'mango' };
+  }
+  const out = join(work, `synthetic-leaves-${n}`);
+  execFileSync('/usr/bin/python3', [join(root, 'web', 'tests', 'make-synthetic-leaves.py'), out, String(n)]);
+  const files = readdirSync(out).filter((f) => f.endsWith('.jpg')).sort().map((f) => join(out, f));
+  if (files.length !== n) throw new Error(`make-synthetic-leaves.py made ${files.length} of ${n} photos`);
+  return { label: 'Testleaf___Violet_ring', files, source: 'synthetic' };
+}
+
+// Runs window.folia.teach in the page on files -> the summary (progress fractions in .progress).
+export async function page_teach(page, label, files, options = {}, note = '') {
+  const b64s = files.map((f) => readFileSync(f).toString('base64'));
+  return page.evaluate(async ({ b64s, label, options, note }) => {
+    const examples = b64s.map((b64) => {
+      const bin = atob(b64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      return { label, bytes: bytes.buffer, ...(note ? { note } : {}) };
+    });
+    const progress = [];
+    const t0 = performance.now();
+    const summary = await window.folia.teach(examples, { ...options, on_progress: (f) => progress.push(f) });
+    return { summary, progress, wall_ms: performance.now() - t0 };
+  }, { b64s, label, options, note });
+}
