@@ -1,8 +1,9 @@
 // app.js: the farmer UI. Photo in, diagnosis out, history on the device; the service worker's
 // update flow; the automation hook window.folia (see engine.js).
 import { start_engine } from './engine.js';
-import { class_info } from './classes.js';
+import { class_info, get_notes, set_notes } from './classes.js';
 import { add_entry, all_entries, clear_entries, to_csv } from './history.js';
+import { active_model, clear_models, save_model } from './model-store.js';
 import * as i18n from './i18n.js';
 
 // Stamped by tools/build-web.sh into index.html, app.js and worker.js: the three must agree, or
@@ -16,30 +17,103 @@ let engine_info = null;
 let engine_error = null;
 
 // --- engine and automation hook -------------------------------------------------------------
-const engine = start_engine();
-const ready = engine.ready.then((info) => {
+// A personalised model saved on this phone (model-store.js) starts instead of the shipped one.
+let saved_record = null;  // the active personalised model's record, or null
+const saved_p = active_model().then((rec) => {
+  saved_record = rec;
+  if (rec) set_notes(rec.notes);
+  return rec ? rec.bytes : null;
+}, (e) => {
+  console.warn('saved model unavailable', e);
+  return null;
+});
+const engine = start_engine(saved_p);
+const check_version = (info) => {
   if (info.version !== app_version || html_version !== app_version) {
     throw new Error(`mixed versions (page ${html_version}, app ${app_version}, engine ${info.version}): reload`);
   }
   return info;
+};
+const ready = engine.ready.then((info) => {
+  check_version(info);
+  if (info.saved_model_error) { saved_record = null; set_notes({}); }
+  return info;
 });
 const checked = (fn) => async (...args) => { await ready; return fn(...args); };
+let model_job = Promise.resolve();  // teach / revert one at a time
+const serial = (fn) => (...args) => {
+  const p = model_job.then(() => fn(...args));
+  model_job = p.catch(() => {});
+  return p;
+};
 window.folia = {
   version: app_version,
   ready,
   diagnose: checked((buffer, file) => engine.diagnose(buffer, file)),
   probs: checked((buffer) => engine.probs(buffer)),
   diagnose_full: checked((buffer) => engine.diagnose_full(buffer)),
+  // examples [{label, bytes: ArrayBuffer, note?}], options {epochs, seed, views_per_photo, batch,
+  // on_progress(fraction, loss)} -> the core's summary {classes, new_classes, examples, ms, ...};
+  // from then on diagnose() uses the taught model, saved on the phone.
+  teach: checked(serial(async (examples, options = {}) => (await teach(examples, options)).summary)),
+  // Back to the shipped model (and its exact outputs); resolves once it is loaded.
+  revert: checked(serial(() => revert())),
   // Test hook: the last diagnosis shown by the UI (the same object diagnose() returns).
   last_result: () => (last ? last.result : null),
   versions: async () => ({ html: html_version, app: app_version, worker: (await engine.ready).version }),
 };
+
+// Teaches, checks that the new model loads, saves it atomically, then uses it. If the save fails
+// the worker goes back to the previous model (the saved personalised one, else the shipped one).
+async function teach(examples, options) {
+  const { on_progress, ...opts } = options || {};
+  if (!engine_info || !engine_info.can_teach) throw new Error(i18n.t(lang, 'cannot_teach'));
+  const t = await engine.teach(examples, opts, on_progress ? (p) => on_progress(p.fraction, p.loss) : null);
+  const notes = { ...get_notes() };
+  for (const e of examples) if (e.note) notes[e.label] = String(e.note);
+  const info = check_version(await engine.load(t.model));  // refused bytes throw here, nothing saved
+  let rec;
+  try {
+    rec = await save_model({ bytes: t.model, notes, summary: t.summary, labels: info.labels });
+  } catch (e) {
+    try { await engine.load(saved_record ? saved_record.bytes : null); } catch (e2) { console.warn(e2); }
+    const err = new Error(e.quota ? i18n.t(lang, 'storage_full') : i18n.t(lang, 'storage_failed') + e.message);
+    err.quota = Boolean(e.quota);
+    err.cause = e;
+    throw err;
+  }
+  saved_record = rec;
+  set_notes(notes);
+  on_model(info);
+  return { summary: t.summary, before: t.before, ms: t.ms };
+}
+
+async function revert() {
+  await clear_models();
+  const info = check_version(await engine.load(null));
+  saved_record = null;
+  set_notes({});
+  on_model(info);
+  return info;
+}
+
+// A model was loaded (taught or reverted): window.folia.ready gives its facts from now on.
+function on_model(info) {
+  engine_info = info;
+  window.folia.ready = Promise.resolve(info);
+  window.folia.engine = info;
+  render_model();
+  render_result();
+  render_history();
+}
 
 ready.then((info) => {
   window.folia.ready_at = performance.now();  // ms since navigation start: the cold start
   window.folia.engine = info;
   engine_info = info;
   set_status();
+  render_model();
+  if (info.saved_model_error) set_status(i18n.t(lang, 'saved_model_refused'), true);
 }, (e) => {
   engine_error = e;
   set_status();
@@ -57,6 +131,8 @@ function set_status(text, is_error = false) {
 }
 
 // --- rendering --------------------------------------------------------------------------------
+// "Crop: Disease", or just "Disease" for a taught label without a crop.
+const full_name = (ci) => (ci.crop[lang] ? `${ci.crop[lang]}: ${ci.name[lang]}` : ci.name[lang]);
 const pct = (p) => (p < 0.005 ? '<1%' : `${(p * 100).toFixed(p >= 0.995 ? 0 : 1)}%`);
 
 function render_result() {
@@ -66,10 +142,10 @@ function render_result() {
   const info = class_info(best.label);
   $('result').hidden = false;
   if (url) $('preview').src = url;
-  $('crop').textContent = `${i18n.t(lang, 'crop')}: ${info.crop[lang]}`;
+  $('crop').textContent = info.crop[lang] ? `${i18n.t(lang, 'crop')}: ${info.crop[lang]}` : '';
   const badge = $('badge');
   if (result.sure) {
-    $('verdict').textContent = info.healthy ? info.crop[lang] + ' · ' + i18n.t(lang, 'healthy') : info.name[lang];
+    $('verdict').textContent = info.healthy ? (info.crop[lang] ? info.crop[lang] + ' · ' : '') + i18n.t(lang, 'healthy') : info.name[lang];
     badge.textContent = i18n.t(lang, info.healthy ? 'healthy' : 'diseased');
     badge.className = 'badge ' + (info.healthy ? 'healthy' : 'diseased');
   } else {
@@ -92,7 +168,7 @@ function render_result() {
     line.className = 'line';
     const name = document.createElement('span');
     name.className = 'name';
-    name.textContent = `${ci.crop[lang]}: ${ci.name[lang]}`;
+    name.textContent = full_name(ci);
     const v = document.createElement('span');
     v.className = 'pct';
     v.textContent = pct(p);
@@ -120,8 +196,8 @@ async function render_history() {
     const info = class_info(e.top[0].label);
     const what = document.createElement('span');
     what.textContent = e.sure
-      ? `${info.crop[lang]}: ${info.name[lang]} (${pct(e.top[0].p)})`
-      : `${i18n.t(lang, 'not_sure_title')} (${info.crop[lang]}: ${info.name[lang]}?)`;
+      ? `${full_name(info)} (${pct(e.top[0].p)})`
+      : `${i18n.t(lang, 'not_sure_title')} (${full_name(info)}?)`;
     const when = document.createElement('span');
     when.className = 'when';
     const d = new Date(e.time);
@@ -140,6 +216,7 @@ function apply_lang() {
   set_status();
   render_result();
   render_history();
+  render_model();
 }
 
 // --- photo in ---------------------------------------------------------------------------------
@@ -189,6 +266,147 @@ $('clear').addEventListener('click', async () => {
   if (!confirm(i18n.t(lang, 'clear_confirm'))) return;
   await clear_entries();
   render_history();
+});
+
+// --- the personalised model and the Teach screen ---------------------------------------------
+function render_model() {
+  const personalised = Boolean(engine_info && engine_info.personalised);
+  $('model-badge').hidden = !personalised;
+  $('model-card').hidden = !personalised;
+  $('model-state').textContent = i18n.t(lang, personalised ? 'model_personalised' : 'model_original');
+  document.body.classList.toggle('personalised', personalised);
+  $('teach').hidden = !(engine_info && engine_info.can_teach);
+  // The diseases this model knows, then "a new disease".
+  const sel = $('teach-label');
+  const keep = sel.value;
+  sel.replaceChildren();
+  const labels = engine_info ? engine_info.labels : [];
+  const items = labels.map((l) => [l, full_name(class_info(l))]).sort((a, b) => a[1].localeCompare(b[1]));
+  for (const [value, text] of [['', i18n.t(lang, 'teach_new')], ...items]) {
+    const o = document.createElement('option');
+    o.value = value;
+    o.textContent = text;
+    sel.append(o);
+  }
+  sel.value = items.some(([v]) => v === keep) ? keep : '';
+  $('teach-new').hidden = sel.value !== '';
+}
+
+const teach_photos = [];  // {file, url}
+function render_teach_photos() {
+  const box = $('teach-thumbs');
+  box.replaceChildren();
+  for (const p of teach_photos) {
+    const img = document.createElement('img');
+    img.src = p.url;  // thumbnail only; the engine gets the file's bytes
+    img.alt = p.file.name;
+    box.append(img);
+  }
+  $('teach-count').textContent = String(teach_photos.length);
+  $('teach-go').disabled = teach_photos.length === 0 || document.body.classList.contains('teaching');
+}
+function add_teach_files(input) {
+  for (const f of Array.from(input.files || [])) teach_photos.push({ file: f, url: URL.createObjectURL(f) });
+  input.value = '';
+  render_teach_photos();
+}
+$('teach-camera').addEventListener('change', (ev) => add_teach_files(ev.target));
+$('teach-picker').addEventListener('change', (ev) => add_teach_files(ev.target));
+$('teach-clear').addEventListener('click', () => {
+  for (const p of teach_photos) URL.revokeObjectURL(p.url);
+  teach_photos.length = 0;
+  render_teach_photos();
+  $('teach-result').hidden = true;
+});
+$('teach-label').addEventListener('change', () => { $('teach-new').hidden = $('teach-label').value !== ''; });
+
+// The label the model file gets: an existing one, or "Crop___Disease" / "Disease" for a new one.
+function teach_label() {
+  const chosen = $('teach-label').value;
+  if (chosen) return chosen;
+  const clean = (s) => s.replace(/[\u0000-\u001f\u007f]/g, '').replace(/_{3,}/g, '_').replace(/\s+/g, ' ').trim();
+  const crop = clean($('teach-crop').value), name = clean($('teach-name').value);
+  if (!name) return '';
+  return crop ? `${crop}___${name}` : name;
+}
+
+function teach_status(text, is_error = false) {
+  const el = $('teach-status');
+  el.textContent = text;
+  el.classList.toggle('error', is_error);
+}
+
+$('teach-go').addEventListener('click', async () => {
+  const label = teach_label();
+  if (!label) { teach_status(i18n.t(lang, 'teach_need_name'), true); return; }
+  if (!teach_photos.length) { teach_status(i18n.t(lang, 'teach_need_photos'), true); return; }
+  const note = $('teach-note').value.trim();
+  const photos = teach_photos.slice();
+  const bar = $('teach-progress');
+  document.body.classList.add('teaching');
+  $('teach-go').disabled = true;
+  $('revert').disabled = true;
+  bar.hidden = false;
+  bar.value = 0;
+  $('teach-result').hidden = true;
+  teach_status(i18n.t(lang, 'teach_running'));
+  try {
+    const buffers = await Promise.all(photos.map((p) => p.file.arrayBuffer()));
+    const examples = buffers.map((bytes) => ({ label, bytes, ...(note ? { note } : {}) }));
+    const on_progress = (fraction) => {
+      bar.value = fraction;
+      teach_status(`${i18n.t(lang, 'teach_running')} ${Math.round(fraction * 100)}%`);
+    };
+    const t = await serial(() => teach(examples, { on_progress }))();
+    bar.value = 1;
+    const after = [];
+    for (const b of buffers) after.push(await engine.diagnose(b).catch(() => null));
+    render_teach_result(photos, t.before, after);
+    teach_status(i18n.t(lang, 'teach_done'));
+  } catch (e) {
+    teach_status(e.quota ? e.message : i18n.t(lang, 'teach_failed') + e.message, true);
+  } finally {
+    document.body.classList.remove('teaching');
+    bar.hidden = true;
+    $('revert').disabled = false;
+    render_teach_photos();
+  }
+});
+
+// Before / after on the taught photos: top-1 of the old model, top-1 of the new one.
+function render_teach_result(photos, before, after) {
+  const body = $('teach-result').querySelector('tbody');
+  body.replaceChildren();
+  const cell = (d) => {
+    const td = document.createElement('td');
+    td.textContent = d ? `${full_name(class_info(d.top[0].label))} ${pct(d.top[0].p)}` : '–';
+    if (d) td.dataset.label = d.top[0].label;
+    return td;
+  };
+  photos.forEach((p, i) => {
+    const tr = document.createElement('tr');
+    const td = document.createElement('td');
+    const img = document.createElement('img');
+    img.src = p.url;
+    img.alt = p.file.name;
+    td.append(img);
+    tr.append(td, cell(before[i]), cell(after[i]));
+    body.append(tr);
+  });
+  $('teach-result').hidden = false;
+}
+
+$('revert').addEventListener('click', async () => {
+  if (!confirm(i18n.t(lang, 'revert_confirm'))) return;
+  $('revert').disabled = true;
+  try {
+    await window.folia.revert();
+    set_status(i18n.t(lang, 'reverted'));
+  } catch (e) {
+    set_status(e.message, true);
+  } finally {
+    $('revert').disabled = false;
+  }
 });
 
 // --- service worker: offline cache and the update flow ---------------------------------------

@@ -1,6 +1,7 @@
 // classes.js: display names and short offline advice for the 38 PlantVillage classes, en + pt.
-// Keyed by the model file's label strings; a label not listed here (a class added by incremental
-// learning) still shows, with its raw name and the generic advice.
+// Keyed by the model file's label strings; a label not listed here (a class taught on the phone,
+// or added by incremental learning) still shows, with its own name and the expert's note as advice
+// (else the generic advice).
 
 const crops = {
   Apple: { en: 'Apple', pt: 'Macieira' },
@@ -111,10 +112,25 @@ const generic = {
   pt: 'Fale com o técnico agrícola da sua zona antes de tratar.',
 };
 
-// -> {crop: {en,pt}, name: {en,pt}, healthy, advice: {en,pt}}
+// The expert's notes for taught classes ({label: note}, saved with the personalised model): a
+// label with a note shows it as its advice, in either language.
+let notes = {};
+export function set_notes(map) { notes = { ...(map || {}) }; }
+export function get_notes() { return { ...notes }; }
+
+// -> {crop: {en,pt}, name: {en,pt}, healthy, advice: {en,pt}, expert: bool}
+// A label not listed here (a class taught on the phone) shows its own name: "Crop___Disease"
+// splits into crop and disease; a label without "___" has no crop (empty strings).
 export function class_info(label) {
+  const info = base_info(String(label));
+  const note = notes[label];
+  if (note) return { ...info, advice: { en: note, pt: note }, expert: true };
+  return { ...info, expert: false };
+}
+
+function base_info(label) {
   const sep = label.indexOf('___');
-  const crop_key = sep >= 0 ? label.slice(0, sep) : label;
+  const crop_key = sep >= 0 ? label.slice(0, sep) : '';
   const rest = sep >= 0 ? label.slice(sep + 3) : label;
   const pretty = (s) => s.replace(/_/g, ' ').replace(/\s+/g, ' ').trim();
   const crop = crops[crop_key] || { en: pretty(crop_key), pt: pretty(crop_key) };
