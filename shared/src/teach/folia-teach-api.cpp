@@ -10,6 +10,7 @@
 // mean confidence on the taught view-0 features so a caller can see when that assumption fails.
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -40,6 +41,15 @@ constexpr float k_dropout = 0.3f;
 constexpr float k_features_share = 0.4f;  // progress fraction spent computing features
 
 }  // namespace
+
+// JavaScript fills folia_teach_params in wasm memory by offset; wasm32 and the 64-bit native
+// ABIs lay it out identically (u64 aligned to 8), and these pin that layout.
+static_assert(offsetof(folia_teach_params, lr) == 12 && offsetof(folia_teach_params, seed) == 24 &&
+                  offsetof(folia_teach_params, max_photos) == 32 &&
+                  offsetof(folia_teach_params, replay_exemplars) == 40 &&
+                  offsetof(folia_teach_params, date_unix_s) == 48 &&
+                  sizeof(folia_teach_params) == 56,
+              "folia_teach_params layout changed: update wasm/ callers");
 
 struct folia_teach_session {
     folia_teach_params p{};

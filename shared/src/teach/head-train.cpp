@@ -77,6 +77,18 @@ void head<T>::resize(int in_, int hidden_, int classes_) {
     b2.assign(size_t(classes), T(0));
 }
 
+// out (rows, cols) = in (cols, rows) transposed.
+template <class T>
+void transpose(const std::vector<T> &in, size_t rows, size_t cols, std::vector<T> *out) {
+    out->resize(rows * cols);
+    for (size_t r = 0; r < rows; ++r)
+        for (size_t c = 0; c < cols; ++c) (*out)[c * rows + r] = in[r * cols + c];
+}
+
+// Every sum below runs over its terms in index order starting from the bias, exactly like the
+// textbook loop "acc = b[j]; for i: acc += w[j][i] * x[i]"; the loops are only arranged so the
+// innermost one is an axpy over independent outputs (transposed weights), which compilers
+// vectorise without reordering any sum. So the results are bit-identical to the plain loops.
 template <class T>
 void head_forward(const head<T> &m, const T *x, int batch, const T *mask, head_cache<T> *c) {
     const size_t H = size_t(m.hidden), N = size_t(m.classes), I = size_t(m.in);
@@ -84,22 +96,28 @@ void head_forward(const head<T> &m, const T *x, int batch, const T *mask, head_c
     c->relu.resize(size_t(batch) * H);
     c->h.resize(size_t(batch) * H);
     c->logits.resize(size_t(batch) * N);
+    transpose(m.w1, H, I, &c->w1t);  // (in, hidden)
+    transpose(m.w2, N, H, &c->w2t);  // (hidden, classes)
     for (size_t b = 0; b < size_t(batch); ++b) {
         const T *xb = x + b * I;
-        for (size_t j = 0; j < H; ++j) {
-            const T *w = m.w1.data() + j * I;
-            T acc = m.b1[j];
-            for (size_t i = 0; i < I; ++i) acc += w[i] * xb[i];
-            const T r = acc > T(0) ? acc : T(0);
-            c->relu[b * H + j] = r;
-            c->h[b * H + j] = mask ? r * mask[b * H + j] : r;
+        T *acc = c->relu.data() + b * H;
+        for (size_t j = 0; j < H; ++j) acc[j] = m.b1[j];
+        for (size_t i = 0; i < I; ++i) {
+            const T xi = xb[i];
+            const T *w = c->w1t.data() + i * H;
+            for (size_t j = 0; j < H; ++j) acc[j] += w[j] * xi;
         }
-        const T *hb = c->h.data() + b * H;
-        for (size_t k = 0; k < N; ++k) {
-            const T *w = m.w2.data() + k * H;
-            T acc = m.b2[k];
-            for (size_t j = 0; j < H; ++j) acc += w[j] * hb[j];
-            c->logits[b * N + k] = acc;
+        T *hb = c->h.data() + b * H;
+        for (size_t j = 0; j < H; ++j) {
+            acc[j] = acc[j] > T(0) ? acc[j] : T(0);
+            hb[j] = mask ? acc[j] * mask[b * H + j] : acc[j];
+        }
+        T *lb = c->logits.data() + b * N;
+        for (size_t k = 0; k < N; ++k) lb[k] = m.b2[k];
+        for (size_t j = 0; j < H; ++j) {
+            const T hj = hb[j];
+            const T *w = c->w2t.data() + j * N;
+            for (size_t k = 0; k < N; ++k) lb[k] += w[k] * hj;
         }
     }
 }
@@ -134,21 +152,28 @@ void head_backward(const head<T> &m, const T *x, const T *mask, const head_cache
         const T *hb = c.h.data() + b * H;
         for (size_t k = 0; k < N; ++k) {
             T *gw = g->w2.data() + k * H;
-            for (size_t j = 0; j < H; ++j) gw[j] += d[k] * hb[j];
-            g->b2[k] += d[k];
+            const T dk = d[k];
+            for (size_t j = 0; j < H; ++j) gw[j] += dk * hb[j];
+            g->b2[k] += dk;
+        }
+        // dh[j] = sum over k of d[k] * w2[k][j], k in order (axpy over j).
+        for (size_t j = 0; j < H; ++j) dpre[j] = T(0);
+        for (size_t k = 0; k < N; ++k) {
+            const T dk = d[k];
+            const T *w = m.w2.data() + k * H;
+            for (size_t j = 0; j < H; ++j) dpre[j] += dk * w[j];
         }
         for (size_t j = 0; j < H; ++j) {
-            T dh = T(0);
-            for (size_t k = 0; k < N; ++k) dh += d[k] * m.w2[k * H + j];
-            if (mask) dh *= mask[b * H + j];
+            const T dh = mask ? dpre[j] * mask[b * H + j] : dpre[j];
             dpre[j] = c.relu[b * H + j] > T(0) ? dh : T(0);
         }
         const T *xb = x + b * I;
         for (size_t j = 0; j < H; ++j) {
             if (dpre[j] == T(0)) continue;  // a dead unit adds exact zeros: skip them
             T *gw = g->w1.data() + j * I;
-            for (size_t i = 0; i < I; ++i) gw[i] += dpre[j] * xb[i];
-            g->b1[j] += dpre[j];
+            const T dj = dpre[j];
+            for (size_t i = 0; i < I; ++i) gw[i] += dj * xb[i];
+            g->b1[j] += dj;
         }
     }
 }

@@ -51,6 +51,8 @@ struct head_cache {
     std::vector<T> relu;    // (B, hidden) ReLU(fc1(x))
     std::vector<T> h;       // (B, hidden) relu * mask (dropout), the input of fc2
     std::vector<T> logits;  // (B, classes)
+    std::vector<T> w1t;     // (in, hidden) fc1 weights transposed (scratch)
+    std::vector<T> w2t;     // (hidden, classes) fc2 weights transposed (scratch)
 };
 
 // mask is (B, hidden): 0 or 1 / (1 - p) per unit (inverted dropout), or nullptr for none.
