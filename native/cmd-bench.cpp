@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "file-io.h"
 #include "folia/model-file.h"
+#include "folia/timing-stats.h"
 #include "model-loader.h"
 #include "random-model.h"
 
@@ -43,12 +44,6 @@ struct bench_row {
     double mean_ms = 0, p50_ms = 0, p99_ms = 0, min_ms = 0, images_per_s = 0, gflops = 0;
     double batch_ms = 0, batch_images_per_s = 0;
 };
-
-// Nearest-rank percentile of sorted samples.
-double percentile(const std::vector<double> &sorted, double q) {
-    const size_t rank = size_t(std::ceil(q * double(sorted.size())));
-    return sorted[std::min(sorted.size() - 1, rank > 0 ? rank - 1 : 0)];
-}
 
 double peak_rss_mib() {
     struct rusage ru {};
@@ -79,14 +74,12 @@ bool measure(const std::vector<uint8_t> &model_bytes, int threads, const bench_o
         run(1);
         t = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
     }
-    double sum = 0;
-    for (double t : ms) sum += t;
-    std::sort(ms.begin(), ms.end());
+    const folia::timing_stats st = folia::summarize_ms(ms);
     row->threads = threads;
-    row->mean_ms = sum / double(ms.size());
-    row->p50_ms = percentile(ms, 0.50);
-    row->p99_ms = percentile(ms, 0.99);
-    row->min_ms = ms.front();
+    row->mean_ms = st.mean_ms;
+    row->p50_ms = st.p50_ms;
+    row->p99_ms = st.p99_ms;
+    row->min_ms = st.min_ms;
     row->images_per_s = 1000.0 / row->mean_ms;
     row->gflops = flops / (row->p50_ms * 1e6);
 

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "folia.h"
+#include "folia/timing-stats.h"
 #include "folia/model-file.h"
 #include "random-model.h"
 
@@ -103,12 +104,6 @@ std::vector<uint8_t> model_bytes(const options &o) {
     return bytes;
 }
 
-double percentile(std::vector<double> v, double q) {
-    std::sort(v.begin(), v.end());
-    const size_t i = std::min(v.size() - 1, size_t(q * double(v.size() - 1) + 0.5));
-    return v[i];
-}
-
 result run_one(const options &o, const std::vector<uint8_t> &model, int threads) {
     folia_params params = folia_default_params();
     params.num_threads = threads;
@@ -142,9 +137,10 @@ result run_one(const options &o, const std::vector<uint8_t> &model, int threads)
     }
     result r;
     r.threads = threads;
-    for (double t : times) r.mean_ms += t / double(times.size());
-    r.p50_ms = percentile(times, 0.50);
-    r.p99_ms = percentile(times, 0.99);
+    const folia::timing_stats st = folia::summarize_ms(times);
+    r.mean_ms = st.mean_ms;
+    r.p50_ms = st.p50_ms;
+    r.p99_ms = st.p99_ms;
     r.images_per_s = 1000.0 / r.mean_ms;
 
     // Batch throughput: 2 warm-up batches, then enough batches for ~10 x batch images.
