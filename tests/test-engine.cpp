@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -478,4 +480,66 @@ TEST_CASE("Every engine status has its own non-empty message", "[engine]") {
         CHECK(seen.insert(m).second);
     }
     CHECK(folia_status_message(folia_status(1000)) != nullptr);
+}
+
+namespace {
+
+std::vector<uint8_t> slurp(const std::string &path) {
+    std::FILE *f = std::fopen(path.c_str(), "rb");
+    if (!f) return {};
+    std::vector<uint8_t> bytes;
+    uint8_t buf[65536];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) bytes.insert(bytes.end(), buf, buf + n);
+    std::fclose(f);
+    return bytes;
+}
+
+// The source tree: compiled in natively, FOLIA_SOURCE_DIR under node (wasm).
+std::string source_tree() {
+    if (const char *e = std::getenv("FOLIA_SOURCE_DIR"); e && *e) return e;
+#ifdef FOLIA_TEST_SOURCE_DIR
+    return FOLIA_TEST_SOURCE_DIR;
+#else
+    return ".";
+#endif
+}
+
+uint32_t le32(const uint8_t *p) { return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24; }
+
+}  // namespace
+
+// The golden file (training/src/export.h): "FOLIAGLD", u32 version 1, N, S, C, K, reserved, then
+// f32 input (N,S,S,C) normalised NHWC and f32 logits (N,K) computed by LibTorch at export time.
+// Read here with plain C++, so a build without LibTorch (and the wasm builds) proves it computes
+// the trained network.
+TEST_CASE("The shipped model reproduces its golden LibTorch logits within 1e-4", "[engine][golden]") {
+    const std::string dir = source_tree() + "/shared/models/";
+    const std::vector<uint8_t> model = slurp(dir + "plantvillage.folia");
+    const std::vector<uint8_t> golden = slurp(dir + "plantvillage.golden.bin");
+    REQUIRE(model.size() > 1000);
+    REQUIRE(golden.size() >= 32);
+    REQUIRE(std::memcmp(golden.data(), "FOLIAGLD", 8) == 0);
+    REQUIRE(le32(&golden[8]) == 1);
+    const uint32_t n = le32(&golden[12]), s = le32(&golden[16]), c = le32(&golden[20]), k = le32(&golden[24]);
+    REQUIRE(c == 3);
+    const size_t n_in = size_t(n) * s * s * c, n_out = size_t(n) * k;
+    REQUIRE(golden.size() == 32 + 4 * (n_in + n_out));
+    std::vector<float> x(n_in), want(n_out);  // x is (N,S,S,3) f32, want is (N,K) f32
+    std::memcpy(x.data(), &golden[32], 4 * n_in);
+    std::memcpy(want.data(), &golden[32 + 4 * n_in], 4 * n_out);
+    for (int threads : {1, 2}) {
+        folia_params p = folia_default_params();
+        p.num_threads = threads;
+        folia_context *raw = nullptr;
+        REQUIRE(folia_init_from_buffer(model.data(), model.size(), &p, &raw) == FOLIA_OK);
+        ctx_ptr ctx(raw, folia_free);
+        REQUIRE(folia_num_classes(ctx.get()) == int(k));
+        REQUIRE(folia_input_size(ctx.get()) == int(s));
+        std::vector<float> got(n_out);
+        REQUIRE(folia_logits(ctx.get(), x.data(), int(n), got.data()) == FOLIA_OK);
+        float worst = 0;
+        for (size_t i = 0; i < n_out; ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
+        INFO("threads " << threads << ": max |engine - LibTorch| = " << worst);
+        CHECK(worst <= 1e-4f);
+    }
 }
