@@ -1,5 +1,5 @@
-// random-model.h: He-initialised model files, for tests and benchmarks until trained weights
-// exist (and as a same-shape stand-in whenever the shipped model is absent).
+// random-model.h: He-initialised model files of the shipped architecture, for tests and
+// benchmarks (and as a same-shape stand-in whenever the shipped model is absent).
 #pragma once
 
 #include <cstdint>

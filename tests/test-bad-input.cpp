@@ -1,4 +1,4 @@
-// test-bad-input.cpp: the bad-input corpus (issue 2, acceptance 4). Every file is made at test
+// test-bad-input.cpp: the bad-input corpus. Every file is made at test
 // time; each must get its specific status and message from the real `folia` binary (and from the
 // library it links), and nothing may crash: exit code 0 or 1, never a signal.
 #include <catch2/catch.hpp>

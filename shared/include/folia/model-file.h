@@ -10,7 +10,7 @@
 //   32  header JSON, then zero padding to a multiple of 64, then the payload.
 // The JSON header holds: "arch" (descriptor), "labels", "preprocess" (input size, mean, std,
 // resize filter), "calibration" (temperature, abstain threshold), "meta" (free-form: training
-// run, date...), and "tensors": [{name, shape, offset, size}] with offsets into the payload
+// run, date...), and "tensors": [{name, shape, offset}] with offsets into the payload
 // (64-byte aligned) of little-endian f32 data.
 #pragma once
 
@@ -33,7 +33,7 @@ struct tensor_f32 {
     int64_t numel() const;
 };
 
-// The network of DEVELOPERS.md: conv blocks with the given widths (3x3 same, BN, ReLU,
+// The network (README.md, "Model file format"): conv blocks with the given widths (3x3 same, BN, ReLU,
 // maxpool 2), global average pool, FC hidden, ReLU, dropout, FC num_classes.
 struct arch_desc {
     std::string name = "folia-cnn4";

@@ -19,7 +19,7 @@ struct image_u8 {
     std::vector<uint8_t> data;
 };
 
-// ImageNet constants used by the seed (torchvision Normalize).
+// ImageNet constants (torchvision Normalize), as the model was trained with.
 inline constexpr float k_imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 inline constexpr float k_imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 
