@@ -156,6 +156,7 @@ function render_result() {
   $('not-sure').hidden = result.sure;
   $('advice').hidden = !result.sure;
   $('advice-text').textContent = info.advice[lang];
+  $('advice-note').textContent = i18n.t(lang, info.expert ? 'advice_expert' : 'advice_note');
 
   const ol = $('top');
   ol.replaceChildren();

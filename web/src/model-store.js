@@ -52,7 +52,8 @@ async function transaction(mode, fn) {
     t.oncomplete = () => { db.close(); resolve(value); };
     t.onabort = () => { db.close(); reject(storage_error(t.error || new Error('transaction aborted'))); };
     try {
-      value = fn({ models: t.objectStore(models), meta: t.objectStore(meta) }, (v) => { value = v; }, t);
+      // fn reports its result through set(v) (request callbacks run after fn returns).
+      fn({ models: t.objectStore(models), meta: t.objectStore(meta) }, (v) => { value = v; }, t);
     } catch (e) {
       try { t.abort(); } catch { /* already finished */ }
       db.close();

@@ -199,8 +199,16 @@ export async function page_teach(page, label, files, options = {}, note = '') {
       return { label, bytes: bytes.buffer, ...(note ? { note } : {}) };
     });
     const progress = [];
+    // The page's own thread keeps running while the worker teaches: the longest gap between
+    // timer ticks says whether it froze.
+    let last = performance.now(), max_gap = 0;
+    const timer = setInterval(() => { const n = performance.now(); max_gap = Math.max(max_gap, n - last); last = n; }, 20);
     const t0 = performance.now();
-    const summary = await window.folia.teach(examples, { ...options, on_progress: (f) => progress.push(f) });
-    return { summary, progress, wall_ms: performance.now() - t0 };
+    try {
+      const summary = await window.folia.teach(examples, { ...options, on_progress: (f) => progress.push(f) });
+      return { summary, progress, wall_ms: performance.now() - t0, max_main_thread_gap_ms: max_gap };
+    } finally {
+      clearInterval(timer);
+    }
   }, { b64s, label, options, note });
 }

@@ -33,7 +33,7 @@ for (const [tag, coi, query] of [['st', false, '?isolate=0'], ['mt', true, '']])
         const after = await wait_ready(page);
         assert.equal(after.labels.at(-1), label);
         figures.runs.push({ build: tag, threads: info.threads, photos: n, source, summary_ms: t.summary.ms,
-          wall_ms: Math.round(t.wall_ms), summary: t.summary });
+          wall_ms: Math.round(t.wall_ms), max_main_thread_gap_ms: Math.round(t.max_main_thread_gap_ms), summary: t.summary });
         await page.evaluate(() => window.folia.revert());
       }
     } finally {

@@ -48,6 +48,9 @@ test('teach a new class offline; it survives an offline reload; revert gives the
     const t = await page_teach(page, label, files, {}, note);
     figures.summary = t.summary;
     figures.teach_wall_ms = t.wall_ms;
+    figures.max_main_thread_gap_ms = t.max_main_thread_gap_ms;
+    // Not a timing target: only that the page did not block for the whole run.
+    assert.ok(t.max_main_thread_gap_ms < Math.max(1000, t.wall_ms / 2), `page blocked ${t.max_main_thread_gap_ms} ms`);
     figures.build = info.build;
     assert.ok(t.summary && typeof t.summary === 'object', 'teach() resolves to the summary');
     assert.ok(t.progress.length > 0, 'progress was reported');
@@ -124,6 +127,7 @@ test('the Teach screen: name a new disease, add photos, teach, before/after; fai
     assert.match(full.message, /Not enough storage on this phone/);
     assert.equal((await wait_ready(page)).personalised, false);
     assert.deepEqual((await wait_ready(page)).labels, info.labels);
+    assert.equal((await page_diagnose(page, files[0])).probs.length, info.labels.length, 'the worker runs the shipped model');
 
     await page.click('#teach summary');
     await page.selectOption('#teach-label', '');
@@ -159,7 +163,10 @@ test('the Teach screen: name a new disease, add photos, teach, before/after; fai
     assert.ok(aborted, 'the interrupted save is reported');
     assert.equal(aborted.quota, false);
     assert.match(aborted.message, /could not be saved; the previous model is kept/);
-    assert.deepEqual((await wait_ready(page)).labels, taught.labels, 'the worker is back on the previous model');
+    assert.deepEqual((await wait_ready(page)).labels, taught.labels, 'the page still reports the previous model');
+    const still = await page_diagnose(page, files[0]);
+    assert.equal(still.probs.length, taught.labels.length, 'the worker is back on the previous model');
+    assert.equal(still.plain.top[0].label, ui_label);
 
     await page.reload();
     const kept = await wait_ready(page);
