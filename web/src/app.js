@@ -349,6 +349,7 @@ $('teach-go').addEventListener('click', async () => {
   $('revert').disabled = true;
   bar.hidden = false;
   bar.value = 0;
+  $('teach-cancel').hidden = false;
   $('teach-result').hidden = true;
   teach_status(i18n.t(lang, 'teach_running'));
   try {
@@ -369,10 +370,15 @@ $('teach-go').addEventListener('click', async () => {
   } finally {
     document.body.classList.remove('teaching');
     bar.hidden = true;
+    $('teach-cancel').hidden = true;
     $('revert').disabled = false;
     render_teach_photos();
   }
 });
+
+// Stop: the worker is busy inside the core and reads no message until it is done, so the page
+// reloads (a fresh worker). Nothing was saved yet: the previous model comes back.
+$('teach-cancel').addEventListener('click', () => location.reload());
 
 // Before / after on the taught photos: top-1 of the old model, top-1 of the new one.
 function render_teach_result(photos, before, after) {

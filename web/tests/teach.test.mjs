@@ -110,6 +110,19 @@ test('the Teach screen: name a new disease, add photos, teach, before/after; fai
     const { page } = b;
     assert.equal(info.build, 'st');
     page.on('dialog', (d) => d.accept());
+    // "Stop" while teaching reloads the page (the worker is busy in the core): nothing is saved.
+    await page.click('#teach summary');
+    await page.selectOption('#teach-label', info.labels[0]);
+    await page.setInputFiles('#teach-picker', files.slice(0, 2));
+    await Promise.all([
+      page.waitForEvent('load'),
+      page.evaluate(() => {
+        document.getElementById('teach-go').click();
+        document.getElementById('teach-cancel').click();
+      }).catch(() => {}),  // the reload may destroy the evaluation's context
+    ]);
+    assert.equal((await wait_ready(page)).personalised, false, 'stopped: still the shipped model');
+
     // Storage full (a quota of 1 byte), before any model is saved: a clear message, the shipped
     // model stays. (With a model already saved, a new one of the same size replaces it within the quota.)
     const cdp = await b.context.newCDPSession(page);
