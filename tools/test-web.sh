@@ -3,7 +3,8 @@
 # driving /usr/bin/chromium headless). Prints node's TAP summary ("# pass N", "# fail N").
 #   tools/test-web.sh [--no-build] [test files...]
 # Needs: the wasm builds (tools/build-wasm.sh), the native CLI (tools/build-native.sh, the
-# reference the page is compared against), FOLIA_DATA (default ../shared/data/plantvillage).
+# reference the page is compared against), FOLIA_DATA (default ../shared/data/plantvillage); the
+# teaching tests take $FOLIA_DATA/../new-classes/Mango___Bacterial_disease, else synthetic leaves.
 # Model: FOLIA_MODEL, else shared/models/plantvillage.folia, else a random model made here.
 # Wasm builds: FOLIA_WASM_DIR / FOLIA_WASM_MT_DIR (default build/wasm, build/wasm-mt).
 # Artifacts (screenshots, figures JSON) go to build/web-artifacts/.

@@ -191,6 +191,12 @@ test('the Teach screen: name a new disease, add photos, teach, before/after; fai
     await page.waitForSelector('#model-badge', { state: 'hidden' });
     assert.equal((await wait_ready(page)).personalised, false);
     assert.deepEqual((await wait_ready(page)).labels, info.labels);
+    // The Teach screen in Portuguese.
+    await page.click('#lang');
+    assert.equal((await page.textContent('#teach summary')).trim(), 'Ensinar o Folia');
+    assert.equal((await page.textContent('#teach-go')).trim(), 'Ensinar');
+    assert.equal(await page.getAttribute('#teach-note', 'placeholder'), 'ex. o que o técnico aconselha fazer');
+    await page.click('#lang');
     assert.deepEqual(foreign_requests(b.requests, origin), []);
   } finally {
     await b.close();
