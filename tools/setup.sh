@@ -25,7 +25,7 @@ SRC
   rm -f "$here/build/.apt-updated"
 fi
 
-pkgs=(build-essential cmake ninja-build clang-14 pkg-config dpkg-dev xz-utils time
+pkgs=(build-essential cmake ninja-build clang-14 clang-format pkg-config dpkg-dev xz-utils time
       libstb-dev catch2 libcli11-dev nlohmann-json3-dev libfmt-dev libcpuinfo-dev
       libtorch-dev python3-torch python3-pil python3-numpy python3-matplotlib
       emscripten nodejs chromium)

@@ -52,6 +52,9 @@ run_suite() {
 step "setup (tools/setup.sh)"
 bash tools/setup.sh
 
+# Formatting: every tracked C/C++ file as the repository's .clang-format wants it.
+run_suite format bash tools/check-format.sh
+
 step "native build (tools/build-native.sh)"
 if bash tools/build-native.sh; then
   run_suite native ctest --test-dir build/native --output-on-failure -j "$jobs"
