@@ -486,3 +486,31 @@ TEST_CASE("Exemplar tensors round-trip through the model file and malformed ones
           FOLIA_ERR_MODEL_TENSOR);
     CHECK(err.find("exemplars.labels") != std::string::npos);
 }
+
+TEST_CASE("Native and wasm teaching agree: same top-1, probabilities within 0.02", "[teach]") {
+    // Recorded from the native build (x86-64, XNNPACK AVX2 kernels). The wasm build (wasm SIMD
+    // kernels) may compute trunk features that differ in the last bits, which training can
+    // amplify, hence a tolerance instead of equal bytes (measured 2026-12-01: the wasm build
+    // agrees to about 1e-6 on this model).
+    const float expected[6][5] = {
+        {0.149265f, 0.038175f, 0.004389f, 0.449610f, 0.358560f},
+        {0.168757f, 0.013509f, 0.002434f, 0.209172f, 0.606127f},
+        {0.142400f, 0.072514f, 0.005589f, 0.417115f, 0.362383f},
+        {0.134644f, 0.041945f, 0.002994f, 0.466517f, 0.353899f},
+        {0.160055f, 0.007288f, 0.001701f, 0.196722f, 0.634234f},
+        {0.145382f, 0.077223f, 0.006199f, 0.416614f, 0.354581f},
+    };
+    const auto taught = teach_patterns(model_bytes(small_model(3)), 3, quick_params());
+    context_holder c(taught);
+    REQUIRE(folia_num_classes(c.ctx) == 5);
+    std::vector<float> probs(5);
+    for (int i = 0; i < 6; ++i) {
+        const auto png = pattern_png(i % 3, 500 + uint32_t(i));
+        REQUIRE(folia_classify_image(c.ctx, png.data(), png.size(), probs.data()) == FOLIA_OK);
+        INFO("image " << i << ": " << probs[0] << " " << probs[1] << " " << probs[2] << " "
+                      << probs[3] << " " << probs[4]);
+        const auto top = std::max_element(probs.begin(), probs.end()) - probs.begin();
+        CHECK(top == std::max_element(expected[i], expected[i] + 5) - expected[i]);
+        for (int k = 0; k < 5; ++k) CHECK(std::abs(probs[size_t(k)] - expected[i][k]) <= 0.02f);
+    }
+}
