@@ -49,9 +49,9 @@ typedef enum folia_status {
 FOLIA_API const char *folia_status_message(folia_status status);
 
 typedef struct folia_params {
-    int num_threads;      // 1 = no thread pool; default 1
-    size_t max_pixels;    // images whose header announces more pixels are refused; default 50e6
-    int max_batch;        // largest batch folia_logits accepts without re-planning; default 32
+    int num_threads;    // 1 = no thread pool; default 1
+    size_t max_pixels;  // images whose header announces more pixels are refused; default 50e6
+    int max_batch;      // largest batch folia_logits accepts without re-planning; default 32
 } folia_params;
 
 FOLIA_API folia_params folia_default_params(void);
@@ -72,9 +72,9 @@ FOLIA_API void folia_free(folia_context *ctx);
 
 FOLIA_API int folia_num_classes(const folia_context *ctx);
 FOLIA_API const char *folia_label(const folia_context *ctx, int index);  // NULL if out of range
-FOLIA_API int folia_input_size(const folia_context *ctx);                // 128 for the shipped model
-FOLIA_API float folia_temperature(const folia_context *ctx);             // calibration, 1 if none
-FOLIA_API float folia_abstain_threshold(const folia_context *ctx);       // p below it: "not sure"
+FOLIA_API int folia_input_size(const folia_context *ctx);           // 128 for the shipped model
+FOLIA_API float folia_temperature(const folia_context *ctx);        // calibration, 1 if none
+FOLIA_API float folia_abstain_threshold(const folia_context *ctx);  // p below it: "not sure"
 
 // Classify RGB8 (channels = 3) or RGBA8 (channels = 4, alpha ignored) pixels; rows are
 // `stride` bytes apart. Runs the exact training preprocessing (Pillow-bilinear resize to the

@@ -15,7 +15,9 @@ constexpr size_t k_align = 64;
 uint32_t read_u32(const uint8_t *p) {
     return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
 }
-uint64_t read_u64(const uint8_t *p) { return uint64_t(read_u32(p)) | uint64_t(read_u32(p + 4)) << 32; }
+uint64_t read_u64(const uint8_t *p) {
+    return uint64_t(read_u32(p)) | uint64_t(read_u32(p + 4)) << 32;
+}
 void put_u32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i));
 }
@@ -23,7 +25,9 @@ void put_u64(uint8_t *p, uint64_t v) {
     put_u32(p, uint32_t(v));
     put_u32(p + 4, uint32_t(v >> 32));
 }
-size_t align_up(size_t n) { return (n + k_align - 1) / k_align * k_align; }
+size_t align_up(size_t n) {
+    return (n + k_align - 1) / k_align * k_align;
+}
 
 folia_status fail(folia_status s, std::string *error, const std::string &msg) {
     if (error) *error = msg;
@@ -123,10 +127,12 @@ folia_status validate_exemplars(const model_file &m, std::string *error) {
 
 folia_status parse_model_file(const uint8_t *bytes, size_t size, model_file *out,
                               std::string *error) {
-    if (!out || (!bytes && size > 0)) return fail(FOLIA_ERR_INVALID_ARGUMENT, error, "null argument");
+    if (!out || (!bytes && size > 0))
+        return fail(FOLIA_ERR_INVALID_ARGUMENT, error, "null argument");
     if (size < k_model_fixed_header)
-        return fail(FOLIA_ERR_MODEL_TOO_SMALL, error,
-                    "model file has " + std::to_string(size) + " bytes, fewer than the 32-byte header");
+        return fail(
+            FOLIA_ERR_MODEL_TOO_SMALL, error,
+            "model file has " + std::to_string(size) + " bytes, fewer than the 32-byte header");
     if (std::memcmp(bytes, k_model_magic, 8) != 0)
         return fail(FOLIA_ERR_MODEL_MAGIC, error, "not a Folia model file (bad magic)");
     const uint32_t version = read_u32(bytes + 8);

@@ -33,8 +33,8 @@ struct tensor_f32 {
     int64_t numel() const;
 };
 
-// The network (README.md, "Model file format"): conv blocks with the given widths (3x3 same, BN, ReLU,
-// maxpool 2), global average pool, FC hidden, ReLU, dropout, FC num_classes.
+// The network (README.md, "Model file format"): conv blocks with the given widths (3x3 same, BN,
+// ReLU, maxpool 2), global average pool, FC hidden, ReLU, dropout, FC num_classes.
 struct arch_desc {
     std::string name = "folia-cnn4";
     std::vector<int> channels = {32, 64, 128, 256};

@@ -40,7 +40,8 @@ void softmax(const float *logits, int n, float temperature, float *probs) {
     for (int i = 0; i < n; ++i) mx = std::max(mx, double(logits[i]) / temperature);
     double sum = 0;
     std::vector<double> e(static_cast<size_t>(n));
-    for (int i = 0; i < n; ++i) sum += e[size_t(i)] = std::exp(double(logits[i]) / temperature - mx);
+    for (int i = 0; i < n; ++i)
+        sum += e[size_t(i)] = std::exp(double(logits[i]) / temperature - mx);
     for (int i = 0; i < n; ++i) probs[i] = float(e[size_t(i)] / sum);
 }
 
@@ -125,35 +126,55 @@ extern "C" {
 
 const char *folia_status_message(folia_status status) {
     switch (status) {
-    case FOLIA_OK: return "ok";
-    case FOLIA_ERR_INVALID_ARGUMENT: return "invalid argument (null pointer, bad size, stride, channel count or batch)";
-    case FOLIA_ERR_OUT_OF_MEMORY: return "out of memory";
-    case FOLIA_ERR_MODEL_TOO_SMALL: return "model file too small: fewer bytes than the fixed header";
-    case FOLIA_ERR_MODEL_MAGIC: return "not a Folia model file (bad magic)";
-    case FOLIA_ERR_MODEL_VERSION: return "model file format version not supported by this build";
-    case FOLIA_ERR_MODEL_TRUNCATED: return "model file truncated: the header announces more bytes than given";
-    case FOLIA_ERR_MODEL_HEADER_CHECKSUM: return "model file header checksum mismatch (corrupted header)";
-    case FOLIA_ERR_MODEL_PAYLOAD_CHECKSUM: return "model file payload checksum mismatch (corrupted weights)";
-    case FOLIA_ERR_MODEL_HEADER: return "model file header malformed or missing a field";
-    case FOLIA_ERR_MODEL_ARCH: return "model file describes an unknown or unsupported architecture";
-    case FOLIA_ERR_MODEL_TENSOR: return "model file tensor missing, of the wrong shape, or out of bounds";
-    case FOLIA_ERR_IMAGE_EMPTY: return "image is empty (zero bytes)";
-    case FOLIA_ERR_IMAGE_FORMAT: return "not an image format Folia reads (JPEG or PNG)";
-    case FOLIA_ERR_IMAGE_CORRUPT: return "image data truncated or damaged";
-    case FOLIA_ERR_IMAGE_TOO_LARGE: return "image too large: more pixels than the configured limit";
-    case FOLIA_ERR_IMAGE_UNSUPPORTED: return "valid image of an unsupported kind";
-    case FOLIA_ERR_ENGINE: return "inference engine (XNNPACK) failed to build or run the network";
-    case FOLIA_ERR_CANCELLED:
-        return "cancelled by the caller";
-    case FOLIA_ERR_TEACH_LIMIT:
-        return "teaching limit reached: too many photos or new classes in one session";
-    case FOLIA_ERR_TEACH_EMPTY:
-        return "nothing to teach: no photo was added";
-    case FOLIA_ERR_TEACH_LABEL:
-        return "invalid label: empty, longer than 64 bytes, not UTF-8 or with control characters";
-    case FOLIA_ERR_TEACH_STATE:
-        return "teaching call out of order (add after run, result before run)";
-    case FOLIA_STATUS_COUNT: break;
+        case FOLIA_OK:
+            return "ok";
+        case FOLIA_ERR_INVALID_ARGUMENT:
+            return "invalid argument (null pointer, bad size, stride, channel count or batch)";
+        case FOLIA_ERR_OUT_OF_MEMORY:
+            return "out of memory";
+        case FOLIA_ERR_MODEL_TOO_SMALL:
+            return "model file too small: fewer bytes than the fixed header";
+        case FOLIA_ERR_MODEL_MAGIC:
+            return "not a Folia model file (bad magic)";
+        case FOLIA_ERR_MODEL_VERSION:
+            return "model file format version not supported by this build";
+        case FOLIA_ERR_MODEL_TRUNCATED:
+            return "model file truncated: the header announces more bytes than given";
+        case FOLIA_ERR_MODEL_HEADER_CHECKSUM:
+            return "model file header checksum mismatch (corrupted header)";
+        case FOLIA_ERR_MODEL_PAYLOAD_CHECKSUM:
+            return "model file payload checksum mismatch (corrupted weights)";
+        case FOLIA_ERR_MODEL_HEADER:
+            return "model file header malformed or missing a field";
+        case FOLIA_ERR_MODEL_ARCH:
+            return "model file describes an unknown or unsupported architecture";
+        case FOLIA_ERR_MODEL_TENSOR:
+            return "model file tensor missing, of the wrong shape, or out of bounds";
+        case FOLIA_ERR_IMAGE_EMPTY:
+            return "image is empty (zero bytes)";
+        case FOLIA_ERR_IMAGE_FORMAT:
+            return "not an image format Folia reads (JPEG or PNG)";
+        case FOLIA_ERR_IMAGE_CORRUPT:
+            return "image data truncated or damaged";
+        case FOLIA_ERR_IMAGE_TOO_LARGE:
+            return "image too large: more pixels than the configured limit";
+        case FOLIA_ERR_IMAGE_UNSUPPORTED:
+            return "valid image of an unsupported kind";
+        case FOLIA_ERR_ENGINE:
+            return "inference engine (XNNPACK) failed to build or run the network";
+        case FOLIA_ERR_CANCELLED:
+            return "cancelled by the caller";
+        case FOLIA_ERR_TEACH_LIMIT:
+            return "teaching limit reached: too many photos or new classes in one session";
+        case FOLIA_ERR_TEACH_EMPTY:
+            return "nothing to teach: no photo was added";
+        case FOLIA_ERR_TEACH_LABEL:
+            return "invalid label: empty, longer than 64 bytes, not UTF-8 or with control "
+                   "characters";
+        case FOLIA_ERR_TEACH_STATE:
+            return "teaching call out of order (add after run, result before run)";
+        case FOLIA_STATUS_COUNT:
+            break;
     }
     return "unknown status";
 }
@@ -183,16 +204,22 @@ folia_status folia_init_from_buffer_ex(const void *bytes, size_t size, const fol
     return st;
 }
 
-void folia_free(folia_context *ctx) { delete ctx; }
+void folia_free(folia_context *ctx) {
+    delete ctx;
+}
 
-int folia_num_classes(const folia_context *ctx) { return ctx ? ctx->graph->num_classes() : 0; }
+int folia_num_classes(const folia_context *ctx) {
+    return ctx ? ctx->graph->num_classes() : 0;
+}
 
 const char *folia_label(const folia_context *ctx, int index) {
     if (!ctx || index < 0 || index >= int(ctx->labels.size())) return nullptr;
     return ctx->labels[size_t(index)].c_str();
 }
 
-int folia_input_size(const folia_context *ctx) { return ctx ? ctx->graph->input_size() : 0; }
+int folia_input_size(const folia_context *ctx) {
+    return ctx ? ctx->graph->input_size() : 0;
+}
 
 float folia_temperature(const folia_context *ctx) {
     return ctx ? ctx->calibration.temperature : 1.0f;
@@ -240,9 +267,9 @@ folia_status folia_classify_image(folia_context *ctx, const void *bytes, size_t 
     if (size == 0) return FOLIA_ERR_IMAGE_EMPTY;
     try {
         folia::image_u8 img;
-        const folia_status st = folia::preprocess_image(static_cast<const uint8_t *>(bytes), size,
-                                                        ctx->params.max_pixels,
-                                                        ctx->graph->input_size(), &img);
+        const folia_status st =
+            folia::preprocess_image(static_cast<const uint8_t *>(bytes), size,
+                                    ctx->params.max_pixels, ctx->graph->input_size(), &img);
         if (st != FOLIA_OK) return st;
         if (img.channels != 3) return FOLIA_ERR_IMAGE_UNSUPPORTED;
         return run_image(ctx, img, out_probs);

@@ -60,7 +60,8 @@ network_weights fold_model(const model_file &m) {
         f.weights.resize(size_t(f.c_out) * 9 * size_t(c_in));
         f.bias.resize(size_t(f.c_out));
         for (int o = 0; o < f.c_out; ++o) {
-            const double scale = double(gamma[o]) / std::sqrt(double(var[o]) + double(m.arch.bn_eps));
+            const double scale =
+                double(gamma[o]) / std::sqrt(double(var[o]) + double(m.arch.bn_eps));
             f.bias[o] = float((double(cb[o]) - double(mean[o])) * scale + double(beta[o]));
             for (int ci = 0; ci < c_in; ++ci)
                 for (int k = 0; k < 9; ++k)
@@ -151,7 +152,8 @@ folia_status xnnpack_graph::create(network_weights weights, int num_threads, boo
         s /= 2;
         if ((st = value({1, s, s, co}, nullptr, XNN_INVALID_VALUE_ID, 0, &pooled)))
             return xnn_fail(error, "define pool output", st);
-        st = xnn_define_max_pooling_2d(sg, 0, 0, 0, 0, 2, 2, 2, 2, 1, 1, -inf, inf, conv, pooled, 0);
+        st =
+            xnn_define_max_pooling_2d(sg, 0, 0, 0, 0, 2, 2, 2, 2, 1, 1, -inf, inf, conv, pooled, 0);
         if (st) return xnn_fail(error, "xnn_define_max_pooling_2d", st);
         x = pooled;
     }
@@ -248,8 +250,8 @@ std::vector<std::pair<std::string, double>> xnnpack_graph::last_profile() const 
                                    &need);
     std::vector<char> names(need);
     std::vector<uint64_t> us(n);
-    if (xnn_get_runtime_profiling_info(impl_->runtime, xnn_profile_info_operator_name,
-                                       names.size(), names.data(), &need) != xnn_status_success ||
+    if (xnn_get_runtime_profiling_info(impl_->runtime, xnn_profile_info_operator_name, names.size(),
+                                       names.data(), &need) != xnn_status_success ||
         xnn_get_runtime_profiling_info(impl_->runtime, xnn_profile_info_operator_timing,
                                        us.size() * sizeof(uint64_t), us.data(),
                                        &need) != xnn_status_success)

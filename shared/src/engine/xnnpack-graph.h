@@ -52,7 +52,7 @@ int final_spatial_size(int input_size, size_t num_blocks);
 enum class graph_output { logits, features };
 
 class xnnpack_graph {
-public:
+  public:
     // num_threads 1: no thread pool (runs on the caller's thread).
     // profile: per-operator timings through XNNPACK's basic profiling (see last_profile()).
     static folia_status create(network_weights weights, int num_threads, bool profile,
@@ -78,7 +78,7 @@ public:
     // (operator name, milliseconds) of the last run; empty unless created with profile = true.
     std::vector<std::pair<std::string, double>> last_profile() const;
 
-private:
+  private:
     xnnpack_graph() = default;
     folia_status plan(int batch, std::string *error);
     // Creates the runtime from the defined subgraph (thread pool, plan for batch 1).
