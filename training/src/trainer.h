@@ -52,6 +52,9 @@ struct train_config {
     uint64_t seed = 42;
     bool augment = true;
     augment_params aug;
+    // Per item source (e.g. the data folder in folia-train): items whose source indexes this
+    // list use its parameters instead of `aug` (lab photos the lab recipe, field photos more).
+    std::vector<augment_params> aug_by_source;
     class_weighting weighting = class_weighting::sqrt_inverse;
     double label_smoothing = 0.0;     // of the default loss's targets (0: plain cross-entropy)
     int64_t max_steps_per_epoch = 0;  // 0 = all (smoke tests cap it)
