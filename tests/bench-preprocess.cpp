@@ -92,9 +92,8 @@ int main(int argc, char **argv) {
 
     // --- resize: ours (Pillow-exact) vs stb_image_resize, same input, same run ---------------
     folia::image_u8 ours;
-    const timing t_ours = measure(2, 15, [&] {
-        ours = folia::resize_bilinear_pillow(photo, out_size, out_size);
-    });
+    const timing t_ours =
+        measure(2, 15, [&] { ours = folia::resize_bilinear_pillow(photo, out_size, out_size); });
     std::vector<uint8_t> stb_out(size_t(out_size) * out_size * 3);
     const timing t_stbir = measure(2, 15, [&] {
         stbir_resize_uint8(photo.data.data(), photo.width, photo.height, 0, stb_out.data(),
@@ -107,9 +106,10 @@ int main(int argc, char **argv) {
     std::printf("resize 4032x3024 -> %dx%d RGB (15 runs after 2 warm-up)\n", out_size, out_size);
     report("folia resize_bilinear_pillow", t_ours);
     report("stb_image_resize (default)", t_stbir);
-    std::printf("  ratio folia / stbir          : %.2fx cpu, %.2fx wall min   (outputs differ by up "
-                "to %d levels: stbir is not Pillow)\n",
-                t_ours.cpu_ms / t_stbir.cpu_ms, t_ours.min_ms / t_stbir.min_ms, max_diff);
+    std::printf(
+        "  ratio folia / stbir          : %.2fx cpu, %.2fx wall min   (outputs differ by up "
+        "to %d levels: stbir is not Pillow)\n",
+        t_ours.cpu_ms / t_stbir.cpu_ms, t_ours.min_ms / t_stbir.min_ms, max_diff);
 
     // --- decode a 12 MP JPEG: ours (checks + stb + copy) vs raw stb_image ---------------------
     std::vector<uint8_t> jpeg;
@@ -130,9 +130,8 @@ int main(int argc, char **argv) {
     }
     folia::image_u8 decoded;
     folia_status st = FOLIA_OK;
-    const timing t_dec = measure(1, 5, [&] {
-        st = folia::decode_image(jpeg.data(), jpeg.size(), 50000000, &decoded);
-    });
+    const timing t_dec = measure(
+        1, 5, [&] { st = folia::decode_image(jpeg.data(), jpeg.size(), 50000000, &decoded); });
     if (st != FOLIA_OK) {
         std::fprintf(stderr, "decode failed with status %d\n", int(st));
         return 1;

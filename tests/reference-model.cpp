@@ -66,8 +66,9 @@ planes maxpool2(const planes &a) {
     for (int c = 0; c < a.c; ++c)
         for (int y = 0; y < out.h; ++y)
             for (int x = 0; x < out.w; ++x)
-                out.at(c, y, x) = std::max({a.at(c, 2 * y, 2 * x), a.at(c, 2 * y, 2 * x + 1),
-                                            a.at(c, 2 * y + 1, 2 * x), a.at(c, 2 * y + 1, 2 * x + 1)});
+                out.at(c, y, x) =
+                    std::max({a.at(c, 2 * y, 2 * x), a.at(c, 2 * y, 2 * x + 1),
+                              a.at(c, 2 * y + 1, 2 * x), a.at(c, 2 * y + 1, 2 * x + 1)});
     return out;
 }
 

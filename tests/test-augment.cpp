@@ -38,9 +38,10 @@ uint64_t fnv1a(const std::vector<uint8_t> &d) {
 
 }  // namespace
 
-TEST_CASE("Augmentation gives the same image for the same seed and different ones for "
-          "different seeds",
-          "[augment]") {
+TEST_CASE(
+    "Augmentation gives the same image for the same seed and different ones for "
+    "different seeds",
+    "[augment]") {
     const auto img = test_image();
     const folia::augment_params p;  // the training defaults
     int changed = 0, distinct_pairs = 0;
@@ -60,8 +61,7 @@ TEST_CASE("Augmentation gives the same image for the same seed and different one
     CHECK(distinct_pairs >= 50);
 }
 
-TEST_CASE("Augmentation with every probability at zero returns the input unchanged",
-          "[augment]") {
+TEST_CASE("Augmentation with every probability at zero returns the input unchanged", "[augment]") {
     const auto img = test_image();
     for (uint64_t seed : {0ull, 1ull, 123456789ull}) {
         CHECK(folia::augment_image(img, none(), seed).data == img.data);

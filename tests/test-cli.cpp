@@ -103,21 +103,26 @@ TEST_CASE("diagnose --json prints one JSON object per image with the top 3 of th
     }
 }
 
-TEST_CASE("diagnose reports sure=false below the model's abstain threshold and true at or above it", "[cli]") {
+TEST_CASE("diagnose reports sure=false below the model's abstain threshold and true at or above it",
+          "[cli]") {
     const auto &models = folia_test::random_models();
     folia_test::scratch_dir dir("unsure");
     // Several photos; their top-1 probabilities under the threshold-0 model give two known values.
     std::vector<std::string> pngs;
     for (uint32_t seed = 3; seed < 9; ++seed) {
         pngs.push_back(dir.path("leaf-" + std::to_string(seed) + ".png"));
-        folia_test::write_bytes(pngs.back(), folia_test::encode_png(folia_test::synthetic_pixels(128, 128, 3, seed), 128, 128, 3));
+        folia_test::write_bytes(
+            pngs.back(),
+            folia_test::encode_png(folia_test::synthetic_pixels(128, 128, 3, seed), 128, 128, 3));
     }
-    std::vector<std::string> args = {folia_test::folia_exe(), "diagnose", "--json", "--model", models.model};
+    std::vector<std::string> args = {folia_test::folia_exe(), "diagnose", "--json", "--model",
+                                     models.model};
     args.insert(args.end(), pngs.begin(), pngs.end());
     const run_result base = run(args);
     require_clean_exit(base, 0);
     std::vector<double> p;
-    for (const auto &line : lines_of(base.out)) p.push_back(json::parse(line)["top"][0]["p"].get<double>());
+    for (const auto &line : lines_of(base.out))
+        p.push_back(json::parse(line)["top"][0]["p"].get<double>());
     REQUIRE(p.size() == pngs.size());
     const auto [lo, hi] = std::minmax_element(p.begin(), p.end());
     REQUIRE(*hi - *lo > 1e-3);
@@ -125,8 +130,8 @@ TEST_CASE("diagnose reports sure=false below the model's abstain threshold and t
     const std::string thr_text = std::to_string(0.5 * (*lo + *hi));
     const double threshold = double(std::stof(thr_text));  // as the model file stores it (f32)
     const std::string model = dir.path("mid.folia");
-    const run_result made = run({folia_test::make_random_model_exe(), "-o", model, "--seed", "7", "--random-bn",
-                                 "--abstain-threshold", thr_text});
+    const run_result made = run({folia_test::make_random_model_exe(), "-o", model, "--seed", "7",
+                                 "--random-bn", "--abstain-threshold", thr_text});
     require_clean_exit(made, 0);
     args[4] = model;
     const run_result r = run(args);

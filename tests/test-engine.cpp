@@ -42,7 +42,8 @@ folia::model_file make_test_model(int num_classes, uint32_t seed, int input_size
         folia::tensor_f32 t;
         t.shape = shape;
         t.data.resize(size_t(t.numel()));
-        auto is = [&, &name = name](const char *suffix) {  // clang: no structured-binding capture in C++17
+        auto is = [&, &name = name](
+                      const char *suffix) {  // clang: no structured-binding capture in C++17
             return name.size() >= std::strlen(suffix) &&
                    name.compare(name.size() - std::strlen(suffix), std::string::npos, suffix) == 0;
         };
@@ -101,7 +102,8 @@ std::vector<float> softmax_ref(const std::vector<float> &logits, float temperatu
     double mx = -INFINITY, sum = 0;
     for (float l : logits) mx = std::max(mx, double(l) / temperature);
     std::vector<float> p(logits.size());
-    for (size_t i = 0; i < logits.size(); ++i) sum += std::exp(double(logits[i]) / temperature - mx);
+    for (size_t i = 0; i < logits.size(); ++i)
+        sum += std::exp(double(logits[i]) / temperature - mx);
     for (size_t i = 0; i < logits.size(); ++i)
         p[i] = float(std::exp(double(logits[i]) / temperature - mx) / sum);
     return p;
@@ -146,8 +148,9 @@ void expect_refused(const std::vector<uint8_t> &bytes, folia_status expected) {
 
 }  // namespace
 
-TEST_CASE("The engine's logits match the plain reference model for batches 1 and 3 on 1 and 2 threads",
-          "[engine][model]") {
+TEST_CASE(
+    "The engine's logits match the plain reference model for batches 1 and 3 on 1 and 2 threads",
+    "[engine][model]") {
     const int num_classes = GENERATE(35, 5);
     CAPTURE(num_classes);
     const folia::model_file model = make_test_model(num_classes, 1234u + uint32_t(num_classes));
@@ -188,7 +191,8 @@ TEST_CASE("The engine's logits match the plain reference model for batches 1 and
     }
 }
 
-TEST_CASE("The engine's logits match the reference model for a non-default input size", "[engine][model]") {
+TEST_CASE("The engine's logits match the reference model for a non-default input size",
+          "[engine][model]") {
     const folia::model_file model = make_test_model(7, 77, /*input_size=*/72);
     const std::vector<float> x = random_input(2, 72, 5);
     const std::vector<double> ref = folia_test::reference_logits(model, x.data(), 2);
@@ -201,7 +205,8 @@ TEST_CASE("The engine's logits match the reference model for a non-default input
     CHECK(diff <= 1e-4);
 }
 
-TEST_CASE("The engine's classify on pixels equals softmax(logits / T) of the preprocessed image", "[engine]") {
+TEST_CASE("The engine's classify on pixels equals softmax(logits / T) of the preprocessed image",
+          "[engine]") {
     folia::model_file model = make_test_model(5, 4242);
     model.calibration.temperature = 1.7f;
     ctx_ptr ctx = make_ctx(serialise(model), 1);
@@ -260,7 +265,8 @@ TEST_CASE("The engine's classify on pixels equals softmax(logits / T) of the pre
         stbi_write_png_to_func(
             [](void *ctx_, void *data, int size) {
                 auto *v = static_cast<std::vector<uint8_t> *>(ctx_);
-                v->insert(v->end(), static_cast<uint8_t *>(data), static_cast<uint8_t *>(data) + size);
+                v->insert(v->end(), static_cast<uint8_t *>(data),
+                          static_cast<uint8_t *>(data) + size);
             },
             &png, w, h, 3, pixels.data(), w * 3);
         REQUIRE(!png.empty());
@@ -299,7 +305,8 @@ TEST_CASE("The engine's probabilities sum to 1 and temperature flattens them", "
         folia::normalize_nhwc(img, model.preprocess.mean, model.preprocess.std, grey_x.data());
         REQUIRE(folia_logits(ctx.get(), grey_x.data(), 1, l.data()) == FOLIA_OK);
         const std::vector<float> expected = softmax_ref(l, 3.0f);
-        for (int i = 0; i < 35; ++i) CHECK(p3[size_t(i)] == Approx(expected[size_t(i)]).margin(1e-6));
+        for (int i = 0; i < 35; ++i)
+            CHECK(p3[size_t(i)] == Approx(expected[size_t(i)]).margin(1e-6));
     }
     for (const auto *p : {&p1, &p3}) {
         double sum = 0;
@@ -315,7 +322,8 @@ TEST_CASE("The engine's probabilities sum to 1 and temperature flattens them", "
     CHECK(p3[top] < p1[top]);  // T > 1 lowers the confidence of the winner
 }
 
-TEST_CASE("The engine refuses every corrupted model file with its specific status", "[engine][model]") {
+TEST_CASE("The engine refuses every corrupted model file with its specific status",
+          "[engine][model]") {
     const std::vector<uint8_t> good = serialise(make_test_model(5, 11));
     {
         ctx_ptr ctx = make_ctx(good, 1);  // the unmodified file loads
@@ -351,11 +359,14 @@ TEST_CASE("The engine refuses every corrupted model file with its specific statu
         expect_refused(b, FOLIA_ERR_MODEL_VERSION);
     }
     SECTION("truncated: last byte, half the payload, only the header") {
-        expect_refused(std::vector<uint8_t>(good.begin(), good.end() - 1), FOLIA_ERR_MODEL_TRUNCATED);
-        expect_refused(std::vector<uint8_t>(good.begin(), good.begin() + long(payload_start) +
-                                                              long(good.size() - payload_start) / 2),
+        expect_refused(std::vector<uint8_t>(good.begin(), good.end() - 1),
                        FOLIA_ERR_MODEL_TRUNCATED);
-        expect_refused(std::vector<uint8_t>(good.begin(), good.begin() + 40), FOLIA_ERR_MODEL_TRUNCATED);
+        expect_refused(
+            std::vector<uint8_t>(good.begin(), good.begin() + long(payload_start) +
+                                                   long(good.size() - payload_start) / 2),
+            FOLIA_ERR_MODEL_TRUNCATED);
+        expect_refused(std::vector<uint8_t>(good.begin(), good.begin() + 40),
+                       FOLIA_ERR_MODEL_TRUNCATED);
     }
     SECTION("a flipped header byte") {
         auto b = good;
@@ -416,18 +427,15 @@ TEST_CASE("The engine refuses every corrupted model file with its specific statu
                        FOLIA_ERR_MODEL_TENSOR);
     }
     SECTION("a tensor offset outside the payload") {
-        expect_refused(rewrite_header(good,
-                                      [](nlohmann::json &j) {
-                                          j["tensors"][0]["offset"] = uint64_t(1) << 40;
-                                      }),
-                       FOLIA_ERR_MODEL_TENSOR);
+        expect_refused(
+            rewrite_header(
+                good, [](nlohmann::json &j) { j["tensors"][0]["offset"] = uint64_t(1) << 40; }),
+            FOLIA_ERR_MODEL_TENSOR);
     }
     SECTION("too many pooling blocks for the input size") {
-        expect_refused(rewrite_header(good,
-                                      [](nlohmann::json &j) {
-                                          j["preprocess"]["input_size"] = 8;
-                                      }),
-                       FOLIA_ERR_MODEL_ARCH);
+        expect_refused(
+            rewrite_header(good, [](nlohmann::json &j) { j["preprocess"]["input_size"] = 8; }),
+            FOLIA_ERR_MODEL_ARCH);
     }
 }
 
@@ -438,7 +446,8 @@ TEST_CASE("The engine refuses bad arguments and never crashes", "[engine]") {
     CHECK(p.max_batch == 32);
     CHECK(p.max_pixels == size_t(50000000));
     folia_context *raw = nullptr;
-    CHECK(folia_init_from_buffer(good.data(), good.size(), &p, nullptr) == FOLIA_ERR_INVALID_ARGUMENT);
+    CHECK(folia_init_from_buffer(good.data(), good.size(), &p, nullptr) ==
+          FOLIA_ERR_INVALID_ARGUMENT);
     p.num_threads = 0;
     CHECK(folia_init_from_buffer(good.data(), good.size(), &p, &raw) == FOLIA_ERR_INVALID_ARGUMENT);
     CHECK(raw == nullptr);
@@ -489,7 +498,8 @@ std::vector<uint8_t> slurp(const std::string &path) {
     if (!f) return {};
     std::vector<uint8_t> bytes;
     uint8_t buf[65536];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) bytes.insert(bytes.end(), buf, buf + n);
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;)
+        bytes.insert(bytes.end(), buf, buf + n);
     std::fclose(f);
     return bytes;
 }
@@ -504,7 +514,9 @@ std::string source_tree() {
 #endif
 }
 
-uint32_t le32(const uint8_t *p) { return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24; }
+uint32_t le32(const uint8_t *p) {
+    return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
 
 }  // namespace
 
@@ -512,7 +524,8 @@ uint32_t le32(const uint8_t *p) { return uint32_t(p[0]) | uint32_t(p[1]) << 8 | 
 // f32 input (N,S,S,C) normalised NHWC and f32 logits (N,K) computed by LibTorch at export time.
 // Read here with plain C++, so a build without LibTorch (and the wasm builds) proves it computes
 // the trained network.
-TEST_CASE("The shipped model reproduces its golden LibTorch logits within 1e-4", "[engine][golden]") {
+TEST_CASE("The shipped model reproduces its golden LibTorch logits within 1e-4",
+          "[engine][golden]") {
     const std::string dir = source_tree() + "/shared/models/";
     const std::vector<uint8_t> model = slurp(dir + "plantvillage.folia");
     const std::vector<uint8_t> golden = slurp(dir + "plantvillage.golden.bin");
@@ -520,7 +533,8 @@ TEST_CASE("The shipped model reproduces its golden LibTorch logits within 1e-4",
     REQUIRE(golden.size() >= 32);
     REQUIRE(std::memcmp(golden.data(), "FOLIAGLD", 8) == 0);
     REQUIRE(le32(&golden[8]) == 1);
-    const uint32_t n = le32(&golden[12]), s = le32(&golden[16]), c = le32(&golden[20]), k = le32(&golden[24]);
+    const uint32_t n = le32(&golden[12]), s = le32(&golden[16]), c = le32(&golden[20]),
+                   k = le32(&golden[24]);
     REQUIRE(c == 3);
     const size_t n_in = size_t(n) * s * s * c, n_out = size_t(n) * k;
     REQUIRE(golden.size() == 32 + 4 * (n_in + n_out));

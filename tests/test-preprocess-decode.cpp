@@ -76,9 +76,10 @@ struct splitmix {
 
 }  // namespace
 
-TEST_CASE("PNG gray, gray+alpha, RGBA, palette, bilevel and 16-bit RGB decode to exactly "
-          "Pillow's convert(\"RGB\")",
-          "[preprocess][decode]") {
+TEST_CASE(
+    "PNG gray, gray+alpha, RGBA, palette, bilevel and 16-bit RGB decode to exactly "
+    "Pillow's convert(\"RGB\")",
+    "[preprocess][decode]") {
     const ref_manifest m = load_or_fail();
     const auto cases = m.of_kind("convert");
     REQUIRE(cases.size() >= 7);
@@ -98,9 +99,10 @@ TEST_CASE("PNG gray, gray+alpha, RGBA, palette, bilevel and 16-bit RGB decode to
     }
 }
 
-TEST_CASE("EXIF orientations 1 to 8 in both byte orders transpose exactly like "
-          "ImageOps.exif_transpose",
-          "[preprocess][decode][exif]") {
+TEST_CASE(
+    "EXIF orientations 1 to 8 in both byte orders transpose exactly like "
+    "ImageOps.exif_transpose",
+    "[preprocess][decode][exif]") {
     const ref_manifest m = load_or_fail();
     const auto cases = m.of_kind("orient_map");
     REQUIRE(cases.size() == 16);
@@ -142,9 +144,10 @@ TEST_CASE("EXIF orientations 1 to 8 in both byte orders transpose exactly like "
 // Geometry errors (a wrong orientation) give means of tens of levels.
 constexpr int k_jpeg_max_diff = 8;
 constexpr double k_jpeg_mean_diff = 0.5;
-TEST_CASE("Oriented JPEGs match Pillow's decode and exif_transpose within JPEG decoder "
-          "tolerance",
-          "[preprocess][decode][exif]") {
+TEST_CASE(
+    "Oriented JPEGs match Pillow's decode and exif_transpose within JPEG decoder "
+    "tolerance",
+    "[preprocess][decode][exif]") {
     const ref_manifest m = load_or_fail();
     const auto cases = m.of_kind("orient_pillow");
     REQUIRE(cases.size() >= 19);
@@ -198,10 +201,11 @@ TEST_CASE("Every kind of bad input gets its own status and leaves the output unt
         return st;
     };
 
-    SECTION("zero bytes") { CHECK(status_of({}) == FOLIA_ERR_IMAGE_EMPTY); }
+    SECTION("zero bytes") {
+        CHECK(status_of({}) == FOLIA_ERR_IMAGE_EMPTY);
+    }
     SECTION("null pointers") {
-        CHECK(folia::decode_image(nullptr, 10, k_max_pixels, &out) ==
-              FOLIA_ERR_INVALID_ARGUMENT);
+        CHECK(folia::decode_image(nullptr, 10, k_max_pixels, &out) == FOLIA_ERR_INVALID_ARGUMENT);
         CHECK(folia::decode_image(jpeg.data(), jpeg.size(), k_max_pixels, nullptr) ==
               FOLIA_ERR_INVALID_ARGUMENT);
     }
@@ -281,8 +285,7 @@ TEST_CASE("Every kind of bad input gets its own status and leaves the output unt
         CHECK(status_of(bad) == FOLIA_ERR_IMAGE_CORRUPT);
     }
     SECTION("16-bit grayscale PNG is unsupported") {
-        CHECK(status_of(read_or_fail(m.dir + "/decode/gray16.png")) ==
-              FOLIA_ERR_IMAGE_UNSUPPORTED);
+        CHECK(status_of(read_or_fail(m.dir + "/decode/gray16.png")) == FOLIA_ERR_IMAGE_UNSUPPORTED);
     }
     SECTION("an image over the caller's pixel limit is too large") {
         CHECK(status_of(jpeg, 330 * 250 - 1) == FOLIA_ERR_IMAGE_TOO_LARGE);
@@ -294,14 +297,14 @@ TEST_CASE("A 40000x40000 header is refused before stb_image allocates anything",
           "[preprocess][decode][errors]") {
     // SOI, then a baseline frame header announcing 40000x40000 with 3 components; no tables, no
     // scan: only the header is there, as in a hostile or truncated upload.
-    const std::vector<uint8_t> jpeg = {0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x9C, 0x40,
-                                       0x9C, 0x40, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01,
-                                       0x03, 0x11, 0x01, 0xFF, 0xD9};
+    const std::vector<uint8_t> jpeg = {0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x9C,
+                                       0x40, 0x9C, 0x40, 0x03, 0x01, 0x22, 0x00, 0x02,
+                                       0x11, 0x01, 0x03, 0x11, 0x01, 0xFF, 0xD9};
     // PNG signature and an IHDR (with its CRC) announcing 40000x40000 RGB.
-    const std::vector<uint8_t> png = {0x89, 'P',  'N',  'G',  0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00,
-                                      0x00, 0x0D, 'I',  'H',  'D',  'R',  0x00, 0x00, 0x9C, 0x40,
-                                      0x00, 0x00, 0x9C, 0x40, 0x08, 0x02, 0x00, 0x00, 0x00, 0xDE,
-                                      0x6E, 0x99, 0x52};
+    const std::vector<uint8_t> png = {0x89, 'P',  'N',  'G',  0x0D, 0x0A, 0x1A, 0x0A, 0x00,
+                                      0x00, 0x00, 0x0D, 'I',  'H',  'D',  'R',  0x00, 0x00,
+                                      0x9C, 0x40, 0x00, 0x00, 0x9C, 0x40, 0x08, 0x02, 0x00,
+                                      0x00, 0x00, 0xDE, 0x6E, 0x99, 0x52};
     for (const auto *b : {&jpeg, &png}) {
         folia::detail::stb_reset_stats();
         folia::image_u8 out;

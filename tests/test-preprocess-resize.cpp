@@ -67,8 +67,9 @@ TEST_CASE("Resize matches Pillow byte for byte on at least 300 PlantVillage phot
           "[preprocess][parity][data]") {
     const ref_manifest m = load_or_fail();
     if (m.data_dir.empty()) {
-        FAIL("FOLIA_DATA was not set when the Pillow reference files were generated: configure "
-             "with -DFOLIA_DATA=/path/to/plantvillage (or export FOLIA_DATA) and rebuild");
+        FAIL(
+            "FOLIA_DATA was not set when the Pillow reference files were generated: configure "
+            "with -DFOLIA_DATA=/path/to/plantvillage (or export FOLIA_DATA) and rebuild");
     }
     const auto cases = m.of_kind("resize_data");
     INFO("data folder " << m.data_dir << ", Pillow " << m.pillow_version);
@@ -81,10 +82,11 @@ TEST_CASE("Resize matches Pillow byte for byte on at least 300 PlantVillage phot
         check_png_case(c, &p);
     }
     CHECK(peach > 0);
-    std::printf("resize parity (PlantVillage, Pillow %s): %d images, %zu bytes compared, "
-                "%zu differing bytes in %d images, max diff %d levels\n",
-                m.pillow_version.c_str(), p.images, p.bytes_compared, p.bytes_differing,
-                p.images_differing, p.max_level_diff);
+    std::printf(
+        "resize parity (PlantVillage, Pillow %s): %d images, %zu bytes compared, "
+        "%zu differing bytes in %d images, max diff %d levels\n",
+        m.pillow_version.c_str(), p.images, p.bytes_compared, p.bytes_differing, p.images_differing,
+        p.max_level_diff);
     REQUIRE(p.bytes_differing == 0);
 }
 

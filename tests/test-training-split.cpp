@@ -39,7 +39,8 @@ dataset synthetic(int classes, int groups_per_class) {
         for (int g = 0; g < groups_per_class; ++g)
             for (int k = 0; k <= (g * 7 + c) % 4; ++k) {
                 sample s;
-                s.rel_path = d.classes.back() + "/g" + std::to_string(g) + "_" + std::to_string(k) + ".jpg";
+                s.rel_path =
+                    d.classes.back() + "/g" + std::to_string(g) + "_" + std::to_string(k) + ".jpg";
                 s.label = c;
                 s.group = "leaf:" + std::to_string(c) + ":" + std::to_string(g);
                 d.samples.push_back(s);
@@ -194,7 +195,8 @@ TEST_CASE("Temperature scaling finds the NLL minimum and the abstain threshold r
     for (int i = 0; i < 500; ++i) {
         const int y = int(rng.below(3));
         const int pred = rng.uniform() < 0.8 ? y : (y + 1) % 3;
-        for (int c = 0; c < 3; ++c) logits.push_back(c == pred ? float(8 + 4 * rng.uniform()) : 0.0f);
+        for (int c = 0; c < 3; ++c)
+            logits.push_back(c == pred ? float(8 + 4 * rng.uniform()) : 0.0f);
         labels.push_back(y);
     }
     const double t = fit_temperature(logits, labels, 3);

@@ -42,8 +42,10 @@ double now_ms() {
 }
 
 [[noreturn]] void usage(const char *why) {
-    std::fprintf(stderr, "folia-wasm-bench: %s\nusage: folia-wasm-bench [--threads 1,2] "
-                 "[--model FILE] [--runs N] [--warmup N] [--batch N] [--json]\n", why);
+    std::fprintf(stderr,
+                 "folia-wasm-bench: %s\nusage: folia-wasm-bench [--threads 1,2] "
+                 "[--model FILE] [--runs N] [--warmup N] [--batch N] [--json]\n",
+                 why);
     std::exit(2);
 }
 
@@ -167,20 +169,24 @@ int main(int argc, char **argv) {
     for (int t : o.threads) results.push_back(run_one(o, model, t));
 
     if (o.json) {
-        nlohmann::json j = {{"build", build}, {"runs", o.runs}, {"warmup", o.warmup},
-                            {"batch", o.batch}, {"model", o.model_path.empty() ? "random" :
-                                                                                 o.model_path}};
+        nlohmann::json j = {{"build", build},
+                            {"runs", o.runs},
+                            {"warmup", o.warmup},
+                            {"batch", o.batch},
+                            {"model", o.model_path.empty() ? "random" : o.model_path}};
         for (const result &r : results)
-            j["results"].push_back({{"threads", r.threads}, {"mean_ms", r.mean_ms},
-                                    {"p50_ms", r.p50_ms}, {"p99_ms", r.p99_ms},
+            j["results"].push_back({{"threads", r.threads},
+                                    {"mean_ms", r.mean_ms},
+                                    {"p50_ms", r.p50_ms},
+                                    {"p99_ms", r.p99_ms},
                                     {"images_per_s", r.images_per_s},
                                     {"batch_images_per_s", r.batch_images_per_s},
                                     {"p50_ratio_to_first", r.p50_ms / results[0].p50_ms}});
         std::printf("%s\n", j.dump().c_str());
         return 0;
     }
-    std::printf("folia wasm bench (%s): %d warm-up + %d runs, batch 1, %s model\n", build,
-                o.warmup, o.runs, o.model_path.empty() ? "random" : o.model_path.c_str());
+    std::printf("folia wasm bench (%s): %d warm-up + %d runs, batch 1, %s model\n", build, o.warmup,
+                o.runs, o.model_path.empty() ? "random" : o.model_path.c_str());
     std::printf("%-8s %9s %9s %9s %10s %11s-%-2d %12s\n", "threads", "mean ms", "p50 ms", "p99 ms",
                 "images/s", "img/s batch", o.batch, "p50 ratio");
     for (const result &r : results)

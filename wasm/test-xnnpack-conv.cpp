@@ -14,7 +14,7 @@ namespace {
 
 struct conv_case {
     int h = 32, w = 32, cin = 16, cout = 24;  // 3x3, stride 1, same padding
-    std::vector<float> x, k, b;                // x (1,H,W,Cin) NHWC; k (Cout,3,3,Cin) OHWI
+    std::vector<float> x, k, b;               // x (1,H,W,Cin) NHWC; k (Cout,3,3,Cin) OHWI
 };
 
 conv_case make_case(uint32_t seed) {
@@ -58,13 +58,13 @@ std::vector<float> xnnpack_conv(const conv_case &c, pthreadpool_t pool) {
                                               c.k.data(), c.b.data(), -INFINITY, INFINITY, 0,
                                               nullptr, nullptr, &op) == xnn_status_success);
     size_t ws_size = 0, ws_align = 0, oh = 0, ow = 0;
-    REQUIRE(xnn_reshape_convolution2d_nhwc_f32(op, 1, size_t(c.h), size_t(c.w), &ws_size,
-                                               &ws_align, &oh, &ow, pool) == xnn_status_success);
+    REQUIRE(xnn_reshape_convolution2d_nhwc_f32(op, 1, size_t(c.h), size_t(c.w), &ws_size, &ws_align,
+                                               &oh, &ow, pool) == xnn_status_success);
     REQUIRE(oh == size_t(c.h));
     REQUIRE(ow == size_t(c.w));
     std::vector<char> ws(ws_size + ws_align);
-    void *ws_ptr = ws_size ? ws.data() + (ws_align - uintptr_t(ws.data()) % ws_align) % ws_align
-                           : nullptr;
+    void *ws_ptr =
+        ws_size ? ws.data() + (ws_align - uintptr_t(ws.data()) % ws_align) % ws_align : nullptr;
     std::vector<float> y(size_t(c.h) * c.w * c.cout, NAN);
     REQUIRE(xnn_setup_convolution2d_nhwc_f32(op, ws_ptr, c.x.data(), y.data()) ==
             xnn_status_success);
@@ -75,8 +75,7 @@ std::vector<float> xnnpack_conv(const conv_case &c, pthreadpool_t pool) {
 
 }  // namespace
 
-TEST_CASE("XNNPACK's wasm build computes a 3x3 convolution like a direct loop",
-          "[wasm][xnnpack]") {
+TEST_CASE("XNNPACK's wasm build computes a 3x3 convolution like a direct loop", "[wasm][xnnpack]") {
     const conv_case c = make_case(7);
     const std::vector<double> ref = reference_conv(c);
     const std::vector<float> y = xnnpack_conv(c, nullptr);
@@ -87,7 +86,8 @@ TEST_CASE("XNNPACK's wasm build computes a 3x3 convolution like a direct loop",
     CHECK(max_diff <= 1e-4);
 }
 
-TEST_CASE("A 2-thread pool gives the single-thread result bit for bit", "[wasm][xnnpack][threads]") {
+TEST_CASE("A 2-thread pool gives the single-thread result bit for bit",
+          "[wasm][xnnpack][threads]") {
     pthreadpool_t pool = pthreadpool_create(2);
 #ifdef __EMSCRIPTEN_PTHREADS__
     REQUIRE(pool != nullptr);

@@ -12,14 +12,19 @@ FOLIA_API folia_status folia_web_init(const void *bytes, size_t size, int num_th
 }
 
 // Size and layout facts JS needs to read results without guessing.
-FOLIA_API int folia_web_sizeof_params(void) { return (int)sizeof(folia_params); }
+FOLIA_API int folia_web_sizeof_params(void) {
+    return (int)sizeof(folia_params);
+}
 
 // Status names, so JS never spells a status as a number: it reads every name (and, through
 // folia_status_message, every message) once, for 0 <= s < folia_web_status_count().
-FOLIA_API int folia_web_status_count(void) { return (int)FOLIA_STATUS_COUNT; }
+FOLIA_API int folia_web_status_count(void) {
+    return (int)FOLIA_STATUS_COUNT;
+}
 
 #define FOLIA_WEB_NAME(s) \
-    case s: return #s;
+    case s:               \
+        return #s;
 FOLIA_API const char *folia_web_status_name(int status) {
     // -Wswitch names any status of folia.h missing here.
     switch ((folia_status)status) {
@@ -48,7 +53,8 @@ FOLIA_API const char *folia_web_status_name(int status) {
         FOLIA_WEB_NAME(FOLIA_ERR_TEACH_LABEL)
         FOLIA_WEB_NAME(FOLIA_ERR_TEACH_STATE)
 #endif
-    case FOLIA_STATUS_COUNT: break;
+        case FOLIA_STATUS_COUNT:
+            break;
     }
     return 0;
 }

@@ -190,7 +190,8 @@ image_u8 resized_crop(const image_u8 &img, float area, float ratio, float ox, fl
         for (int x = 0; x < img.width; ++x) {
             const float src_x = x0 + (float(x) + 0.5f) * sx - 0.5f;
             for (int k = 0; k < c; ++k)
-                dst[(size_t(y) * img.width + x) * c + k] = to_u8(sample_bilinear(img, src_x, src_y, k));
+                dst[(size_t(y) * img.width + x) * c + k] =
+                    to_u8(sample_bilinear(img, src_x, src_y, k));
         }
     }
     return out;
@@ -203,20 +204,25 @@ void hue_saturation(image_u8 &img, float degrees, float sat) {
     const float a = degrees * (k_pi / 180.0f);
     const float cs = det_cos(a) * sat, sn = det_sin(a) * sat;
     // RGB -> YIQ (FCC 1953 coefficients) and back.
-    const float m[3][3] = {{0.299f, 0.587f, 0.114f}, {0.596f, -0.274f, -0.322f}, {0.211f, -0.523f, 0.312f}};
-    const float inv[3][3] = {{1.0f, 0.956f, 0.621f}, {1.0f, -0.272f, -0.647f}, {1.0f, -1.106f, 1.703f}};
+    const float m[3][3] = {
+        {0.299f, 0.587f, 0.114f}, {0.596f, -0.274f, -0.322f}, {0.211f, -0.523f, 0.312f}};
+    const float inv[3][3] = {
+        {1.0f, 0.956f, 0.621f}, {1.0f, -0.272f, -0.647f}, {1.0f, -1.106f, 1.703f}};
     const float rot[3][3] = {{1.0f, 0.0f, 0.0f}, {0.0f, cs, -sn}, {0.0f, sn, cs}};
     float t[3][3], full[3][3];
     for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j) t[i][j] = rot[i][0] * m[0][j] + rot[i][1] * m[1][j] + rot[i][2] * m[2][j];
+        for (int j = 0; j < 3; ++j)
+            t[i][j] = rot[i][0] * m[0][j] + rot[i][1] * m[1][j] + rot[i][2] * m[2][j];
     for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j) full[i][j] = inv[i][0] * t[0][j] + inv[i][1] * t[1][j] + inv[i][2] * t[2][j];
+        for (int j = 0; j < 3; ++j)
+            full[i][j] = inv[i][0] * t[0][j] + inv[i][1] * t[1][j] + inv[i][2] * t[2][j];
     const int c = img.channels;
     const size_t n = size_t(img.width) * img.height;
     uint8_t *d = img.data.data();
     for (size_t i = 0; i < n; ++i) {
         const float r = d[i * c], g = d[i * c + 1], b = d[i * c + 2];
-        for (int k = 0; k < 3; ++k) d[i * c + k] = to_u8(full[k][0] * r + full[k][1] * g + full[k][2] * b);
+        for (int k = 0; k < 3; ++k)
+            d[i * c + k] = to_u8(full[k][0] * r + full[k][1] * g + full[k][2] * b);
     }
 }
 
@@ -247,7 +253,8 @@ image_u8 field_transforms(image_u8 out, const augment_params &p, splitmix64 &rng
     const bool do_crop = rng.uniform() < p.crop_p;
     const float area = p.crop_min_area + (1.0f - p.crop_min_area) * rng.uniform();
     // Log-uniform aspect ratio: ratio = r^(2u-1); exp(log(r)(2u-1)) via det_log and a series.
-    const float lr = det_log(p.crop_max_ratio > 1.0f ? p.crop_max_ratio : 1.0f) * (2.0f * rng.uniform() - 1.0f);
+    const float lr =
+        det_log(p.crop_max_ratio > 1.0f ? p.crop_max_ratio : 1.0f) * (2.0f * rng.uniform() - 1.0f);
     const float ratio = 1.0f + lr * (1.0f + lr * (0.5f + lr * (1.0f / 6.0f + lr * (1.0f / 24.0f))));
     const float ox = rng.uniform(), oy = rng.uniform();
     const bool do_hue = rng.uniform() < p.hue_p;
@@ -269,7 +276,8 @@ image_u8 field_transforms(image_u8 out, const augment_params &p, splitmix64 &rng
         for (int y = y0 < 0 ? 0 : y0; y < y0 + int(cut_h) && y < out.height; ++y)
             for (int x = x0 < 0 ? 0 : x0; x < x0 + int(cut_w) && x < out.width; ++x)
                 for (int k = 0; k < c; ++k)
-                    out.data[(size_t(y) * out.width + x) * c + k] = uint8_t(colour >> (8 * (k % 8)));
+                    out.data[(size_t(y) * out.width + x) * c + k] =
+                        uint8_t(colour >> (8 * (k % 8)));
     }
     return out;
 }

@@ -28,8 +28,11 @@ double fit_temperature(const std::vector<float> &logits, const std::vector<int> 
 }
 
 nlohmann::json abstain_choice::to_json() const {
-    return {{"threshold", threshold}, {"flagged_wrong_rate", flagged_wrong},
-            {"flagged_right_rate", flagged_right}, {"wrong", wrong}, {"right", right}};
+    return {{"threshold", threshold},
+            {"flagged_wrong_rate", flagged_wrong},
+            {"flagged_right_rate", flagged_right},
+            {"wrong", wrong},
+            {"right", right}};
 }
 
 namespace {
@@ -53,8 +56,16 @@ abstain_choice abstain_rates(const std::vector<float> &probs, const std::vector<
     a.threshold = threshold;
     a.right = int(r.size());
     a.wrong = int(w.size());
-    a.flagged_right = r.empty() ? 0 : double(std::count_if(r.begin(), r.end(), [&](double c) { return c < threshold; })) / double(r.size());
-    a.flagged_wrong = w.empty() ? 0 : double(std::count_if(w.begin(), w.end(), [&](double c) { return c < threshold; })) / double(w.size());
+    a.flagged_right =
+        r.empty()
+            ? 0
+            : double(std::count_if(r.begin(), r.end(), [&](double c) { return c < threshold; })) /
+                  double(r.size());
+    a.flagged_wrong =
+        w.empty()
+            ? 0
+            : double(std::count_if(w.begin(), w.end(), [&](double c) { return c < threshold; })) /
+                  double(w.size());
     return a;
 }
 

@@ -12,9 +12,9 @@ namespace folia::train {
 double fit_temperature(const std::vector<float> &logits, const std::vector<int> &labels, int k);
 
 struct abstain_choice {
-    double threshold = 0;          // abstain ("not sure") when the top calibrated p < threshold
-    double flagged_wrong = 0;      // share of wrong answers flagged
-    double flagged_right = 0;      // share of right answers flagged
+    double threshold = 0;      // abstain ("not sure") when the top calibrated p < threshold
+    double flagged_wrong = 0;  // share of wrong answers flagged
+    double flagged_right = 0;  // share of right answers flagged
     int wrong = 0, right = 0;
     nlohmann::json to_json() const;
 };

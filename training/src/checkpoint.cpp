@@ -26,8 +26,11 @@ std::string tensor_string(const torch::Tensor &t) {
 }  // namespace
 
 nlohmann::json arch_to_json(const arch_desc &a) {
-    return {{"name", a.name}, {"channels", a.channels}, {"hidden", a.hidden},
-            {"num_classes", a.num_classes}, {"bn_eps", a.bn_eps}};
+    return {{"name", a.name},
+            {"channels", a.channels},
+            {"hidden", a.hidden},
+            {"num_classes", a.num_classes},
+            {"bn_eps", a.bn_eps}};
 }
 
 arch_desc arch_from_json(const nlohmann::json &j) {
@@ -41,7 +44,8 @@ arch_desc arch_from_json(const nlohmann::json &j) {
 }
 
 void save_checkpoint(const std::string &path, folia_net &model, torch::optim::Optimizer *optimizer,
-                     const nlohmann::json &meta, const std::map<std::string, torch::Tensor> &extra) {
+                     const nlohmann::json &meta,
+                     const std::map<std::string, torch::Tensor> &extra) {
     torch::serialize::OutputArchive ar;
     torch::serialize::OutputArchive m;
     model->save(m);

@@ -32,12 +32,14 @@ train_config train_config_of(const train_options &o) {
     for (std::string r; std::getline(ss, r, ',');) recipes.push_back(r);
     auto params_of = [](const std::string &r) {
         if (r != "lab" && r != "field" && r != "none")
-            throw std::runtime_error("--augment takes lab, field or none (per data folder), not '" + r + "'");
+            throw std::runtime_error("--augment takes lab, field or none (per data folder), not '" +
+                                     r + "'");
         augment_params p = r == "field" ? field_augment_params() : augment_params{};
         if (r == "none") p = augment_params{0, 0, 0, 0, 0, 0, 0, 0};
         return p;
     };
-    cfg.augment = std::any_of(recipes.begin(), recipes.end(), [](const std::string &r) { return r != "none"; });
+    cfg.augment = std::any_of(recipes.begin(), recipes.end(),
+                              [](const std::string &r) { return r != "none"; });
     cfg.aug = params_of(recipes.empty() ? "lab" : recipes[0]);
     if (recipes.size() > 1)
         for (const auto &r : recipes) cfg.aug_by_source.push_back(params_of(r));
@@ -90,7 +92,8 @@ std::vector<train_item> training_items(const workspace &w, const train_options &
         const size_t d = size_t(w.domain[i]);
         const int times = d < o.oversample.size() ? std::max(1, o.oversample[d]) : 1;
         for (int k = 0; k < times; ++k)
-            items.push_back({int32_t(i), w.data.samples[i].label, 1.0f, int32_t(d)});  // source: folder
+            items.push_back(
+                {int32_t(i), w.data.samples[i].label, 1.0f, int32_t(d)});  // source: folder
     }
     return items;
 }

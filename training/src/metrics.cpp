@@ -15,7 +15,8 @@ std::vector<float> softmax_rows(const std::vector<float> &logits, int k, double 
         for (int j = 1; j < k; ++j) mx = std::max(mx, double(l[j]));
         double sum = 0;
         for (int j = 0; j < k; ++j) sum += std::exp((l[j] - mx) / t);
-        for (int j = 0; j < k; ++j) p[i * size_t(k) + size_t(j)] = float(std::exp((l[j] - mx) / t) / sum);
+        for (int j = 0; j < k; ++j)
+            p[i * size_t(k) + size_t(j)] = float(std::exp((l[j] - mx) / t) / sum);
     }
     return p;
 }
@@ -66,7 +67,9 @@ nlohmann::json reliability_json(const std::vector<float> &probs, const std::vect
     nlohmann::json out = nlohmann::json::array();
     for (int b = 0; b < bins; ++b) {
         const double n = cnt[size_t(b)];
-        out.push_back({{"lo", double(b) / bins}, {"hi", double(b + 1) / bins}, {"count", n},
+        out.push_back({{"lo", double(b) / bins},
+                       {"hi", double(b + 1) / bins},
+                       {"count", n},
                        {"accuracy", n ? acc[size_t(b)] / n : 0.0},
                        {"confidence", n ? conf[size_t(b)] / n : 0.0}});
     }
@@ -101,7 +104,8 @@ classification_report evaluate_logits(const std::vector<float> &logits,
         const int tp = r.confusion[size_t(c)][size_t(c)];
         m.precision = m.predicted ? double(tp) / m.predicted : 0;
         m.recall = m.support ? double(tp) / m.support : 0;
-        m.f1 = m.precision + m.recall > 0 ? 2 * m.precision * m.recall / (m.precision + m.recall) : 0;
+        m.f1 =
+            m.precision + m.recall > 0 ? 2 * m.precision * m.recall / (m.precision + m.recall) : 0;
         if (m.support) {
             f1_sum += m.f1;
             ++present;
@@ -120,12 +124,20 @@ nlohmann::json classification_report::to_json(const std::vector<std::string> &la
     for (int c = 0; c < k; ++c) {
         const auto &m = per_class[size_t(c)];
         pc.push_back({{"label", c < int(labels.size()) ? labels[size_t(c)] : std::to_string(c)},
-                      {"support", m.support}, {"predicted", m.predicted},
-                      {"accuracy", m.recall}, {"precision", m.precision}, {"recall", m.recall},
+                      {"support", m.support},
+                      {"predicted", m.predicted},
+                      {"accuracy", m.recall},
+                      {"precision", m.precision},
+                      {"recall", m.recall},
                       {"f1", m.f1}});
     }
-    return {{"n", n}, {"accuracy", accuracy}, {"top3_accuracy", top3_accuracy},
-            {"macro_f1", macro_f1}, {"nll", nll}, {"ece", ece}, {"per_class", pc},
+    return {{"n", n},
+            {"accuracy", accuracy},
+            {"top3_accuracy", top3_accuracy},
+            {"macro_f1", macro_f1},
+            {"nll", nll},
+            {"ece", ece},
+            {"per_class", pc},
             {"confusion", confusion}};
 }
 

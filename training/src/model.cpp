@@ -8,8 +8,10 @@
 namespace folia::train {
 
 conv_block_impl::conv_block_impl(int in, int out) {
-    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)));
-    bn = register_module("bn", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(out).eps(1e-5)));
+    conv =
+        register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)));
+    bn =
+        register_module("bn", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(out).eps(1e-5)));
 }
 
 torch::Tensor conv_block_impl::forward(const torch::Tensor &x) {
@@ -23,7 +25,8 @@ torch::Tensor conv_block_impl::forward(const torch::Tensor &x) {
 folia_net_impl::folia_net_impl(const arch_desc &a, float p) : arch(a) {
     int in = 3;
     for (size_t i = 0; i < arch.channels.size(); ++i) {
-        blocks.push_back(register_module("block" + std::to_string(i), conv_block(in, arch.channels[i])));
+        blocks.push_back(
+            register_module("block" + std::to_string(i), conv_block(in, arch.channels[i])));
         blocks.back()->bn->options.eps(arch.bn_eps);
         in = arch.channels[i];
     }
@@ -42,7 +45,9 @@ torch::Tensor folia_net_impl::head(const torch::Tensor &f) {
     return fc2(dropout(torch::relu(fc1(f))));
 }
 
-torch::Tensor folia_net_impl::forward(const torch::Tensor &x) { return head(features(x)); }
+torch::Tensor folia_net_impl::forward(const torch::Tensor &x) {
+    return head(features(x));
+}
 
 void folia_net_impl::grow_classes(int n) {
     const int old = arch.num_classes;
@@ -105,10 +110,12 @@ void load_weights(folia_net &model, const model_file &in) {
     torch::NoGradGuard ng;
     for (const auto &[name, shape] : expected_tensors(model->arch)) {
         const auto it = in.tensors.find(name);
-        if (it == in.tensors.end()) throw std::runtime_error("model file has no tensor '" + name + "'");
-        if (it->second.shape != shape) throw std::runtime_error("shape mismatch for '" + name + "'");
-        torch::Tensor src = torch::from_blob(const_cast<float *>(it->second.data.data()), shape,
-                                             torch::kFloat32);
+        if (it == in.tensors.end())
+            throw std::runtime_error("model file has no tensor '" + name + "'");
+        if (it->second.shape != shape)
+            throw std::runtime_error("shape mismatch for '" + name + "'");
+        torch::Tensor src =
+            torch::from_blob(const_cast<float *>(it->second.data.data()), shape, torch::kFloat32);
         all.at(name).copy_(src);
     }
 }
@@ -120,7 +127,9 @@ folia_net model_from_file(const model_file &in) {
     return m;
 }
 
-torch::Tensor nhwc_to_model_input(const torch::Tensor &nhwc) { return nhwc.permute({0, 3, 1, 2}); }
+torch::Tensor nhwc_to_model_input(const torch::Tensor &nhwc) {
+    return nhwc.permute({0, 3, 1, 2});
+}
 
 torch::Tensor normalize_u8_batch(const uint8_t *images, int64_t n, int size) {
     torch::Tensor out = torch::empty({n, size, size, 3}, torch::kFloat32);
@@ -138,7 +147,8 @@ torch::Tensor normalize_u8_batch(const uint8_t *images, int64_t n, int size) {
     return nhwc_to_model_input(out);
 }
 
-torch::Tensor predict_logits(folia_net &model, const uint8_t *images, int64_t n, int size, int batch) {
+torch::Tensor predict_logits(folia_net &model, const uint8_t *images, int64_t n, int size,
+                             int batch) {
     torch::NoGradGuard ng;
     const bool was_training = model->is_training();
     model->eval();

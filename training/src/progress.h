@@ -10,7 +10,7 @@
 namespace folia::train {
 
 class progress_bar {
-public:
+  public:
     // total: number of items (images) this bar counts to; label: shown on the left.
     progress_bar(std::string label, int64_t total, bool force_draw = false);
     // done: items finished so far; extra: free text (e.g. "loss 0.512 acc 83.1%").
@@ -20,7 +20,7 @@ public:
     double elapsed_s() const;
     double items_per_s() const;
 
-private:
+  private:
     void draw(bool final_line);
     std::string label_;
     int64_t total_, done_ = 0;

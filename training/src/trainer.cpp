@@ -176,9 +176,10 @@ train_batch trainer::make_batch(const std::vector<train_item> &items, size_t beg
         if (cfg_.augment) {
             const uint64_t seed =
                 mix_seeds(mix_seeds(cfg_.seed, uint64_t(epoch) + 1), uint64_t(it.image) + 1);
-            const augment_params &ap = it.source >= 0 && size_t(it.source) < cfg_.aug_by_source.size()
-                                           ? cfg_.aug_by_source[size_t(it.source)]
-                                           : cfg_.aug;
+            const augment_params &ap =
+                it.source >= 0 && size_t(it.source) < cfg_.aug_by_source.size()
+                    ? cfg_.aug_by_source[size_t(it.source)]
+                    : cfg_.aug;
             const image_u8 a = augment_image(images_.image_copy(size_t(it.image)), ap, seed);
             std::memcpy(u8.data() + i * per, a.data.data(), per);
         } else {

@@ -16,14 +16,32 @@
 #define cpuinfo_uarch_cortex_x3 ((enum cpuinfo_uarch)0x00300502)
 #define cpuinfo_uarch_neoverse_v2 ((enum cpuinfo_uarch)0x00300404)
 
-static inline bool cpuinfo_has_x86_avxvnni(void) { return false; }
-static inline bool cpuinfo_has_x86_avx_vnni_int8(void) { return false; }
-static inline bool cpuinfo_has_x86_avx512fp16(void) { return false; }
-static inline bool cpuinfo_has_x86_amx_int8(void) { return false; }
-static inline bool cpuinfo_has_x86_avx10(void) { return false; }
-static inline bool cpuinfo_has_arm_i8mm(void) { return false; }
-static inline bool cpuinfo_has_arm_neon_bf16(void) { return false; }
-static inline bool cpuinfo_has_arm_sme(void) { return false; }
-static inline bool cpuinfo_has_arm_sme2(void) { return false; }
+static inline bool cpuinfo_has_x86_avxvnni(void) {
+    return false;
+}
+static inline bool cpuinfo_has_x86_avx_vnni_int8(void) {
+    return false;
+}
+static inline bool cpuinfo_has_x86_avx512fp16(void) {
+    return false;
+}
+static inline bool cpuinfo_has_x86_amx_int8(void) {
+    return false;
+}
+static inline bool cpuinfo_has_x86_avx10(void) {
+    return false;
+}
+static inline bool cpuinfo_has_arm_i8mm(void) {
+    return false;
+}
+static inline bool cpuinfo_has_arm_neon_bf16(void) {
+    return false;
+}
+static inline bool cpuinfo_has_arm_sme(void) {
+    return false;
+}
+static inline bool cpuinfo_has_arm_sme2(void) {
+    return false;
+}
 
 #endif  // FOLIA_CPUINFO_COMPAT_H

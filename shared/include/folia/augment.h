@@ -9,25 +9,25 @@
 namespace folia {
 
 struct augment_params {
-    float flip_p = 0.5f;         // horizontal flip
-    float rotate_p = 0.5f;       // rotation by U(-max_degrees, max_degrees), bilinear, edges clamped
+    float flip_p = 0.5f;    // horizontal flip
+    float rotate_p = 0.5f;  // rotation by U(-max_degrees, max_degrees), bilinear, edges clamped
     float max_degrees = 20.0f;
-    float color_p = 0.5f;        // brightness and contrast jitter
-    float brightness = 0.2f;     // factor U(1 - b, 1 + b)
-    float contrast = 0.2f;       // factor U(1 - c, 1 + c) around the image mean
-    float noise_p = 0.1f;        // light Gaussian noise
-    float noise_std = 5.0f;      // in 8-bit levels
+    float color_p = 0.5f;     // brightness and contrast jitter
+    float brightness = 0.2f;  // factor U(1 - b, 1 + b)
+    float contrast = 0.2f;    // factor U(1 - c, 1 + c) around the image mean
+    float noise_p = 0.1f;     // light Gaussian noise
+    float noise_std = 5.0f;   // in 8-bit levels
     // Field-photo transforms (all off by default, so the lab recipe is unchanged). Their random
     // numbers come from a second stream drawn after the ones above.
-    float crop_p = 0.0f;          // random resized crop: area U(crop_min_area, 1) of the image,
-    float crop_min_area = 0.35f;  // aspect ratio U(1/crop_max_ratio, crop_max_ratio), resampled
-    float crop_max_ratio = 1.33f; // bilinearly back to the full size
-    float hue_p = 0.0f;           // hue rotation by U(-hue_degrees, hue_degrees) in YIQ space and
-    float hue_degrees = 15.0f;    // saturation scaled by U(1 - saturation, 1 + saturation)
+    float crop_p = 0.0f;           // random resized crop: area U(crop_min_area, 1) of the image,
+    float crop_min_area = 0.35f;   // aspect ratio U(1/crop_max_ratio, crop_max_ratio), resampled
+    float crop_max_ratio = 1.33f;  // bilinearly back to the full size
+    float hue_p = 0.0f;            // hue rotation by U(-hue_degrees, hue_degrees) in YIQ space and
+    float hue_degrees = 15.0f;     // saturation scaled by U(1 - saturation, 1 + saturation)
     float saturation = 0.3f;
-    float blur_p = 0.0f;          // 3x3 binomial blur (a phone photo slightly out of focus)
-    float cutout_p = 0.0f;        // one rectangle of side U(0.1, cutout_max_side) * S filled with
-    float cutout_max_side = 0.35f; // a random flat colour (a hand, a stone, another leaf)
+    float blur_p = 0.0f;            // 3x3 binomial blur (a phone photo slightly out of focus)
+    float cutout_p = 0.0f;          // one rectangle of side U(0.1, cutout_max_side) * S filled with
+    float cutout_max_side = 0.35f;  // a random flat colour (a hand, a stone, another leaf)
 };
 
 // The seed's lab recipe plus every field transform on: what `folia-train --augment field` uses.

@@ -10,7 +10,9 @@ namespace {
 uint32_t be32(const uint8_t *p) {
     return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
 }
-int be16(const uint8_t *p) { return int(p[0]) << 8 | int(p[1]); }
+int be16(const uint8_t *p) {
+    return int(p[0]) << 8 | int(p[1]);
+}
 
 struct crc_table {
     uint32_t t[256];
@@ -83,7 +85,7 @@ container_info scan_jpeg(const uint8_t *b, size_t n) {
             info.complete = seen_sos && info.width > 0;
             return info;
         }
-        if (m == 0xD8 || m == 0x00) return info;            // second SOI, or stuffing outside a scan
+        if (m == 0xD8 || m == 0x00) return info;  // second SOI, or stuffing outside a scan
         if ((m >= 0xD0 && m <= 0xD7) || m == 0x01) continue;  // RSTn / TEM carry no length
         if (pos + 2 > n) return info;
         const size_t len = size_t(be16(b + pos));

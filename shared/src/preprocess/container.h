@@ -15,18 +15,18 @@ enum class image_kind { unknown, jpeg, png };
 image_kind sniff_kind(const uint8_t *bytes, size_t size);
 
 struct container_info {
-    bool complete = false;    // every segment/chunk fits and the end marker (EOI / IEND) is there
-    bool checksums_ok = true; // PNG chunk CRCs
-    bool bad_tables = false;  // JPEG: a malformed Huffman table (DHT)
+    bool complete = false;     // every segment/chunk fits and the end marker (EOI / IEND) is there
+    bool checksums_ok = true;  // PNG chunk CRCs
+    bool bad_tables = false;   // JPEG: a malformed Huffman table (DHT)
     int width = 0;
     int height = 0;
-    int components = 0;       // JPEG: frame components; PNG: 0
-    int jpeg_sof = -1;        // JPEG: SOFn marker byte (0xC0 baseline, 0xC2 progressive, ...)
-    int jpeg_precision = 0;   // JPEG: sample precision in bits
-    int adobe_transform = -1; // JPEG: Adobe APP14 colour transform, -1 without the marker
+    int components = 0;        // JPEG: frame components; PNG: 0
+    int jpeg_sof = -1;         // JPEG: SOFn marker byte (0xC0 baseline, 0xC2 progressive, ...)
+    int jpeg_precision = 0;    // JPEG: sample precision in bits
+    int adobe_transform = -1;  // JPEG: Adobe APP14 colour transform, -1 without the marker
     int png_bit_depth = 0;
     int png_color_type = -1;
-    int orientation = 1;      // EXIF orientation of the first Exif block, 1 when absent/invalid
+    int orientation = 1;  // EXIF orientation of the first Exif block, 1 when absent/invalid
 };
 
 // Walks the whole file with bounds checks; never reads outside [bytes, bytes + size).

@@ -13,8 +13,12 @@ namespace {
 thread_local size_t t_largest_request = 0;
 }  // namespace
 
-size_t stb_largest_request() { return t_largest_request; }
-void stb_reset_stats() { t_largest_request = 0; }
+size_t stb_largest_request() {
+    return t_largest_request;
+}
+void stb_reset_stats() {
+    t_largest_request = 0;
+}
 
 static void *stb_malloc(size_t n) {
     if (n > t_largest_request) t_largest_request = n;

@@ -53,9 +53,12 @@ int tiff_orientation(const uint8_t *t, size_t n) {
 int exif_orientation(const uint8_t *bytes, size_t size) {
     if (!bytes) return 1;
     switch (detail::sniff_kind(bytes, size)) {
-        case detail::image_kind::jpeg: return detail::scan_jpeg(bytes, size).orientation;
-        case detail::image_kind::png: return detail::scan_png(bytes, size).orientation;
-        default: return 1;
+        case detail::image_kind::jpeg:
+            return detail::scan_jpeg(bytes, size).orientation;
+        case detail::image_kind::png:
+            return detail::scan_png(bytes, size).orientation;
+        default:
+            return 1;
     }
 }
 
@@ -82,13 +85,27 @@ void orient_into(const uint8_t *base, int w, int h, int c, int orientation, imag
     // PIL's Image.transpose maps them.
     int ox, oy, xdx, xdy, ydx, ydy;
     switch (orientation) {
-        case 2: ox = w - 1, oy = 0, xdx = -1, xdy = 0, ydx = 0, ydy = 1; break;       // FLIP_LEFT_RIGHT
-        case 3: ox = w - 1, oy = h - 1, xdx = -1, xdy = 0, ydx = 0, ydy = -1; break;  // ROTATE_180
-        case 4: ox = 0, oy = h - 1, xdx = 1, xdy = 0, ydx = 0, ydy = -1; break;       // FLIP_TOP_BOTTOM
-        case 5: ox = 0, oy = 0, xdx = 0, xdy = 1, ydx = 1, ydy = 0; break;            // TRANSPOSE
-        case 6: ox = 0, oy = h - 1, xdx = 0, xdy = -1, ydx = 1, ydy = 0; break;       // ROTATE_270 (cw)
-        case 7: ox = w - 1, oy = h - 1, xdx = 0, xdy = -1, ydx = -1, ydy = 0; break;  // TRANSVERSE
-        default: ox = w - 1, oy = 0, xdx = 0, xdy = 1, ydx = -1, ydy = 0; break;      // 8: ROTATE_90 (ccw)
+        case 2:
+            ox = w - 1, oy = 0, xdx = -1, xdy = 0, ydx = 0, ydy = 1;
+            break;  // FLIP_LEFT_RIGHT
+        case 3:
+            ox = w - 1, oy = h - 1, xdx = -1, xdy = 0, ydx = 0, ydy = -1;
+            break;  // ROTATE_180
+        case 4:
+            ox = 0, oy = h - 1, xdx = 1, xdy = 0, ydx = 0, ydy = -1;
+            break;  // FLIP_TOP_BOTTOM
+        case 5:
+            ox = 0, oy = 0, xdx = 0, xdy = 1, ydx = 1, ydy = 0;
+            break;  // TRANSPOSE
+        case 6:
+            ox = 0, oy = h - 1, xdx = 0, xdy = -1, ydx = 1, ydy = 0;
+            break;  // ROTATE_270 (cw)
+        case 7:
+            ox = w - 1, oy = h - 1, xdx = 0, xdy = -1, ydx = -1, ydy = 0;
+            break;  // TRANSVERSE
+        default:
+            ox = w - 1, oy = 0, xdx = 0, xdy = 1, ydx = -1, ydy = 0;
+            break;  // 8: ROTATE_90 (ccw)
     }
     const ptrdiff_t step_x = (ptrdiff_t(xdx) + ptrdiff_t(xdy) * w) * c;
     const ptrdiff_t step_y = (ptrdiff_t(ydx) + ptrdiff_t(ydy) * w) * c;

@@ -124,10 +124,18 @@ void vertical_pass(const uint8_t *src, int row_len, const coeffs &cf, int out_h,
 void horizontal_dispatch(const uint8_t *s, int w, int c, int row0, int rows, const coeffs &cf,
                          int out_w, uint8_t *out) {
     switch (c) {
-        case 1: horizontal_pass<1>(s, w, row0, rows, cf, out_w, out); break;
-        case 2: horizontal_pass<2>(s, w, row0, rows, cf, out_w, out); break;
-        case 3: horizontal_pass<3>(s, w, row0, rows, cf, out_w, out); break;
-        default: horizontal_pass<4>(s, w, row0, rows, cf, out_w, out); break;
+        case 1:
+            horizontal_pass<1>(s, w, row0, rows, cf, out_w, out);
+            break;
+        case 2:
+            horizontal_pass<2>(s, w, row0, rows, cf, out_w, out);
+            break;
+        case 3:
+            horizontal_pass<3>(s, w, row0, rows, cf, out_w, out);
+            break;
+        default:
+            horizontal_pass<4>(s, w, row0, rows, cf, out_w, out);
+            break;
     }
 }
 
