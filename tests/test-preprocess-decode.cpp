@@ -9,6 +9,7 @@
 
 #include "container.h"
 #include "folia/preprocess.h"
+#include "folia/splitmix64.h"
 #include "test-preprocess-support.h"
 
 using namespace folia_test;
@@ -63,16 +64,6 @@ size_t find_jpeg_marker(const std::vector<uint8_t> &j, int code) {
     }
     return std::string::npos;
 }
-
-struct splitmix {
-    uint64_t s;
-    uint64_t next() {
-        uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-};
 
 }  // namespace
 
@@ -210,7 +201,7 @@ TEST_CASE("Every kind of bad input gets its own status and leaves the output unt
               FOLIA_ERR_INVALID_ARGUMENT);
     }
     SECTION("random bytes and other formats") {
-        splitmix rng{42};
+        folia::splitmix64 rng{42};
         for (int i = 0; i < 50; ++i) {
             std::vector<uint8_t> b(1 + rng.next() % 5000);
             for (auto &v : b) v = uint8_t(rng.next());
@@ -329,7 +320,7 @@ TEST_CASE("Mutated JPEG and PNG files never crash the decoder or the EXIF parser
         read_or_fail(m.dir + "/decode/orient-5-be.jpg"),
         read_or_fail(m.dir + "/decode/jpeg-progressive-420.jpg"),
         read_or_fail(m.dir + "/decode/palette.png")};
-    splitmix rng{7};
+    folia::splitmix64 rng{7};
     int counts[FOLIA_STATUS_COUNT] = {};
     // FOLIA_FUZZ_ITERATIONS raises the count for longer runs under sanitizers.
     const char *env_iters = std::getenv("FOLIA_FUZZ_ITERATIONS");

@@ -14,21 +14,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "folia/splitmix64.h"
+
 namespace folia::teach {
 
-struct splitmix64 {
-    uint64_t s;
-    uint64_t next() {
-        uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    // Uniform in [0, 1) with 24 bits, exact in f32.
-    float uniform() { return float(next() >> 40) * (1.0f / 16777216.0f); }
-    // Uniform integer in [0, n), n > 0 (modulo bias below 2^-32 for the sizes used here).
-    uint32_t below(uint32_t n) { return uint32_t((next() >> 32) % n); }
-};
+using folia::splitmix64;
 
 // exp(x) with relative error < 1e-7 for x in [-87, 88] (clamped outside); log(x) for x > 0.
 float det_exp(float x);
