@@ -36,17 +36,12 @@ std::string shape_str(const std::vector<int64_t> &shape) {
 int run_inspect(const inspect_options &o) {
     std::vector<uint8_t> bytes;
     std::string error;
-    if (!read_file(o.model, &bytes, &error)) {
-        std::fprintf(stderr, "folia: cannot read model %s\n", error.c_str());
-        return k_exit_refused;
-    }
+    if (!read_file(o.model, &bytes, &error)) return refused("cannot read model %s", error.c_str());
     folia::model_file m;
     const folia_status s = folia::parse_model_file(bytes.data(), bytes.size(), &m, &error);
-    if (s != FOLIA_OK) {
-        std::fprintf(stderr, "folia: model %s: %s (%s)\n", o.model.c_str(), folia_status_message(s),
-                     error.c_str());
-        return k_exit_refused;
-    }
+    if (s != FOLIA_OK)
+        return refused("model %s: %s (%s)", o.model.c_str(), folia_status_message(s),
+                       error.c_str());
     int64_t params = 0, trainable = 0;
     for (const auto &[name, t] : m.tensors) {
         params += t.numel();
@@ -56,22 +51,10 @@ int run_inspect(const inspect_options &o) {
     const double mflops = forward_flops(m) / 1e6;
 
     if (o.json) {
-        nlohmann::json j;
+        nlohmann::json j = folia::model_header_json(m);
         j["file"] = o.model;
         j["bytes"] = bytes.size();
         j["format_version"] = folia::k_model_format_version;
-        j["arch"] = {{"name", m.arch.name},
-                     {"channels", m.arch.channels},
-                     {"hidden", m.arch.hidden},
-                     {"num_classes", m.arch.num_classes},
-                     {"bn_eps", m.arch.bn_eps}};
-        j["labels"] = m.labels;
-        j["preprocess"] = {{"input_size", m.preprocess.input_size},
-                           {"mean", m.preprocess.mean},
-                           {"std", m.preprocess.std},
-                           {"resize", m.preprocess.resize}};
-        j["calibration"] = {{"temperature", m.calibration.temperature},
-                            {"abstain_threshold", m.calibration.abstain_threshold}};
         j["params"] = params;
         j["trainable_params"] = trainable;
         j["forward_mflops"] = mflops;

@@ -242,6 +242,23 @@ folia_status parse_model_file(const uint8_t *bytes, size_t size, model_file *out
     return FOLIA_OK;
 }
 
+json model_header_json(const model_file &m) {
+    json j;
+    j["arch"] = {{"name", m.arch.name},
+                 {"channels", m.arch.channels},
+                 {"hidden", m.arch.hidden},
+                 {"num_classes", m.arch.num_classes},
+                 {"bn_eps", m.arch.bn_eps}};
+    j["labels"] = m.labels;
+    j["preprocess"] = {{"input_size", m.preprocess.input_size},
+                       {"mean", {m.preprocess.mean[0], m.preprocess.mean[1], m.preprocess.mean[2]}},
+                       {"std", {m.preprocess.std[0], m.preprocess.std[1], m.preprocess.std[2]}},
+                       {"resize", m.preprocess.resize}};
+    j["calibration"] = {{"temperature", m.calibration.temperature},
+                        {"abstain_threshold", m.calibration.abstain_threshold}};
+    return j;
+}
+
 folia_status write_model_file(const model_file &m, std::vector<uint8_t> *out, std::string *error) {
     if (!out) return fail(FOLIA_ERR_INVALID_ARGUMENT, error, "null output");
     if (int(m.labels.size()) != m.arch.num_classes)
@@ -282,19 +299,7 @@ folia_status write_model_file(const model_file &m, std::vector<uint8_t> *out, st
             return fail(FOLIA_ERR_MODEL_TENSOR, error, "tensor " + name + ": bad shape");
         append(name, t);
     }
-    json j;
-    j["arch"] = {{"name", m.arch.name},
-                 {"channels", m.arch.channels},
-                 {"hidden", m.arch.hidden},
-                 {"num_classes", m.arch.num_classes},
-                 {"bn_eps", m.arch.bn_eps}};
-    j["labels"] = m.labels;
-    j["preprocess"] = {{"input_size", m.preprocess.input_size},
-                       {"mean", {m.preprocess.mean[0], m.preprocess.mean[1], m.preprocess.mean[2]}},
-                       {"std", {m.preprocess.std[0], m.preprocess.std[1], m.preprocess.std[2]}},
-                       {"resize", m.preprocess.resize}};
-    j["calibration"] = {{"temperature", m.calibration.temperature},
-                        {"abstain_threshold", m.calibration.abstain_threshold}};
+    json j = model_header_json(m);
     try {
         j["meta"] = json::parse(m.meta_json);
     } catch (const std::exception &e) {

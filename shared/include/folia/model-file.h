@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "folia.h"
 
 namespace folia {
@@ -87,6 +89,10 @@ folia_status validate_exemplars(const model_file &model, std::string *error = nu
 // failure returns the specific status and, if error is non-null, a detailed message.
 folia_status parse_model_file(const uint8_t *bytes, size_t size, model_file *out,
                               std::string *error = nullptr);
+
+// The header's "arch", "labels", "preprocess" and "calibration" objects, as write_model_file
+// stores them (`folia inspect --json` prints the same).
+nlohmann::json model_header_json(const model_file &model);
 
 // Serialises (validating shapes first). Returns FOLIA_ERR_MODEL_TENSOR on a shape mismatch.
 folia_status write_model_file(const model_file &model, std::vector<uint8_t> *out,
