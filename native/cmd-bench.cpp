@@ -99,16 +99,11 @@ int run_bench(const bench_options &o) {
     std::string model_name, error;
     const std::string path = resolve_model_path(o.model);
     if (!read_file(path, &model_bytes, &error)) {
-        if (!o.model.empty()) {
-            std::fprintf(stderr, "folia: cannot read model %s\n", error.c_str());
-            return k_exit_refused;
-        }
+        if (!o.model.empty()) return refused("cannot read model %s", error.c_str());
         random_model_options ro;
         folia::model_file rm = make_random_model(ro);
-        if (folia::write_model_file(rm, &model_bytes, &error) != FOLIA_OK) {
-            std::fprintf(stderr, "folia: random model: %s\n", error.c_str());
-            return k_exit_refused;
-        }
+        if (folia::write_model_file(rm, &model_bytes, &error) != FOLIA_OK)
+            return refused("random model: %s", error.c_str());
         model_name = "random (38 classes; " + path + " not found)";
     } else {
         model_name = path;
@@ -116,11 +111,8 @@ int run_bench(const bench_options &o) {
     folia::model_file m;
     const folia_status ps =
         folia::parse_model_file(model_bytes.data(), model_bytes.size(), &m, &error);
-    if (ps != FOLIA_OK) {
-        std::fprintf(stderr, "folia: model %s: %s (%s)\n", path.c_str(), folia_status_message(ps),
-                     error.c_str());
-        return k_exit_refused;
-    }
+    if (ps != FOLIA_OK)
+        return refused("model %s: %s (%s)", path.c_str(), folia_status_message(ps), error.c_str());
     const int size = m.preprocess.input_size;
     const double flops = forward_flops(m);
 
@@ -136,10 +128,8 @@ int run_bench(const bench_options &o) {
     std::vector<bench_row> rows;
     for (int t : configs) {
         bench_row r;
-        if (!measure(model_bytes, t, o, flops, input, &r, &error)) {
-            std::fprintf(stderr, "folia: model %s: %s\n", path.c_str(), error.c_str());
-            return k_exit_refused;
-        }
+        if (!measure(model_bytes, t, o, flops, input, &r, &error))
+            return refused("model %s: %s", path.c_str(), error.c_str());
         rows.push_back(r);
     }
     const bench_row &base = rows.front(), &best = rows.back();
@@ -195,10 +185,9 @@ int run_bench(const bench_options &o) {
 command add_bench_command(CLI::App &app) {
     auto o = std::make_shared<bench_options>();
     CLI::App *sub = app.add_subcommand("bench", "Time the engine: 1 thread vs N threads");
-    sub->add_option("--model,-m", o->model,
-                    "Model file (default: $FOLIA_MODEL or the shipped model, else a random one)");
-    sub->add_option("--threads,-t", o->threads, "Threads of the second row (0: one per core)")
-        ->check(CLI::NonNegativeNumber);
+    add_model_option(sub, &o->model,
+                     "Model file (default: $FOLIA_MODEL or the shipped model, else a random one)");
+    add_threads_option(sub, &o->threads, "Threads of the second row (0: one per core)");
     sub->add_flag("--json", o->json, "Print one JSON object");
     sub->add_option("--runs", o->runs, "Timed batch-1 runs")->check(CLI::Range(1, 1000000));
     sub->add_option("--warmup", o->warmup, "Untimed warm-up runs")->check(CLI::Range(0, 1000000));

@@ -120,11 +120,9 @@ int run_diagnose(const diagnose_options &o) {
 command add_diagnose_command(CLI::App &app) {
     auto o = std::make_shared<diagnose_options>();
     CLI::App *sub = app.add_subcommand("diagnose", "Top-3 diseases for each leaf photo (JPEG/PNG)");
-    sub->add_option("--model,-m", o->model,
-                    "Model file (default: $FOLIA_MODEL, else the shipped model)");
+    add_model_option(sub, &o->model, "Model file (default: $FOLIA_MODEL, else the shipped model)");
     sub->add_flag("--json", o->json, "One JSON object per line per image");
-    sub->add_option("--threads,-t", o->threads, "Engine threads (0: one per core)")
-        ->check(CLI::NonNegativeNumber);
+    add_threads_option(sub, &o->threads, "Engine threads (0: one per core)");
     sub->add_option("images", o->images, "Photos to diagnose")->required();
     return {sub, [o] { return run_diagnose(*o); }};
 }

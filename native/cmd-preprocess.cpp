@@ -24,27 +24,17 @@ struct preprocess_options {
 int run_preprocess(const preprocess_options &o) {
     std::vector<uint8_t> bytes;
     std::string error;
-    if (!read_file(o.image, &bytes, &error)) {
-        std::fprintf(stderr, "folia: %s\n", error.c_str());
-        return k_exit_refused;
-    }
+    if (!read_file(o.image, &bytes, &error)) return refused("%s", error.c_str());
     folia::image_u8 img;
     const folia_status s = folia::preprocess_image(bytes.data(), bytes.size(),
                                                    folia_default_params().max_pixels, o.size, &img);
-    if (s != FOLIA_OK) {
-        std::fprintf(stderr, "folia: %s: %s\n", o.image.c_str(), folia_status_message(s));
-        return k_exit_refused;
-    }
+    if (s != FOLIA_OK) return refused("%s: %s", o.image.c_str(), folia_status_message(s));
     if (img.width != o.size || img.height != o.size || img.channels != 3 ||
-        img.data.size() != size_t(o.size) * size_t(o.size) * 3) {
-        std::fprintf(stderr, "folia: %s: preprocessing returned %dx%dx%d, expected %dx%dx3\n",
-                     o.image.c_str(), img.width, img.height, img.channels, o.size, o.size);
-        return k_exit_refused;
-    }
-    if (!write_file_atomic(o.out, img.data.data(), img.data.size(), &error)) {
-        std::fprintf(stderr, "folia: %s\n", error.c_str());
-        return k_exit_refused;
-    }
+        img.data.size() != size_t(o.size) * size_t(o.size) * 3)
+        return refused("%s: preprocessing returned %dx%dx%d, expected %dx%dx3", o.image.c_str(),
+                       img.width, img.height, img.channels, o.size, o.size);
+    if (!write_file_atomic(o.out, img.data.data(), img.data.size(), &error))
+        return refused("%s", error.c_str());
     return k_exit_ok;
 }
 
@@ -55,8 +45,7 @@ command add_preprocess_command(CLI::App &app) {
     CLI::App *sub = app.add_subcommand(
         "preprocess", "Write the network's uint8 RGB input (decode + orientation + resize)");
     sub->add_option("image", o->image, "Photo (JPEG/PNG)")->required();
-    sub->add_option("-o,--output", o->out, "Output file: size*size*3 bytes, rows top to bottom")
-        ->required();
+    add_output_option(sub, &o->out, "Output file: size*size*3 bytes, rows top to bottom");
     sub->add_option("--size", o->size, "Output width and height")->check(CLI::Range(1, 4096));
     return {sub, [o] { return run_preprocess(*o); }};
 }

@@ -131,10 +131,8 @@ int run_teach(const teach_options &o) {
     params.num_threads = resolve_threads(o.threads);
     context_ptr ctx;
     std::string error;
-    if (load_engine(resolve_model_path(o.model), params, &ctx, &error) != FOLIA_OK) {
-        std::fprintf(stderr, "folia: %s\n", error.c_str());
-        return k_exit_refused;
-    }
+    if (load_engine(resolve_model_path(o.model), params, &ctx, &error) != FOLIA_OK)
+        return refused("%s", error.c_str());
     folia_teach_params tp = folia_default_teach_params();
     tp.epochs = o.epochs;
     tp.seed = o.seed;
@@ -146,31 +144,19 @@ int run_teach(const teach_options &o) {
     folia_teach_session *raw = nullptr;
     folia_status st = folia_teach_begin(ctx.get(), &tp, &raw);
     std::unique_ptr<folia_teach_session, session_deleter> s(raw);
-    if (st != FOLIA_OK) {
-        std::fprintf(stderr, "folia: teach: %s\n", folia_status_message(st));
-        return k_exit_refused;
-    }
+    if (st != FOLIA_OK) return refused("teach: %s", folia_status_message(st));
     if (add_folders(s.get(), o) > 0) return k_exit_refused;
     progress_state prog{::isatty(2) != 0, std::chrono::steady_clock::now(), {}};
     st = folia_teach_run(s.get(), draw_progress, &prog);
     if (prog.tty) std::fputs("\n", stderr);
-    if (st != FOLIA_OK) {
-        std::fprintf(stderr, "folia: teach: %s\n", folia_status_message(st));
-        return k_exit_refused;
-    }
+    if (st != FOLIA_OK) return refused("teach: %s", folia_status_message(st));
     uint8_t *bytes = nullptr;
     size_t size = 0;
     st = folia_teach_result(s.get(), &bytes, &size);
-    if (st != FOLIA_OK) {
-        std::fprintf(stderr, "folia: teach: %s\n", folia_status_message(st));
-        return k_exit_refused;
-    }
+    if (st != FOLIA_OK) return refused("teach: %s", folia_status_message(st));
     const bool written = write_file_atomic(o.out, bytes, size, &error);
     folia_buffer_free(bytes);
-    if (!written) {
-        std::fprintf(stderr, "folia: %s\n", error.c_str());
-        return k_exit_refused;
-    }
+    if (!written) return refused("%s", error.c_str());
     const auto summary = nlohmann::ordered_json::parse(folia_teach_summary_json(s.get()));
     if (o.json) {
         std::printf("%s\n", summary.dump().c_str());
@@ -189,9 +175,9 @@ command add_teach_command(CLI::App &app) {
     auto o = std::make_shared<teach_options>();
     CLI::App *sub = app.add_subcommand(
         "teach", "Fine-tune the model's head on photos in class folders (DIR name = label)");
-    sub->add_option("--model,-m", o->model,
-                    "Model to start from (default: $FOLIA_MODEL, else the shipped model)");
-    sub->add_option("-o,--output", o->out, "Taught model file to write")->required();
+    add_model_option(sub, &o->model,
+                     "Model to start from (default: $FOLIA_MODEL, else the shipped model)");
+    add_output_option(sub, &o->out, "Taught model file to write");
     sub->add_flag("--json", o->json, "Print the summary as one JSON line");
     sub->add_option("--epochs", o->epochs, "Training epochs (default 30)")
         ->check(CLI::Range(1, 1000));
@@ -199,8 +185,7 @@ command add_teach_command(CLI::App &app) {
     sub->add_option("--views", o->views,
                     "Augmented views per photo, view 0 unaugmented (default 8)")
         ->check(CLI::Range(1, 64));
-    sub->add_option("--threads,-t", o->threads, "Engine threads (0: one per core)")
-        ->check(CLI::NonNegativeNumber);
+    add_threads_option(sub, &o->threads, "Engine threads (0: one per core)");
     sub->add_flag("--no-replay", o->no_replay, "Do not replay the model file's exemplars");
     sub->add_option("--date", o->date,
                     "meta.date as seconds since 1970 UTC (default: now); fixes the output bytes")

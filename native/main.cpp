@@ -6,6 +6,22 @@
 
 #include "commands.h"
 
+namespace folia_cli {
+
+void add_model_option(CLI::App *sub, std::string *model, const std::string &help) {
+    sub->add_option("--model,-m", *model, help);
+}
+
+void add_output_option(CLI::App *sub, std::string *out, const std::string &help) {
+    sub->add_option("-o,--output", *out, help)->required();
+}
+
+void add_threads_option(CLI::App *sub, int *threads, const std::string &help) {
+    sub->add_option("--threads,-t", *threads, help)->check(CLI::NonNegativeNumber);
+}
+
+}  // namespace folia_cli
+
 int main(int argc, char **argv) {
     using namespace folia_cli;
     CLI::App app{"Folia: plant disease diagnosis from leaf photos, offline."};
