@@ -62,4 +62,23 @@ inline void add_train_options(CLI::App *c, fit_options &o, const std::string &wh
     c->add_option("--max-steps", o.max_steps, "cap optimiser steps per epoch (smoke runs)");
 }
 
+// The data flags, then --run and --checkpoint: the subcommands that read a finished run
+// (folia-train eval, calibrate).
+inline void add_run_input_options(CLI::App *c, data_options &data, std::string &run,
+                                  std::string &checkpoint) {
+    add_data_options(c, data);
+    c->add_option("--run", run);
+    c->add_option("--checkpoint", checkpoint);
+}
+
+// The data flags, the fit_options flags for `what`, then --out: the subcommands that train a
+// run into a folder (folia-ssl run, supervised).
+inline void add_run_options(CLI::App *c, data_options &data, fit_options &fit,
+                            const std::string &what, std::string &out,
+                            const std::string &out_help) {
+    add_data_options(c, data);
+    add_train_options(c, fit, what);
+    c->add_option("--out", out, out_help);
+}
+
 }  // namespace folia::train

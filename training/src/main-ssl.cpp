@@ -40,9 +40,8 @@ int main(int argc, char **argv) {
     auto *run = app.add_subcommand("run",
                                    "pre-train on the labeled pool, then pseudo-label the "
                                    "stream day by day, retraining when the buffer fills");
-    add_data_options(run, so.data);
-    add_train_options(run, so.pre, "pre-training");
-    run->add_option("--out", so.out, "run folder: state.pt (checkpoint), results.json");
+    add_run_options(run, so.data, so.pre, "pre-training", so.out,
+                    "run folder: state.pt (checkpoint), results.json");
     run->add_option("--seed", so.seed, "model init, stream order, augmentation");
     run->add_option("--tau", so.ssl.tau, "confidence threshold");
     run->add_option("--cap", so.ssl.cap_per_class, "most pseudo-labels per class, 0 = no cap");
@@ -74,9 +73,8 @@ int main(int argc, char **argv) {
     auto *sup = app.add_subcommand("supervised",
                                    "supervised baseline on labeled + a share of the "
                                    "stream with true labels");
-    add_data_options(sup, su.data);
-    add_train_options(sup, su.cfg, "training");
-    sup->add_option("--out", su.out, "run folder: last.pt, best.pt, history.json, results.json");
+    add_run_options(sup, su.data, su.cfg, "training", su.out,
+                    "run folder: last.pt, best.pt, history.json, results.json");
     sup->add_option("--label-frac", su.label_frac,
                     "labeled share of the training pool (0.2 = labeled pool only, 1 = all)");
     sup->add_option("--seed", su.seed, "model init, which stream images get labels, augmentation");

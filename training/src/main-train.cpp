@@ -56,17 +56,13 @@ int main(int argc, char **argv) {
 
     eval_options ev;
     auto *eval = app.add_subcommand("eval", "metrics report (JSON) of a run on a split part");
-    add_data_options(eval, ev.data);
-    eval->add_option("--run", ev.run);
-    eval->add_option("--checkpoint", ev.checkpoint);
+    add_run_input_options(eval, ev.data, ev.run, ev.checkpoint);
     eval->add_option("--part", ev.part, "test, val, labeled or stream");
     eval->add_option("--out", ev.out, "default <run>/eval-<part>.json");
 
     calibrate_options ca;
     auto *cal = app.add_subcommand("calibrate", "temperature + abstain threshold fitted on val");
-    add_data_options(cal, ca.data);
-    cal->add_option("--run", ca.run);
-    cal->add_option("--checkpoint", ca.checkpoint);
+    add_run_input_options(cal, ca.data, ca.run, ca.checkpoint);
     cal->add_option("--model", ca.model, "also update this model file's calibration section");
     cal->add_option("--max-right-flagged", ca.max_right_flagged,
                     "largest share of right answers the threshold may flag");
