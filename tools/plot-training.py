@@ -16,6 +16,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def save(fig, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def short(label):
     crop, _, disease = label.partition("___")
     crop = crop.split("_(")[0].replace(",_bell", "").replace("_", " ")
@@ -50,9 +56,7 @@ def learning_curves(ev, path):
     a2.grid(alpha=0.3)
     m = ev["metrics"]
     fig.suptitle(f"Learning curves; {ev['part']} top-1 {100 * m['accuracy']:.2f}% ({m['n']} images)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def per_class(ev, path):
@@ -70,9 +74,7 @@ def per_class(ev, path):
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(f"Per-class accuracy and F1 on the {ev['part']} split")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def confusion(ev, path):
@@ -95,9 +97,7 @@ def confusion(ev, path):
     ax.set_ylabel("true")
     ax.set_title(f"Confusion matrix ({ev['part']}, counts; colour = row share)")
     fig.colorbar(im, fraction=0.03)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def reliability(rel, path):
@@ -113,9 +113,7 @@ def reliability(rel, path):
     ax.set_title(f"Reliability on {rel['part']} (T = {rel['temperature']:.3f})")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main():
