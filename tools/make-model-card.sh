@@ -13,7 +13,7 @@ cd "$root"
 lab=${FOLIA_LAB_DATA:-$root/../shared/data/plantvillage}
 field=${FOLIA_FIELD_DATA:-$root/../shared/data/plantdoc-train}
 unknown=${FOLIA_UNKNOWN_DATA:-$root/../shared/data/new-classes}
-run=build/train/field128
+run=build/train/field128  # stage 1; stage 2 in ${run}b
 models=shared/models
 previous_commit=169fe5d  # the last commit that shipped the 35-class lab model
 step() { printf '\n==> %s\n' "$*"; }
@@ -22,18 +22,25 @@ step() { printf '\n==> %s\n' "$*"; }
 train=build/native/training/folia-train
 if [ "${1:-}" = --train ]; then
   git show "$previous_commit:$models/plantvillage.folia" > build/previous-35.folia
-  step "train (resumable; lab + field photos, 128x128, from the previous model)"
+  data=(--data "$lab" --data "$field")
+  step "stage 1 (resumable): lab + field photos, 128x128, from the previous model, field augmentation"
   resume=(); [ -f "$run/last.pt" ] && resume=(--resume)
-  nice -n 19 "$train" train --data "$lab" --data "$field" --size 128 --epochs 9 \
+  nice -n 19 "$train" train "${data[@]}" --size 128 --epochs 9 \
     --init-model build/previous-35.folia --oversample 1,3 --augment field --label-smoothing 0.1 \
     --lr 3e-4 --warmup 0.5 --patience 5 --out "$run" --threads 2 "${resume[@]}"
+  step "stage 2 (resumable): from stage 1, lab recipe for lab photos, field recipe for field photos"
+  resume=(); [ -f "${run}b/last.pt" ] && resume=(--resume)
+  nice -n 19 "$train" train "${data[@]}" --size 128 --epochs 12 \
+    --init "$run/best.pt" --oversample 1,4 --augment lab,field --label-smoothing 0.1 \
+    --lr 6e-4 --warmup 1 --patience 6 --out "${run}b" --threads 2 "${resume[@]}"
   step "calibrate on lab + field validation photos; threshold on the field ones"
-  "$train" calibrate --run "$run" --data "$lab" --data "$field" --abstain-domain "$(basename "$field")" --max-right-flagged 0.25
+  "$train" calibrate --run "${run}b" "${data[@]}" --abstain-domain "$(basename "$field")" --max-right-flagged 0.25
   step "export with exemplar features and the golden file"
-  "$train" export --run "$run" --data "$lab" --data "$field" --exemplars 8 \
+  "$train" export --run "${run}b" "${data[@]}" --exemplars 8 \
     --out "$models/plantvillage.folia" --golden "$models/plantvillage.golden.bin"
-  mkdir -p "$models/plantvillage-run"
-  cp "$run/run.json" "$run/history.json" "$run/calibration.json" "$models/plantvillage-run/"
+  mkdir -p "$models/plantvillage-run/stage1" "$models/plantvillage-run/stage2"
+  cp "$run/run.json" "$run/history.json" "$models/plantvillage-run/stage1/"
+  cp "${run}b/run.json" "${run}b/history.json" "${run}b/calibration.json" "$models/plantvillage-run/stage2/"
 fi
 
 step "evaluate the shipped and the previous model through the engine"

@@ -70,7 +70,7 @@ def plot_reliability(sets, path):
 
 
 def plot_curves(hist, path):
-    ep = [e["epoch"] + 1 for e in hist["epochs"]]
+    ep = list(range(1, len(hist["epochs"]) + 1))  # stages one after the other
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     a1.plot(ep, [e["train_loss"] for e in hist["epochs"]], label="train")
     a1.plot(ep, [e["val_loss"] for e in hist["epochs"]], label="val")
@@ -113,9 +113,13 @@ def main():
     ap.add_argument("out_md")
     ap.add_argument("--commands")
     a = ap.parse_args()
-    run = load(os.path.join(a.run_dir, "run.json"))
-    hist = load(os.path.join(a.run_dir, "history.json"))
-    cal = load(os.path.join(a.run_dir, "calibration.json"))
+    # RUN_DIR holds one run (run.json, history.json, calibration.json) or stages stage1/, stage2/...
+    # (each run initialised from the one before); calibration.json comes from the last.
+    stages = sorted(d for d in os.listdir(a.run_dir) if d.startswith("stage"))
+    dirs = [os.path.join(a.run_dir, d) for d in stages] or [a.run_dir]
+    runs = [(load(os.path.join(d, "run.json")), load(os.path.join(d, "history.json"))) for d in dirs]
+    run, hist = runs[-1]
+    cal = load(os.path.join(dirs[-1], "calibration.json"))
     ev = load(a.eval_json)
     names = list(ev["models"])
     new = ev["models"][names[0]]["sets"]
@@ -125,7 +129,7 @@ def main():
     plot_confusion(new["plantvillage/test"], "lab test part: confusion (row-normalised)", os.path.join(out_dir, f"{stem}-confusion.png"))
     plot_reliability([("lab test", new["plantvillage/test"]), ("field test", new["plantdoc-train/test"])],
                      os.path.join(out_dir, f"{stem}-reliability.png"))
-    plot_curves(hist, os.path.join(out_dir, f"{stem}-learning-curves.png"))
+    plot_curves({"epochs": [e for _, h in runs for e in h["epochs"]]}, os.path.join(out_dir, f"{stem}-learning-curves.png"))
     cfg = run["config"]
     L = []
     w = L.append
@@ -166,21 +170,26 @@ def main():
     w("")
     w("## Recipe")
     w("")
-    w(f"* Initialised from the previous 35-class model (`--init-model`; its 35 output rows copied by "
-      f"label, 2 new rows fresh), then {len(hist['epochs'])} epochs at {run['size']}x{run['size']} on "
-      f"{run['train_images']} training photos, field photos over-sampled x{run['oversample'][1] if len(run['oversample']) > 1 else 1} "
-      f"({run['train_items']} items per epoch).")
-    w(f"* Adam, peak LR {cfg['lr']:g}, warmup {cfg['warmup_epochs']:g} epoch then cosine to "
-      f"{cfg['min_lr_frac']:g}x, weight decay {cfg['weight_decay']:g}, batch {cfg['batch']}, "
-      f"{cfg['class_weighting']}-inverse class weights, label smoothing {cfg.get('label_smoothing', 0):g}; "
-      f"best validation epoch {hist.get('best_epoch', -1) + 1} kept.")
-    ap_ = cfg["augment_params"]
-    w(f"* Augmentation `--augment {run.get('augment', 'lab')}` (shared C++ core, `folia::augment_image`): "
+    for i, (r, h) in enumerate(runs):
+        c = r["config"]
+        start = ("the previous 35-class model (`--init-model`; its 35 output rows copied by label, "
+                 "2 new rows fresh)") if r.get("init_model") else f"stage {i}'s best checkpoint (`--init`)"
+        w(f"* Stage {i + 1}: from {start}, {len(h['epochs'])} epochs at {r['size']}x{r['size']} on "
+          f"{r['train_images']} training photos ({r['train_items']} items per epoch: over-sampling "
+          f"{r.get('oversample')} per folder), augmentation `{r.get('augment', 'lab')}` per folder; Adam, "
+          f"peak LR {c['lr']:g}, warmup {c['warmup_epochs']:g} epoch then cosine to {c['min_lr_frac']:g}x, "
+          f"weight decay {c['weight_decay']:g}, batch {c['batch']}, {c['class_weighting']}-inverse class "
+          f"weights, label smoothing {c.get('label_smoothing', 0):g}; best validation epoch "
+          f"{h.get('best_epoch', -1) + 1} of {len(h['epochs'])} kept.")
+    # The field recipe's parameters, from a stage that used it for every folder.
+    ap_ = next((r["config"]["augment_params"] for r, _ in runs if r.get("augment") == "field"), cfg["augment_params"])
+    w(f"* Augmentation (shared C++ core, `folia::augment_image`): `field` = "
       f"random resized crop p={ap_['crop_p']:g} (area {ap_['crop_min_area']:g}-1, aspect up to {ap_['crop_max_ratio']:g}), "
       f"hue +-{ap_['hue_degrees']:g} deg and saturation +-{ap_['saturation']:g} p={ap_['hue_p']:g}, 3x3 blur "
-      f"p={ap_['blur_p']:g}, cut-out p={ap_['cutout_p']:g}, plus the lab recipe (flip, rotation +-{ap_['max_degrees']:g} deg, "
-      f"brightness/contrast +-{ap_['brightness']:g}, noise).")
-    secs = sum(e["seconds"] for e in hist["epochs"])
+      f"p={ap_['blur_p']:g}, cut-out p={ap_['cutout_p']:g}, plus the lab recipe with stronger colour jitter; `lab` = "
+      "flip, rotation +-20 deg, brightness/contrast +-0.2, light noise. Each transform was not ablated "
+      "separately (no CPU budget for 64-px ablations this time).")
+    secs = sum(e["seconds"] for _, h in runs for e in h["epochs"])
     w(f"* Training time: {secs / 60:.0f} minutes (sum of epochs) on the 2-core build machine, shared "
       "with builds ([learning curves](plantvillage-learning-curves.png)).")
     w("")
