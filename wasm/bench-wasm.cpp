@@ -139,10 +139,10 @@ result run_one(const options &o, const std::vector<uint8_t> &model, int threads)
     }
     result r;
     r.threads = threads;
-    const folia::timing_stats st = folia::summarize_ms(times);
-    r.mean_ms = st.mean_ms;
-    r.p50_ms = st.p50_ms;
-    r.p99_ms = st.p99_ms;
+    const folia::timing_stats ts = folia::summarize_ms(times);
+    r.mean_ms = ts.mean_ms;
+    r.p50_ms = ts.p50_ms;
+    r.p99_ms = ts.p99_ms;
     r.images_per_s = 1000.0 / r.mean_ms;
 
     // Batch throughput: 2 warm-up batches, then enough batches for ~10 x batch images.
