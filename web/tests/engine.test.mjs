@@ -105,3 +105,41 @@ test('teaching through the binding: a new class, the same bytes for the same see
     engine.free();
   }
 });
+
+// The same photos and seed taught in wasm and natively (`folia teach`): the taught models give
+// the same top-1 on later photos of the class and on lab photos, probabilities within 0.02
+// (the head is trained with deterministic maths on both, but XNNPACK's trunk features differ in
+// the last bits between targets). Figures go to build/web-artifacts/teach-native-vs-wasm.json.
+test('teaching in wasm and natively on the same photos and seed: same top-1, probabilities within 0.02', { skip: !existsSync(builds[0][1]) && 'wasm not built' }, async () => {
+  const { mkdtempSync, symlinkSync, mkdirSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { execFileSync } = await import('node:child_process');
+  const { label, files } = new_class_photos(20);
+  const teach = files.slice(0, 10), check = [...files.slice(10), ...real_photos(6)];
+  const dir = mkdtempSync(join(tmpdir(), 'folia-teach-'));
+  mkdirSync(join(dir, label));
+  teach.forEach((f, i) => symlinkSync(f, join(dir, label, `${String(i).padStart(2, '0')}.jpg`)));
+  const native_model = join(dir, 'native.folia');
+  execFileSync(join(root, 'build', 'native', 'bin', 'folia'), ['teach', '--model', model_file, '--seed', '42', '-o', native_model, join(dir, label)], { stdio: 'pipe' });
+  const engine = await FoliaEngine.open(require(builds[0][1]), readFileSync(model_file), { threads: 1 });
+  let worst = 0;
+  const rows = [];
+  try {
+    const taught = engine.teach(teach.map((f) => ({ label, bytes: readFileSync(f) })), { seed: 42 });
+    engine.load(taught.model);
+    const native = native_diagnose(check, native_model);
+    check.forEach((f, i) => {
+      const w = engine.classifyImage(readFileSync(f));
+      assert.equal(w.top[0].label, native[i].top[0].label, `${f}: wasm and native top-1`);
+      const d = Math.abs(w.top[0].p - native[i].top[0].p);
+      worst = Math.max(worst, d);
+      rows.push({ file: f, label: w.top[0].label, p_wasm: w.top[0].p, p_native: native[i].top[0].p });
+    });
+  } finally {
+    engine.free();
+  }
+  mkdirSync(join(root, 'build', 'web-artifacts'), { recursive: true });
+  writeFileSync(join(root, 'build', 'web-artifacts', 'teach-native-vs-wasm.json'), JSON.stringify({ max_abs_dp: worst, rows }, null, 1));
+  console.log(`# teach native vs wasm: ${rows.length} photos, same top-1, max |dp| ${worst.toExponential(2)}`);
+  assert.ok(worst <= 0.02, `max |dp| ${worst}`);
+});
