@@ -45,16 +45,11 @@ cl_metrics compute_cl_metrics(const accuracy_matrix &m) {
     return r;
 }
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(cl_metrics, acc, acc_exp_mean, stream_forgetting, forgetting,
+                                   bwt, final_acc, final_acc_exp_mean, mean_forgetting, mean_bwt)
+
 nlohmann::json cl_metrics::to_json() const {
-    return {{"acc", acc},
-            {"acc_exp_mean", acc_exp_mean},
-            {"stream_forgetting", stream_forgetting},
-            {"forgetting", forgetting},
-            {"bwt", bwt},
-            {"final_acc", final_acc},
-            {"final_acc_exp_mean", final_acc_exp_mean},
-            {"mean_forgetting", mean_forgetting},
-            {"mean_bwt", mean_bwt}};
+    return *this;
 }
 
 }  // namespace folia::train

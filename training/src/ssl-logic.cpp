@@ -10,30 +10,16 @@
 
 namespace folia::train::ssl {
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ssl_params, tau, cap_per_class, images_per_day,
+                                   retrain_threshold, lambda, ramp_epochs, ramp_scope,
+                                   retrain_epochs, final_retrain)
+
 nlohmann::json ssl_params::to_json() const {
-    return {{"tau", tau},
-            {"cap_per_class", cap_per_class},
-            {"images_per_day", images_per_day},
-            {"retrain_threshold", retrain_threshold},
-            {"lambda", lambda},
-            {"ramp_epochs", ramp_epochs},
-            {"ramp_scope", ramp_scope},
-            {"retrain_epochs", retrain_epochs},
-            {"final_retrain", final_retrain}};
+    return *this;
 }
 
 ssl_params ssl_params::from_json(const nlohmann::json &j) {
-    ssl_params p;
-    p.tau = j.at("tau");
-    p.cap_per_class = j.at("cap_per_class");
-    p.images_per_day = j.at("images_per_day");
-    p.retrain_threshold = j.at("retrain_threshold");
-    p.lambda = j.at("lambda");
-    p.ramp_epochs = j.at("ramp_epochs");
-    p.ramp_scope = j.at("ramp_scope").get<std::string>();
-    p.retrain_epochs = j.at("retrain_epochs");
-    p.final_retrain = j.at("final_retrain");
-    return p;
+    return j.get<ssl_params>();
 }
 
 void ssl_params::validate() const {
@@ -112,34 +98,19 @@ std::vector<verdict> select_pseudo_labels(const std::vector<candidate> &cands, d
     return v;
 }
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(day_record, day, arrived, accepted, below_tau, capped, correct,
+                                   buffer, accepted_total, precision_total, val_acc, retrained)
+
 nlohmann::json day_record::to_json() const {
-    return {{"day", day},
-            {"arrived", arrived},
-            {"accepted", accepted},
-            {"below_tau", below_tau},
-            {"capped", capped},
-            {"correct", correct},
-            {"buffer", buffer},
-            {"accepted_total", accepted_total},
-            {"precision_total", precision_total},
-            {"val_acc", val_acc},
-            {"retrained", retrained}};
+    return *this;
 }
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(round_record, round, day, new_labels, new_precision,
+                                   accepted_total, precision_total, train_items, ramp_first,
+                                   ramp_last, loss, val_acc, test_acc, seconds)
+
 nlohmann::json round_record::to_json() const {
-    return {{"round", round},
-            {"day", day},
-            {"new_labels", new_labels},
-            {"new_precision", new_precision},
-            {"accepted_total", accepted_total},
-            {"precision_total", precision_total},
-            {"train_items", train_items},
-            {"ramp_first", ramp_first},
-            {"ramp_last", ramp_last},
-            {"loss", loss},
-            {"val_acc", val_acc},
-            {"test_acc", test_acc},
-            {"seconds", seconds}};
+    return *this;
 }
 
 namespace {
@@ -199,38 +170,8 @@ ssl_state ssl_state::from_json(const nlohmann::json &j) {
     s.n_accepted = j.at("n_accepted");
     s.below_tau = j.at("below_tau");
     s.capped = j.at("capped");
-    for (const auto &d : j.at("days")) {
-        day_record r;
-        r.day = d.at("day");
-        r.arrived = d.at("arrived");
-        r.accepted = d.at("accepted");
-        r.below_tau = d.at("below_tau");
-        r.capped = d.at("capped");
-        r.correct = d.at("correct");
-        r.buffer = d.at("buffer");
-        r.accepted_total = d.at("accepted_total");
-        r.precision_total = d.at("precision_total");
-        r.val_acc = d.at("val_acc");
-        r.retrained = d.at("retrained");
-        s.days.push_back(r);
-    }
-    for (const auto &d : j.at("rounds")) {
-        round_record r;
-        r.round = d.at("round");
-        r.day = d.at("day");
-        r.new_labels = d.at("new_labels");
-        r.new_precision = d.at("new_precision");
-        r.accepted_total = d.at("accepted_total");
-        r.precision_total = d.at("precision_total");
-        r.train_items = d.at("train_items");
-        r.ramp_first = d.at("ramp_first");
-        r.ramp_last = d.at("ramp_last");
-        r.loss = d.at("loss");
-        r.val_acc = d.at("val_acc");
-        r.test_acc = d.at("test_acc");
-        r.seconds = d.at("seconds");
-        s.rounds.push_back(r);
-    }
+    for (const auto &d : j.at("days")) s.days.push_back(d.get<day_record>());
+    for (const auto &r : j.at("rounds")) s.rounds.push_back(r.get<round_record>());
     if (s.cursor > s.stream.size()) throw std::runtime_error("ssl state: cursor past the stream");
     return s;
 }

@@ -85,33 +85,12 @@ nlohmann::json train_config::to_json() const {
             {"label_smoothing", label_smoothing}};
 }
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(epoch_record, epoch, lr, train_loss, train_acc, val_loss,
+                                   val_acc, images_per_s, seconds)
+
 nlohmann::json epoch_record::to_json() const {
-    return {{"epoch", epoch},
-            {"lr", lr},
-            {"train_loss", train_loss},
-            {"train_acc", train_acc},
-            {"val_loss", val_loss},
-            {"val_acc", val_acc},
-            {"images_per_s", images_per_s},
-            {"seconds", seconds}};
+    return *this;
 }
-
-namespace {
-
-epoch_record record_from_json(const nlohmann::json &j) {
-    epoch_record r;
-    r.epoch = j.at("epoch");
-    r.lr = j.at("lr");
-    r.train_loss = j.at("train_loss");
-    r.train_acc = j.at("train_acc");
-    r.val_loss = j.at("val_loss");
-    r.val_acc = j.at("val_acc");
-    r.images_per_s = j.at("images_per_s");
-    r.seconds = j.at("seconds");
-    return r;
-}
-
-}  // namespace
 
 torch::Tensor weighted_cross_entropy(const torch::Tensor &logits, const torch::Tensor &y,
                                      const torch::Tensor &sample_weight,
@@ -309,7 +288,7 @@ std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
             best_acc_ = meta.at("best_acc");
             best_epoch_ = meta.at("best_epoch");
             history_.clear();
-            for (const auto &h : meta.at("history")) history_.push_back(record_from_json(h));
+            for (const auto &h : meta.at("history")) history_.push_back(h.get<epoch_record>());
             fmt::print(stderr, "resumed from {} at epoch {} (best val acc {:.2f}% at epoch {})\n",
                        last, start + 1, 100 * best_acc_, best_epoch_ + 1);
         }
