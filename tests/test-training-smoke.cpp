@@ -262,7 +262,9 @@ TEST_CASE("The shipped model and its golden file: engine and LibTorch agree with
     const auto bytes = read_file_bytes(model_path.string());
     folia::model_file m;
     REQUIRE(folia::parse_model_file(bytes.data(), bytes.size(), &m) == FOLIA_OK);
-    CHECK(m.labels.size() == 35);
+    CHECK(m.labels.size() == 37);  // lab + field classes (shared/models/MODEL.md)
+    CHECK(m.tensors.count(folia::k_exemplar_features) == 1);
+    CHECK(m.tensors.count(folia::k_exemplar_labels) == 1);
     CHECK(m.preprocess.input_size == 128);
     CHECK(m.calibration.temperature > 0.0f);
     const golden_data g = read_golden(golden_path.string());

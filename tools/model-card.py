@@ -143,6 +143,18 @@ def main():
     w("")
     summary_table(w, ev, names)
     w("")
+    lab_t, fld_t = new["plantvillage/test"], new["plantdoc-train/test"]
+    unk = new.get("unknown", {}).get("not_sure_rate", float("nan"))
+    w("| target (own test parts) | goal | measured | met |")
+    w("|---|---|---:|---|")
+    for name, goal, val, ok in [
+        ("field test top-1", ">= 45 %", pct(fld_t["top1"]), fld_t["top1"] >= 0.45),
+        ("lab test top-1", ">= 95.5 %", pct(lab_t["top1"]), lab_t["top1"] >= 0.955),
+        ("field: wrong answers flagged \"not sure\"", ">= 50 %", pct(fld_t["flagged_wrong"]), fld_t["flagged_wrong"] >= 0.5),
+        ("field: right answers flagged \"not sure\"", "<= 25 %", pct(fld_t["flagged_right"]), fld_t["flagged_right"] <= 0.25),
+        ("unknown crop (mango) answered \"not sure\"", ">= 80 %", pct(unk), unk >= 0.8)]:
+        w(f"| {name} | {goal} | {val} | {'yes' if ok else '**no**'} |")
+    w("")
     w(f"`{names[0]}` is this model; `{names[1] if len(names) > 1 else ''}` is the previous shipped model "
       "(35 classes, lab photos only) on the same photos: a photo of a class it does not know counts as wrong.")
     w("")

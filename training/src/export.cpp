@@ -14,6 +14,8 @@ namespace folia::train {
 model_file to_model_file(folia_net &model, const model_file &info) {
     model_file m = info;
     store_weights(model, &m);
+    // store_weights writes the network's tensors only: keep the caller's extra ones (exemplars).
+    for (const auto &[name, t] : info.tensors) m.tensors.emplace(name, t);
     if (int(m.labels.size()) != m.arch.num_classes)
         throw std::runtime_error("export: " + std::to_string(m.labels.size()) + " labels for " +
                                  std::to_string(m.arch.num_classes) + " outputs");
