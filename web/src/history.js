@@ -23,7 +23,7 @@ function tx(mode, fn) {
   }));
 }
 
-// entry: {time: ISO string, file, top: [{label, p}], sure, ms, model_version}
+// entry: {time: ISO string, file, top: [{label, p}], sure, ms, app_version}
 export const add_entry = (entry) => tx('readwrite', (s) => s.add(entry));
 export const all_entries = () => tx('readonly', (s) => s.getAll());
 export const clear_entries = () => tx('readwrite', (s) => s.clear());
