@@ -20,15 +20,8 @@ exemplar_selection parse_exemplar_selection(const std::string &s) {
 }
 
 const char *exemplar_selection_name(exemplar_selection s) {
-    switch (s) {
-        case exemplar_selection::herding:
-            return "herding";
-        case exemplar_selection::random:
-            return "random";
-        case exemplar_selection::distance:
-            return "distance";
-    }
-    return "?";
+    static const char *const names[] = {"herding", "random", "distance"};
+    return enum_name(s, names);
 }
 
 namespace {

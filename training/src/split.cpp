@@ -37,17 +37,8 @@ uint64_t hash_string(const std::string &s, uint64_t h) {
 }
 
 const char *part_name(part p) {
-    switch (p) {
-        case part::labeled:
-            return "labeled";
-        case part::stream:
-            return "stream";
-        case part::val:
-            return "val";
-        case part::test:
-            return "test";
-    }
-    return "?";
+    static const char *const names[] = {"labeled", "stream", "val", "test"};
+    return enum_name(p, names);
 }
 
 part parse_part(const std::string &n) {

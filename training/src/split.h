@@ -5,6 +5,7 @@
 // No LibTorch here.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -43,6 +44,13 @@ data_split split_from_json(const std::string &json_text, const dataset &d);
 // Reads the split at path if it exists, else makes one and writes it (atomically).
 data_split load_or_make_split(const std::string &path, const dataset &d, const split_params &p,
                               bool *created = nullptr);
+
+// Name of an enum value whose values are 0, 1, ... in the order of names; "?" out of range.
+template <class E, size_t N>
+const char *enum_name(E v, const char *const (&names)[N]) {
+    const size_t i = size_t(v);
+    return i < N ? names[i] : "?";
+}
 
 // Small deterministic RNG (splitmix64) shared by the split and the samplers.
 struct splitmix64 {

@@ -46,15 +46,8 @@ double ramp_t(const ssl_params &p, int ssl_epochs_done, int epoch_in_round) {
 }
 
 const char *verdict_name(verdict v) {
-    switch (v) {
-        case verdict::accepted:
-            return "accepted";
-        case verdict::below_tau:
-            return "below_tau";
-        case verdict::capped:
-            return "capped";
-    }
-    return "?";
+    static const char *const names[] = {"accepted", "below_tau", "capped"};
+    return enum_name(v, names);
 }
 
 std::vector<candidate> make_candidates(const std::vector<float> &probs, int k,
