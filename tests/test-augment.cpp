@@ -23,6 +23,14 @@ folia::image_u8 test_image(int w = 128, int h = 128) {
     return img;
 }
 
+// A side x side RGB image with every byte set to value.
+folia::image_u8 flat_image(int side, uint8_t value) {
+    folia::image_u8 img;
+    img.width = img.height = side, img.channels = 3;
+    img.data.assign(size_t(side) * side * 3, value);
+    return img;
+}
+
 folia::augment_params none() {
     folia::augment_params p;
     p.flip_p = p.rotate_p = p.color_p = p.noise_p = 0.0f;
@@ -97,9 +105,7 @@ TEST_CASE("Rotation by zero degrees is the identity through the bilinear path", 
 
 TEST_CASE("Rotation turns the image about its centre and clamps at the edges", "[augment]") {
     // A constant image stays constant whatever the angle (edge clamping adds no black).
-    folia::image_u8 flat;
-    flat.width = flat.height = 64, flat.channels = 3;
-    flat.data.assign(64 * 64 * 3, 90);
+    folia::image_u8 flat = flat_image(64, 90);
     auto p = none();
     p.rotate_p = 1.0f;
     p.max_degrees = 20.0f;
@@ -121,9 +127,7 @@ TEST_CASE("Rotation turns the image about its centre and clamps at the edges", "
 }
 
 TEST_CASE("Brightness and contrast jitter stay within their factor ranges", "[augment]") {
-    folia::image_u8 img;
-    img.width = img.height = 32, img.channels = 3;
-    img.data.assign(32 * 32 * 3, 100);
+    folia::image_u8 img = flat_image(32, 100);
     for (size_t i = 0; i < img.data.size(); i += 6) img.data[i] = 140;
     auto p = none();
     p.color_p = 1.0f;
@@ -149,9 +153,7 @@ TEST_CASE("Brightness and contrast jitter stay within their factor ranges", "[au
 }
 
 TEST_CASE("Gaussian noise has zero mean and the requested standard deviation", "[augment]") {
-    folia::image_u8 img;
-    img.width = img.height = 128, img.channels = 3;
-    img.data.assign(128 * 128 * 3, 128);
+    folia::image_u8 img = flat_image(128, 128);
     auto p = none();
     p.noise_p = 1.0f;
     p.noise_std = 5.0f;
