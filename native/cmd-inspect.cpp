@@ -1,6 +1,7 @@
 // cmd-inspect.cpp: `folia inspect MODEL [--json]`: everything a model file says about itself.
 // Reads through the same validating parser as the engine, so a file inspect accepts loads.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fmt/core.h>
 #include <memory>
@@ -42,8 +43,19 @@ int run_inspect(const inspect_options &o) {
     if (s != FOLIA_OK)
         return refused("model %s: %s (%s)", o.model.c_str(), folia_status_message(s),
                        error.c_str());
+    // Parameters are the network's tensors; extra ones (exemplar features) are listed apart.
     int64_t params = 0, trainable = 0;
+    std::vector<std::pair<std::string, std::vector<int64_t>>> network =
+                                                                  folia::expected_tensors(m.arch),
+                                                              extra;
     for (const auto &[name, t] : m.tensors) {
+        const bool in_net =
+            std::any_of(network.begin(), network.end(),
+                        [&, &name = name](const auto &e) { return e.first == name; });
+        if (!in_net) {
+            extra.push_back({name, t.shape});
+            continue;
+        }
         params += t.numel();
         if (!is_running_stat(name)) trainable += t.numel();
     }
@@ -59,8 +71,10 @@ int run_inspect(const inspect_options &o) {
         j["trainable_params"] = trainable;
         j["forward_mflops"] = mflops;
         j["tensors"] = nlohmann::json::array();
-        for (const auto &[name, shape] : folia::expected_tensors(m.arch))
+        for (const auto &[name, shape] : network)
             j["tensors"].push_back({{"name", name}, {"shape", shape}});
+        for (const auto &[name, shape] : extra)
+            j["tensors"].push_back({{"name", name}, {"shape", shape}, {"extra", true}});
         j["meta"] = meta;
         fmt::print("{}\n", j.dump(2));
         return k_exit_ok;
@@ -85,8 +99,9 @@ int run_inspect(const inspect_options &o) {
     fmt::print("classes       {}\n", m.labels.size());
     for (size_t i = 0; i < m.labels.size(); ++i) fmt::print("  {:>3}  {}\n", i, m.labels[i]);
     fmt::print("tensors       {}\n", m.tensors.size());
-    for (const auto &[name, shape] : folia::expected_tensors(m.arch))
-        fmt::print("  {:<24} {}\n", name, shape_str(shape));
+    for (const auto &[name, shape] : network) fmt::print("  {:<24} {}\n", name, shape_str(shape));
+    for (const auto &[name, shape] : extra)
+        fmt::print("  {:<24} {} (extra)\n", name, shape_str(shape));
     return k_exit_ok;
 }
 

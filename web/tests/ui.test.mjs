@@ -12,16 +12,23 @@ import {
   wait_sw, work,
 } from './helpers.mjs';
 
-// Two dists whose models differ only in the abstain threshold: 1.0 (never sure) and 0 (always).
+// Two dists whose models differ only in the abstain threshold: 0 (always sure), and one just
+// above the top-1 probability the native CLI measures for the test photo with the same weights
+// (so the photo is "not sure" there, while a photo 1 % more confident would not be).
 const dists = {};
 before(() => {
   const tool = process.env.FOLIA_MAKE_RANDOM_MODEL || join(root, 'build', 'native', 'bin', 'folia-make-random-model');
-  for (const [name, threshold] of [['unsure', '1'], ['sure', '0']]) {
+  const make = (name, threshold) => {
     const model = join(work, `ui-${name}.folia`);
-    execFileSync(tool, ['-o', model, '--seed', '3', '--random-bn', '--abstain-threshold', threshold,
+    execFileSync(tool, ['-o', model, '--seed', '3', '--random-bn', '--abstain-threshold', String(threshold),
       '--labels', join(process.env.FOLIA_DATA, 'CLASSES.txt')], { stdio: 'ignore' });
-    dists[name] = build_dist(join(work, `dist-ui-${name}`), `9.1.0-ui.${name}`, model);
-  }
+    return model;
+  };
+  const sure_model = make('sure', 0);
+  const p = native_diagnose([real_photos(1)[0]], sure_model)[0].top[0].p;
+  const unsure_model = make('unsure', Math.min(1, p * 1.01));
+  dists.sure = build_dist(join(work, 'dist-ui-sure'), '9.1.0-ui.sure', sure_model);
+  dists.unsure = build_dist(join(work, 'dist-ui-unsure'), '9.1.0-ui.unsure', unsure_model);
 });
 
 async function open(dist, opts = {}) {
