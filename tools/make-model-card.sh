@@ -20,13 +20,16 @@ step() { printf '\n==> %s\n' "$*"; }
 
 [ -x build/native/bin/folia ] && [ -x build/native/training/folia-train ] || bash tools/build-native.sh folia_cli folia-train
 train=build/native/training/folia-train
+# The previous 35-class lab model: stage 1 starts from it, the card compares with it.
+mkdir -p build/eval
+previous=build/eval/previous-35.folia
+git show "$previous_commit:$models/plantvillage.folia" > "$previous"
 if [ "${1:-}" = --train ]; then
-  git show "$previous_commit:$models/plantvillage.folia" > build/previous-35.folia
   data=(--data "$lab" --data "$field")
   step "stage 1 (resumable): lab + field photos, 128x128, from the previous model, field augmentation"
   resume=(); [ -f "$run/last.pt" ] && resume=(--resume)
   nice -n 19 "$train" train "${data[@]}" --size 128 --epochs 9 \
-    --init-model build/previous-35.folia --oversample 1,3 --augment field --label-smoothing 0.1 \
+    --init-model "$previous" --oversample 1,3 --augment field --label-smoothing 0.1 \
     --lr 3e-4 --warmup 0.5 --patience 5 --out "$run" --threads 2 "${resume[@]}"
   step "stage 2 (resumable): from stage 1, lab recipe for lab photos, field recipe for field photos"
   resume=(); [ -f "${run}b/last.pt" ] && resume=(--resume)
@@ -44,10 +47,8 @@ if [ "${1:-}" = --train ]; then
 fi
 
 step "evaluate the shipped and the previous model through the engine"
-mkdir -p build/eval
-git show "$previous_commit:$models/plantvillage.folia" > build/eval/previous-35.folia
 /usr/bin/python3 tools/eval-models.py --model "lab+field (37)=$models/plantvillage.folia" \
-  --model "previous lab-only (35)=build/eval/previous-35.folia" \
+  --model "previous lab-only (35)=$previous" \
   --data "$lab=training/splits/plantvillage-seed42.json" \
   --data "$field=training/splits/plantdoc-train-seed42.json" \
   --unknown "$unknown" --parts test,val --out "$models/plantvillage-eval.json"

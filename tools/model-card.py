@@ -165,7 +165,6 @@ def main():
     w("* Architecture unchanged: folia-cnn4 (4 x [conv 3x3 + BN + ReLU + maxpool 2], 32/64/128/256 "
       "channels, global average pool, FC 256 + ReLU + dropout 0.3, FC 37), 128x128 RGB, ImageNet "
       "mean/std, Pillow-exact bilinear resize.")
-    ex = json.loads(json.dumps(run)).get("exemplars")
     w("* Exemplar features for on-device teaching: the file carries `exemplars.features` / `exemplars.labels` "
       "(herding-selected trunk features of training photos per class, see `folia-train export --exemplars`).")
     w("")

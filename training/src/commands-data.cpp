@@ -33,10 +33,7 @@ int cmd_split(const data_options &o) {
 
 int cmd_cache(const data_options &o) {
     const workspace w = load_workspace(o, true);
-    for (const auto &root : w.roots) {
-        const dataset d = subset_dataset(scan_dataset(root), o.max_classes, o.per_class);
-        fmt::print("{}\n", cache_path(d, o.size, o.cache_dir));
-    }
+    for (const auto &c : w.caches) fmt::print("{}\n", c);
     return 0;
 }
 

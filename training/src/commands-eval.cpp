@@ -33,23 +33,7 @@ run_logits logits_on(const std::string &run_dir, const std::string &checkpoint, 
                      part which) {
     run_logits r;
     r.run = read_json_file(run_dir + "/run.json");
-    data.size = r.run.at("size");
-    data.max_classes = r.run.value("max_classes", 0);
-    data.per_class = r.run.value("per_class", 0);
-    // The run's folders and split files, unless given (runs written before several folders
-    // existed hold one string each).
-    auto as_list = [](const nlohmann::json &j) {
-        return j.is_string() ? std::vector<std::string>{j.get<std::string>()}
-                             : j.get<std::vector<std::string>>();
-    };
-    if (data.split.empty()) data.split = as_list(r.run.at("split"));
-    if (data.data.empty()) {
-        const auto roots = as_list(r.run.at("data"));
-        const bool all_there = std::all_of(roots.begin(), roots.end(), [](const std::string &p) {
-            return std::filesystem::is_directory(p);
-        });
-        if (all_there || !std::getenv("FOLIA_DATA")) data.data = roots;
-    }
+    data = run_data_options(r.run, data);
     workspace w = load_workspace(data, true);
     r.classes = r.run.at("classes").get<std::vector<std::string>>();
     if (r.classes != w.data.classes)

@@ -104,14 +104,7 @@ std::vector<train_item> training_items(const workspace &w, const train_options &
 // stay the exact features of those images.
 void add_exemplars(folia_net &model, const nlohmann::json &run, const export_options &o,
                    model_file *info) {
-    data_options d = o.data;
-    d.size = run.at("size");
-    if (d.data.empty())
-        d.data = run.at("data").is_string() ? std::vector<std::string>{run.at("data")}
-                                            : run.at("data").get<std::vector<std::string>>();
-    if (d.split.empty())
-        d.split = run.at("split").is_string() ? std::vector<std::string>{run.at("split")}
-                                              : run.at("split").get<std::vector<std::string>>();
+    const data_options d = run_data_options(run, o.data);
     const workspace w = load_workspace(d, true);
     if (w.data.classes != info->labels)
         throw std::runtime_error("export: the data folders' classes differ from the run's");

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -50,7 +51,7 @@ struct one_root {
     dataset data;
     data_split split;
     image_cache images;
-    std::string split_path;
+    std::string split_path, cache;
 };
 
 one_root load_root(const data_options &o, const std::vector<std::string> &roots, size_t i,
@@ -73,8 +74,9 @@ one_root load_root(const data_options &o, const std::vector<std::string> &roots,
     if (with_images) {
         bool built = false;
         r.images = load_or_build_cache(r.data, o.size, o.cache_dir, o.threads, &built);
+        r.cache = cache_path(r.data, o.size, o.cache_dir);
         fmt::print(stderr, "images: {} cached at {}x{} ({})\n", r.images.count(), o.size, o.size,
-                   built ? "built now" : cache_path(r.data, o.size, o.cache_dir));
+                   built ? "built now" : r.cache);
     }
     return r;
 }
@@ -92,6 +94,7 @@ workspace load_workspace(const data_options &o, bool with_images) {
         w.split = std::move(parts[0].split);
         w.images = std::move(parts[0].images);
         w.splits = {parts[0].split_path};
+        w.caches = {parts[0].cache};
         w.domain.assign(w.data.samples.size(), 0);
         w.domain_names = {fs::path(w.roots[0]).filename().string()};
         return w;
@@ -119,11 +122,30 @@ workspace load_workspace(const data_options &o, bool with_images) {
         if (with_images)
             w.images.data.insert(w.images.data.end(), p.images.data.begin(), p.images.data.end());
         w.splits.push_back(p.split_path);
+        w.caches.push_back(p.cache);
         w.domain_names.push_back(fs::path(w.roots[d]).filename().string());
     }
     fmt::print(stderr, "merged: {} images, {} classes from {} folders\n", w.data.samples.size(),
                w.data.classes.size(), parts.size());
     return w;
+}
+
+data_options run_data_options(const nlohmann::json &run, data_options d) {
+    auto as_list = [](const nlohmann::json &j) {
+        return j.is_string() ? std::vector<std::string>{j.get<std::string>()}
+                             : j.get<std::vector<std::string>>();
+    };
+    d.size = run.at("size");
+    d.max_classes = run.value("max_classes", 0);
+    d.per_class = run.value("per_class", 0);
+    if (d.split.empty()) d.split = as_list(run.at("split"));
+    if (d.data.empty()) {
+        const auto roots = as_list(run.at("data"));
+        const bool all_there = std::all_of(
+            roots.begin(), roots.end(), [](const std::string &p) { return fs::is_directory(p); });
+        if (all_there || !std::getenv("FOLIA_DATA")) d.data = roots;
+    }
+    return d;
 }
 
 }  // namespace folia::train

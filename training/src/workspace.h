@@ -19,6 +19,7 @@ struct workspace {
     image_cache images;       // empty unless load_workspace(..., true)
     std::vector<int> domain;  // parallel to data.samples: index into roots
     std::vector<std::string> roots, splits;
+    std::vector<std::string> caches;        // image cache file per root (with images only)
     std::vector<std::string> domain_names;  // root folder names ("plantvillage", ...)
 };
 
@@ -32,5 +33,10 @@ std::string split_path_for(const data_options &o, const std::vector<std::string>
 // Scans every data folder (each sliced by --max-classes/--per-class), loads or makes each split
 // file, merges them, and, if with_images, loads or builds each image cache.
 workspace load_workspace(const data_options &o, bool with_images);
+
+// The data options a run was trained with (run.json: size, slices, folders and split files; runs
+// from before several folders hold one string each). What the caller gave wins; the run's folders
+// give way to $FOLIA_DATA when they are not on this machine.
+data_options run_data_options(const nlohmann::json &run, data_options given);
 
 }  // namespace folia::train
