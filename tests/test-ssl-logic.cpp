@@ -199,3 +199,87 @@ TEST_CASE("SSL utilisation is labeled plus accepted over the training pool", "[s
     CHECK(utilisation(1364, 3000, 6601) == Approx(4364.0 / 6601.0));
     CHECK(utilisation(0, 0, 0) == 0.0);
 }
+
+TEST_CASE("FlexMatch thresholds are tau * M(beta) with M(x) = x / (2 - x), floored at tau_min",
+          "[ssl][flexmatch]") {
+    ssl_params p;
+    p.method = "flexmatch";
+    p.tau = 0.9;
+    p.tau_min = 0.5;
+    CHECK(flexmatch_map(0.0) == 0.0);
+    CHECK(flexmatch_map(1.0) == 1.0);
+    CHECK(flexmatch_map(0.5) == Approx(1.0 / 3.0));
+    // 100 images so far: 40 confidently class 0, 20 class 1, 0 class 2, 40 not confident.
+    // Denominator max(40, 100 - 60) = 40, beta = (1, 0.5, 0):
+    // T = (0.9 * 1, max(0.5, 0.9 / 3), max(0.5, 0)) = (0.9, 0.5, 0.5).
+    auto t = class_thresholds(p, {40, 20, 0}, 100);
+    REQUIRE(t.size() == 3);
+    CHECK(t[0] == Approx(0.9));
+    CHECK(t[1] == Approx(0.5));
+    CHECK(t[2] == Approx(0.5));
+    // Warm-up: 70 of 100 not yet confident, so the denominator is 70, not the largest class (20):
+    // beta = (20 / 70, 10 / 70), T_0 = 0.9 * (2/7) / (2 - 2/7) = 0.9 / 6 = 0.15 -> floor 0.5.
+    p.tau_min = 0.0;
+    t = class_thresholds(p, {20, 10}, 100);
+    CHECK(t[0] == Approx(0.9 * (2.0 / 7.0) / (2.0 - 2.0 / 7.0)));
+    CHECK(t[0] == Approx(0.15));
+    CHECK(t[1] == Approx(0.9 * (1.0 / 7.0) / (2.0 - 1.0 / 7.0)));
+    // Nothing seen yet: 0 / 0 is beta 0, so every class sits at tau_min.
+    p.tau_min = 0.6;
+    t = class_thresholds(p, {0, 0, 0}, 0);
+    CHECK(t == std::vector<double>{0.6, 0.6, 0.6});
+    // fixed-tau ignores the counts.
+    p.method = "fixed-tau";
+    CHECK(class_thresholds(p, {40, 20, 0}, 100) == std::vector<double>{0.9, 0.9, 0.9});
+}
+
+TEST_CASE("FlexMatch days accept a slow class below tau and count confident predictions",
+          "[ssl][flexmatch]") {
+    ssl_params p;
+    p.method = "flexmatch";
+    p.tau = 0.9;
+    p.tau_min = 0.55;
+    p.cap_per_class = 0;
+    p.images_per_day = 4;
+    ssl_state s = make_state({0, 1, 2, 3, 4, 5, 6, 7}, 2, 3);
+    // Day 1: thresholds all at tau_min (nothing seen). Class 0 confident 3 times, class 1 once
+    // at 0.6 (accepted: 0.6 >= 0.55 but not counted as confident: 0.6 < tau).
+    std::vector<candidate> c1 = {{s.stream[0], 0, 0, 0.95f},
+                                 {s.stream[1], 0, 0, 0.92f},
+                                 {s.stream[2], 0, 0, 0.91f},
+                                 {s.stream[3], 1, 1, 0.60f}};
+    const day_record d1 = ingest_day(s, p, c1, 0.5);
+    CHECK(d1.accepted == 4);
+    CHECK(d1.threshold_min == Approx(0.55));
+    CHECK(s.confident == std::vector<int64_t>{3, 0});
+    // Day 2: denominator max(3, 4 - 3) = 3, beta = (1, 0): T = (0.9, 0.55). A class-0 image at
+    // 0.8 is now refused, a class-1 image at 0.6 still accepted.
+    std::vector<candidate> c2 = {{s.stream[4], 0, 0, 0.80f},
+                                 {s.stream[5], 1, 1, 0.60f},
+                                 {s.stream[6], 1, 1, 0.50f},
+                                 {s.stream[7], 0, 0, 0.93f}};
+    const day_record d2 = ingest_day(s, p, c2, 0.5);
+    CHECK(d2.accepted == 2);
+    CHECK(d2.below_tau == 2);
+    CHECK(d2.threshold_min == Approx(0.55));
+    CHECK(d2.threshold_mean == Approx((0.9 + 0.55) / 2));
+    CHECK(s.confident == std::vector<int64_t>{4, 0});
+    // The counts survive the state's JSON round trip.
+    CHECK(ssl_state::from_json(s.to_json()).confident == s.confident);
+}
+
+TEST_CASE("SSL settings refuse an unknown method and tau_min above tau", "[ssl][flexmatch]") {
+    ssl_params p;
+    p.method = "meanteacher";
+    CHECK_THROWS_AS(p.validate(), std::invalid_argument);
+    p.method = "flexmatch";
+    p.tau_min = 0.95;
+    CHECK_THROWS_AS(p.validate(), std::invalid_argument);
+    p.tau_min = 0.5;
+    CHECK_NOTHROW(p.validate());
+    // A state saved before method / tau_min existed reads them as the defaults.
+    nlohmann::json j = ssl_params{}.to_json();
+    j.erase("method");
+    j.erase("tau_min");
+    CHECK(ssl_params::from_json(j).method == "fixed-tau");
+}

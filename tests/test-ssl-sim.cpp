@@ -196,6 +196,41 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
     CHECK(hist["epochs"].back()["train_loss"].get<double>() <
           hist["epochs"].front()["train_loss"].get<double>());
 
+    // One selection rule: the top-level accuracies are the best-validation checkpoint's, over
+    // the supervised start (round 0) and the rounds; last_* are the final model's.
+    double best_val = r["pretrain"]["val_acc"], best_test = r["pretrain"]["test_acc"];
+    for (const auto &rd : rounds)
+        if (rd["val_acc"].get<double>() > best_val) {
+            best_val = rd["val_acc"];
+            best_test = rd["test_acc"];
+        }
+    CHECK(r["val_acc"].get<double>() == best_val);
+    CHECK(r["test_acc"].get<double>() == best_test);
+    CHECK(r["last_val_acc"] == rounds.back()["val_acc"]);
+    CHECK(r["method"] == "fixed-tau");
+
+    SECTION("the control trains each round's optimiser steps on labeled images only") {
+        sim_options c = small_options(fresh_dir("control"));
+        c.control_of = o.out + "/results.json";
+        const nlohmann::json cr = run_ssl(c, &w);
+        REQUIRE(cr["complete"] == true);
+        CHECK(cr["kind"] == "control");
+        CHECK(cr["final"]["accepted"] == 0);  // no pseudo-label was made
+        // Same start (same seed, same pre-training).
+        CHECK(cr["pretrain"]["val_acc"] == r["pretrain"]["val_acc"]);
+        REQUIRE(cr["rounds"].size() == rounds.size());
+        for (size_t i = 0; i < rounds.size(); ++i) {
+            // SSL round: 2 epochs x floor(items / 8) steps of 8; the control's images are
+            // those steps x 8, all of them labeled.
+            const int n = rounds[i]["train_items"];
+            CHECK(cr["rounds"][i]["train_items"] == o.ssl.retrain_epochs * (n / 8) * 8);
+        }
+        // An unfinished or non-SSL results file is refused.
+        nlohmann::json partial = r;
+        partial["complete"] = false;
+        CHECK_THROWS_WITH(control_schedule(partial), Catch::Contains("complete SSL run"));
+    }
+
     SECTION("a run stopped between checkpoints resumes to the same result") {
         // Stop one day after the first retrain: that day is lost (no checkpoint covers it) and
         // must be replayed identically on resume.

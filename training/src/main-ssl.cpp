@@ -43,7 +43,14 @@ int main(int argc, char **argv) {
     add_run_options(run, so.data, so.pre, "pre-training", so.out,
                     "run folder: state.pt (checkpoint), results.json");
     run->add_option("--seed", so.seed, "model init, stream order, augmentation");
-    run->add_option("--tau", so.ssl.tau, "confidence threshold");
+    run->add_option("--method", so.ssl.method,
+                    "fixed-tau (the seed's: one threshold) or flexmatch (class-adaptive "
+                    "curriculum thresholds)");
+    run->add_option("--tau", so.ssl.tau, "confidence threshold (flexmatch: the highest)");
+    run->add_option("--tau-min", so.ssl.tau_min, "flexmatch: the lowest class threshold");
+    run->add_option("--control", so.control_of,
+                    "a finished SSL run's results.json: train the labeled-only control with "
+                    "its rounds' optimiser steps (no pseudo-labels)");
     run->add_option("--cap", so.ssl.cap_per_class, "most pseudo-labels per class, 0 = no cap");
     run->add_option("--per-day", so.ssl.images_per_day, "stream images per simulated day");
     run->add_option("--retrain-threshold", so.ssl.retrain_threshold,

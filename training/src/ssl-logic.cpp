@@ -10,9 +10,11 @@
 
 namespace folia::train::ssl {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ssl_params, tau, cap_per_class, images_per_day,
-                                   retrain_threshold, lambda, ramp_epochs, ramp_scope,
-                                   retrain_epochs, final_retrain)
+// WITH_DEFAULT: a state saved before a field existed reads it as the default.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ssl_params, method, tau, tau_min, cap_per_class,
+                                                images_per_day, retrain_threshold, lambda,
+                                                ramp_epochs, ramp_scope, retrain_epochs,
+                                                final_retrain)
 
 nlohmann::json ssl_params::to_json() const {
     return *this;
@@ -24,7 +26,11 @@ ssl_params ssl_params::from_json(const nlohmann::json &j) {
 
 void ssl_params::validate() const {
     auto bad = [](const std::string &m) { throw std::invalid_argument(m); };
+    if (method != "fixed-tau" && method != "flexmatch")
+        bad("--method must be fixed-tau or flexmatch");
     if (!(tau >= 0 && tau <= 1)) bad("--tau must be in [0, 1]");
+    if (method == "flexmatch" && !(tau_min >= 0 && tau_min <= tau))
+        bad("--tau-min must be in [0, tau]");
     if (cap_per_class < 0) bad("--cap must be >= 0 (0: no cap)");
     if (images_per_day < 1) bad("--per-day must be >= 1");
     if (retrain_threshold < 1) bad("--retrain-threshold must be >= 1");
@@ -65,21 +71,50 @@ std::vector<candidate> make_candidates(const std::vector<float> &probs, int k,
     return r;
 }
 
+double flexmatch_map(double beta) {
+    return beta / (2.0 - beta);
+}
+
+std::vector<double> class_thresholds(const ssl_params &p, const std::vector<int64_t> &confident,
+                                     int64_t arrived) {
+    std::vector<double> t(confident.size(), p.tau);
+    if (p.method != "flexmatch") return t;
+    int64_t most = 0, sum = 0;
+    for (int64_t c : confident) {
+        most = std::max(most, c);
+        sum += c;
+    }
+    const double denom = double(std::max(most, arrived - sum));
+    for (size_t c = 0; c < t.size(); ++c) {
+        const double beta = denom > 0 ? double(confident[c]) / denom : 0.0;
+        t[c] = std::max(p.tau_min, p.tau * flexmatch_map(beta));
+    }
+    return t;
+}
+
 std::vector<verdict> select_pseudo_labels(const std::vector<candidate> &cands, double tau,
                                           int cap_per_class, std::vector<int> &per_class_count) {
+    return select_pseudo_labels(cands, std::vector<double>(per_class_count.size(), tau),
+                                cap_per_class, per_class_count);
+}
+
+std::vector<verdict> select_pseudo_labels(const std::vector<candidate> &cands,
+                                          const std::vector<double> &tau, int cap_per_class,
+                                          std::vector<int> &per_class_count) {
+    if (tau.size() != per_class_count.size())
+        throw std::invalid_argument("select_pseudo_labels: one threshold per class");
     std::vector<size_t> order(cands.size());
     std::iota(order.begin(), order.end(), size_t(0));
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return cands[a].confidence > cands[b].confidence; });
     std::vector<verdict> v(cands.size(), verdict::below_tau);
-    // Compare in the confidences' own precision: 0.9f is below the double 0.9, yet a softmax
-    // output of 0.9f must pass tau = 0.9.
-    const float tau_f = float(tau);
     for (size_t i : order) {
         const candidate &c = cands[i];
         if (c.pred < 0 || size_t(c.pred) >= per_class_count.size())
             throw std::invalid_argument("select_pseudo_labels: class out of range");
-        if (!(c.confidence >= tau_f)) continue;
+        // Compare in the confidences' own precision: 0.9f is below the double 0.9, yet a
+        // softmax output of 0.9f must pass tau = 0.9.
+        if (!(c.confidence >= float(tau[size_t(c.pred)]))) continue;
         int &count = per_class_count[size_t(c.pred)];
         if (cap_per_class > 0 && count >= cap_per_class) {
             v[i] = verdict::capped;
@@ -91,8 +126,10 @@ std::vector<verdict> select_pseudo_labels(const std::vector<candidate> &cands, d
     return v;
 }
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(day_record, day, arrived, accepted, below_tau, capped, correct,
-                                   buffer, accepted_total, precision_total, val_acc, retrained)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(day_record, day, arrived, accepted, below_tau,
+                                                capped, correct, buffer, accepted_total,
+                                                precision_total, val_acc, retrained, threshold_min,
+                                                threshold_mean)
 
 nlohmann::json day_record::to_json() const {
     return *this;
@@ -138,6 +175,7 @@ nlohmann::json ssl_state::to_json() const {
                         {"buffer", labels_to_json(buffer)},
                         {"accepted", labels_to_json(accepted)},
                         {"per_class", per_class},
+                        {"confident", confident},
                         {"arrived", arrived},
                         {"n_accepted", n_accepted},
                         {"below_tau", below_tau},
@@ -159,6 +197,7 @@ ssl_state ssl_state::from_json(const nlohmann::json &j) {
     s.buffer = labels_from_json(j.at("buffer"));
     s.accepted = labels_from_json(j.at("accepted"));
     s.per_class = j.at("per_class").get<std::vector<int>>();
+    s.confident = j.value("confident", std::vector<int64_t>(s.per_class.size(), 0));
     s.arrived = j.at("arrived");
     s.n_accepted = j.at("n_accepted");
     s.below_tau = j.at("below_tau");
@@ -180,6 +219,7 @@ ssl_state make_state(const std::vector<int> &stream_indices, int num_classes, ui
     const std::vector<int> order = stream_order(stream_indices, seed);
     s.stream.assign(order.begin(), order.end());
     s.per_class.assign(size_t(num_classes), 0);
+    s.confident.assign(size_t(num_classes), 0);
     return s;
 }
 
@@ -190,13 +230,20 @@ std::vector<int> next_day_images(const ssl_state &s, const ssl_params &p) {
 
 day_record ingest_day(ssl_state &s, const ssl_params &p, const std::vector<candidate> &cands,
                       double val_acc) {
-    const std::vector<verdict> v = select_pseudo_labels(cands, p.tau, p.cap_per_class, s.per_class);
+    if (s.confident.size() != s.per_class.size()) s.confident.resize(s.per_class.size(), 0);
+    // The day's thresholds come from the days before it; then its confident predictions count.
+    const std::vector<double> tau = class_thresholds(p, s.confident, s.arrived);
+    const std::vector<verdict> v = select_pseudo_labels(cands, tau, p.cap_per_class, s.per_class);
     day_record d;
     d.day = s.day + 1;
     d.arrived = int(cands.size());
     d.val_acc = val_acc;
+    d.threshold_min = tau.empty() ? p.tau : *std::min_element(tau.begin(), tau.end());
+    d.threshold_mean =
+        tau.empty() ? p.tau : std::accumulate(tau.begin(), tau.end(), 0.0) / double(tau.size());
     for (size_t i = 0; i < cands.size(); ++i) {
         const candidate &c = cands[i];
+        if (c.confidence >= float(p.tau)) ++s.confident.at(size_t(c.pred));
         if (v[i] == verdict::below_tau) {
             ++d.below_tau;
         } else if (v[i] == verdict::capped) {

@@ -7,6 +7,12 @@
 //     ends and `final_retrain` is set), they join the accepted set and the model retrains on
 //     labeled + every accepted pseudo-label;
 //   - the pseudo-label loss is weighted by lambda * ramp(t), ramp(t) = min(t / T_ramp, 1).
+// Methods (ssl_params::method): "fixed-tau" (the seed's: one tau for every class) and
+// "flexmatch" (FlexMatch's curriculum pseudo-labelling, Zhang et al. 2021, adapted to a stream:
+// class c's threshold is tau * M(beta_c), M(x) = x / (2 - x), where beta_c is the number of
+// stream images so far predicted as c with confidence >= tau, normalised by the largest class
+// count or, during warm-up, by the images not yet predicted confidently; tau_min floors it so
+// that a class nobody predicts confidently yet does not accept everything).
 // The true labels of stream images ride along only to measure pseudo-label precision.
 #pragma once
 
@@ -19,12 +25,14 @@ namespace folia::train::ssl {
 
 // The simulation's knobs and their defaults.
 struct ssl_params {
-    double tau = 0.9;             // confidence threshold
-    int cap_per_class = 500;      // most pseudo-labels per class; 0 = no cap
-    int images_per_day = 100;     // stream images arriving each simulated day
-    int retrain_threshold = 500;  // buffer size that triggers a retrain
-    double lambda = 1.0;          // weight of L_pseudo
-    double ramp_epochs = 10;      // T_ramp, in epochs
+    std::string method = "fixed-tau";  // fixed-tau or flexmatch
+    double tau = 0.9;                  // confidence threshold (flexmatch: its upper end)
+    double tau_min = 0.5;              // flexmatch: the lowest class threshold
+    int cap_per_class = 500;           // most pseudo-labels per class; 0 = no cap
+    int images_per_day = 100;          // stream images arriving each simulated day
+    int retrain_threshold = 500;       // buffer size that triggers a retrain
+    double lambda = 1.0;               // weight of L_pseudo
+    double ramp_epochs = 10;           // T_ramp, in epochs
     // t of ramp(t): "global" counts every epoch trained with pseudo-labels since the stream
     // began (the ramp runs once, across retrains); "round" restarts it at every retrain.
     std::string ramp_scope = "global";
@@ -42,6 +50,15 @@ double ramp(double t, double t_ramp);
 // already sees the pseudo-labels, with weight 1/T_ramp). ssl_epochs_done counts epochs trained
 // with pseudo-labels before it; epoch_in_round is the 0-based epoch inside the current retrain.
 double ramp_t(const ssl_params &p, int ssl_epochs_done, int epoch_in_round);
+
+// FlexMatch's mapping M(beta) = beta / (2 - beta) (convex: slow classes stay strict longer).
+double flexmatch_map(double beta);
+// Class thresholds for the next day. confident[c] counts the stream images so far predicted as c
+// with confidence >= tau; arrived counts every stream image so far. beta_c = confident[c] /
+// max(max_c confident, arrived - sum confident) (FlexMatch's threshold warm-up), 0 / 0 = 0;
+// T_c = max(tau_min, tau * M(beta_c)). fixed-tau: T_c = tau for every class.
+std::vector<double> class_thresholds(const ssl_params &p, const std::vector<int64_t> &confident,
+                                     int64_t arrived);
 
 enum class verdict : uint8_t { accepted, below_tau, capped };
 const char *verdict_name(verdict v);
@@ -65,6 +82,10 @@ std::vector<candidate> make_candidates(const std::vector<float> &probs, int k,
 // confident ones. Returns one verdict per candidate, in the candidates' order.
 std::vector<verdict> select_pseudo_labels(const std::vector<candidate> &cands, double tau,
                                           int cap_per_class, std::vector<int> &per_class_count);
+// The same with one threshold per class (tau[c] for a candidate predicted as c).
+std::vector<verdict> select_pseudo_labels(const std::vector<candidate> &cands,
+                                          const std::vector<double> &tau, int cap_per_class,
+                                          std::vector<int> &per_class_count);
 
 struct pseudo_label {
     int32_t image = 0, label = 0, true_label = 0;
@@ -80,6 +101,7 @@ struct day_record {
     double precision_total = 0;  // of those, the share whose y_hat is the true label
     double val_acc = 0;          // of the model that labelled this day
     bool retrained = false;
+    double threshold_min = 0, threshold_mean = 0;  // the day's class thresholds
     nlohmann::json to_json() const;
 };
 
@@ -106,6 +128,8 @@ struct ssl_state {
     int ssl_epochs = 0;           // epochs trained with pseudo-labels (ramp's global t)
     std::vector<pseudo_label> buffer, accepted;
     std::vector<int> per_class;  // pseudo-labels per class (buffer + accepted)
+    // Stream images so far predicted as each class with confidence >= tau (FlexMatch's sigma).
+    std::vector<int64_t> confident;
     int64_t arrived = 0, n_accepted = 0, below_tau = 0, capped = 0;
     std::vector<day_record> days;
     std::vector<round_record> rounds;

@@ -14,6 +14,7 @@
 #include "file-io.h"
 #include "metrics.h"
 #include "progress.h"
+#include "split.h"
 #include "ssl-loss.h"
 #include "trainer.h"
 #include "workspace.h"
@@ -202,6 +203,8 @@ struct ssl_run {
     // The loss of the epoch being trained (lambda * ramp(t)) and its running sums.
     double scale = 0, sum_lab = 0, sum_pse = 0, n_steps = 0;
     double pass_seconds = 0, passes_done = 0;  // retrain image passes, for the ETA
+    std::vector<int64_t> control_steps;        // control runs: optimiser steps per round
+    bool control() const { return !o.control_of.empty(); }
 };
 
 train_config retrain_config(const sim_options &o) {
@@ -303,8 +306,21 @@ nlohmann::json final_json(const ssl_run &r) {
     int max_per_class = 0;
     for (int v : per) max_per_class = std::max(max_per_class, v);
     const bool none = st.rounds.empty();
+    // The selection rule (ssl-sim.h): the best validation accuracy over the start and the rounds.
+    int best = 0;
+    double best_val = r.pre_info.value("val_acc", 0.0),
+           best_test = r.pre_info.value("test_acc", 0.0);
+    for (const auto &x : st.rounds)
+        if (x.val_acc > best_val) {
+            best = x.round;
+            best_val = x.val_acc;
+            best_test = x.test_acc;
+        }
     return {{"val_acc", none ? r.pre_info.value("val_acc", 0.0) : st.rounds.back().val_acc},
             {"test_acc", none ? r.pre_info.value("test_acc", 0.0) : st.rounds.back().test_acc},
+            {"best_round", best},
+            {"best_val_acc", best_val},
+            {"best_test_acc", best_test},
             {"day", st.day},
             {"days_total", st.days_total(r.o.ssl.images_per_day)},
             {"rounds", st.round},
@@ -327,8 +343,16 @@ nlohmann::json results_json(const ssl_run &r, bool complete) {
     for (const auto &d : r.st.days) days.push_back(d.to_json());
     for (const auto &x : r.st.rounds) rounds.push_back(x.to_json());
     const sim_options &o = r.o;
-    return {{"kind", "ssl"},
+    const nlohmann::json f = final_json(r);
+    return {{"kind", r.control() ? "control" : "ssl"},
+            {"method", r.control() ? "control" : o.ssl.method},
             {"complete", complete},
+            {"selection", "best validation accuracy over the start (round 0) and the rounds"},
+            {"val_acc", f["best_val_acc"]},
+            {"test_acc", f["best_test_acc"]},
+            {"last_val_acc", f["val_acc"]},
+            {"last_test_acc", f["test_acc"]},
+            {"control_of", o.control_of},
             {"command", o.command},
             {"seed", o.seed},
             {"ssl", o.ssl.to_json()},
@@ -342,7 +366,7 @@ nlohmann::json results_json(const ssl_run &r, bool complete) {
             {"pretrain", r.pre_info},
             {"days", days},
             {"rounds", rounds},
-            {"final", final_json(r)},
+            {"final", f},
             {"seconds", r.elapsed()}};
 }
 
@@ -443,6 +467,47 @@ void retrain_round(ssl_run &r) {
                    100 * rr.val_acc, 100 * rr.test_acc, format_duration(rr.seconds), r.state_path);
 }
 
+// A control round: the steps the SSL run's round took, on the labeled images only, in whole
+// shuffled epochs over them and a last partial one (a seeded subset), each a distinct epoch
+// number so that shuffles and augmentation never repeat.
+void control_round(ssl_run &r, int64_t steps) {
+    const sim_options &o = r.o;
+    ssl_state &st = r.st;
+    const auto tr = clock_type::now();
+    round_record rr;
+    rr.round = st.round + 1;
+    const int64_t bs = o.pre.batch, per_epoch = int64_t(r.labeled_items.size()) / bs;
+    if (per_epoch < 1) throw std::runtime_error("control: fewer labeled images than one batch");
+    r.scale = 0;
+    for (int64_t left = steps; left > 0;) {
+        // train_epoch drops a last partial batch, so a whole epoch is per_epoch steps.
+        const int64_t now = std::min(left, per_epoch);
+        std::vector<train_item> items = r.labeled_items;
+        if (now < per_epoch) {
+            splitmix64 rng(mix_seeds(o.seed, 0xC047201ull + uint64_t(st.ssl_epochs)));
+            for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
+            items.resize(size_t(now * bs));
+        }
+        const epoch_record er = r.t.train_epoch(items, k_stream_epoch_offset + st.ssl_epochs);
+        ++st.ssl_epochs;
+        left -= now;
+        rr.loss = er.train_loss;
+        rr.train_items += int(now * bs);  // images the optimiser saw
+    }
+    rr.val_acc = r.current_val = accuracy_of(r.model, r.w, r.val);
+    rr.test_acc = accuracy_of(r.model, r.w, r.test);
+    rr.seconds = seconds_since(tr);
+    st.round = rr.round;
+    st.rounds.push_back(rr);
+    checkpoint(r);
+    if (o.progress)
+        fmt::print(stderr,
+                   "control round {}/{}: {} steps on labeled images, val acc {:.2f} %, "
+                   "test acc {:.2f} %, {}\n",
+                   rr.round, r.control_steps.size(), steps, 100 * rr.val_acc, 100 * rr.test_acc,
+                   format_duration(rr.seconds));
+}
+
 // The stream's end: the complete results JSON, the exported model, a summary line.
 nlohmann::json finish_run(ssl_run &r) {
     const sim_options &o = r.o;
@@ -481,6 +546,7 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
         throw std::runtime_error("ssl: the split has no labeled or no stream images");
     fs::create_directories(o.out);
     ssl_run r(o, *lw.w);
+    if (r.control()) r.control_steps = control_schedule(read_json_file(o.control_of));
     const bool resumed = resume_run(r);
     if (!resumed) start_run(r, stream_idx);
     r.run_start = clock_type::now();
@@ -488,6 +554,11 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
     r.current_val =
         r.st.rounds.empty() ? r.pre_info.value("val_acc", 0.0) : r.st.rounds.back().val_acc;
     install_ssl_loss(r);
+    if (r.control()) {
+        while (size_t(r.st.round) < r.control_steps.size())
+            control_round(r, r.control_steps[size_t(r.st.round)]);
+        return finish_run(r);
+    }
     const int days_total = r.st.days_total(o.ssl.images_per_day);
     while (!r.st.exhausted()) {
         if (o.stop_after_days > 0 && r.st.day >= o.stop_after_days) {
@@ -500,6 +571,20 @@ nlohmann::json run_ssl(const sim_options &o, const workspace *given) {
         if (simulate_day(r, days_total)) retrain_round(r);
     }
     return finish_run(r);
+}
+
+std::vector<int64_t> control_schedule(const nlohmann::json &res) {
+    if (res.value("kind", "") != "ssl" || !res.value("complete", false))
+        throw std::runtime_error("--control needs a complete SSL run's results.json");
+    const int64_t bs = res.at("pretrain_config").at("batch");
+    const int64_t epochs = res.at("ssl").at("retrain_epochs");
+    std::vector<int64_t> steps;
+    for (const auto &x : res.at("rounds")) {
+        const int64_t n = x.at("train_items");
+        steps.push_back(epochs * (n >= bs ? n / bs : (n >= 2 ? 1 : 0)));
+    }
+    if (steps.empty()) throw std::runtime_error("--control: that SSL run made no retrain");
+    return steps;
 }
 
 void export_ssl_state(const std::string &run_dir, const data_options &d, const std::string &out) {

@@ -12,6 +12,15 @@
 // continues from it (days after the last retrain are replayed, deterministically).
 // <out>/results.json is rewritten at every checkpoint ("complete": false) and at the end.
 //
+// control_of (the "trained longer" control): no pseudo-labels at all. The same start and the
+// same retrain rounds as a finished SSL run (its results.json), each with the optimiser steps
+// that round took (retrain_epochs x (labeled + pseudo) / batch), on the labeled images only.
+//
+// Selection, one rule for every configuration: the checkpoint with the best validation
+// accuracy (supervised: best epoch; SSL and control: best round, the supervised start counted
+// as round 0). results.json's top-level val_acc / test_acc are that checkpoint's; "last_*" are
+// the final model's (the one --export writes).
+//
 // run_supervised: the baselines: labeled pool + the first part of the same seeded stream
 // order with their TRUE labels, up to label_frac of the training pool (labeled + stream).
 #pragma once
@@ -19,6 +28,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "options.h"
 #include "ssl-logic.h"
@@ -42,6 +52,7 @@ struct sim_options {
     sup_config pre;            // pre-training (unless pretrained is set)
     double retrain_lr = 1e-4;  // constant Adam LR of the retrains
     std::string pretrained;    // checkpoint to start from instead of pre-training
+    std::string control_of;    // an SSL run's results.json: run its labeled-only control
     uint64_t seed = 42;        // model init, stream order, augmentation, shuffling
     int max_days = 0;          // use only the first max_days days of the stream (0: all)
     int stop_after_days = 0;   // return after this many days WITHOUT finishing (a kill)
@@ -65,6 +76,11 @@ struct supervised_options {
 // (tests build a small one in memory); otherwise it is loaded from options.data.
 nlohmann::json run_ssl(const sim_options &o, const workspace *w = nullptr);
 nlohmann::json run_supervised(const supervised_options &o, const workspace *w = nullptr);
+
+// The control's optimiser steps per round, from a finished SSL run's results.json: each round's
+// retrain_epochs x floor(train_items / batch), as trainer::train_epoch counts steps. Throws when
+// the run is not complete or has no rounds.
+std::vector<int64_t> control_schedule(const nlohmann::json &ssl_results);
 
 // Writes the model of an SSL checkpoint (<run>/state.pt) as a Folia model file, labels from
 // the data folder (sliced as d says), input size from <run>/results.json.

@@ -1,0 +1,74 @@
+#!/bin/bash
+# The 128x128 experiments of training/results/ssl/RESULTS.md (issue: the seed's protocol at full
+# size, with controls), in the order they run. Each finished run's results.json is copied to
+# training/results/ssl/s128-<name>.json; finished names are skipped and a killed run continues
+# (--resume) when the script is started again. Run it in the background, one job at a time:
+#
+#   FOLIA_DATA=/path/to/plantvillage nice -n 19 training/results/ssl/run-128.sh [stage...]
+#   stages: main1 main2 main3 sup60 sup100 ablation (default: all, in that order; mainS is seed S's
+#   supervised 20 %, its SSL run, its control and its FlexMatch run, so a cut-short session still
+#   has whole paired comparisons), or one of sup20 ssl control flex (all three seeds)
+#
+# One selection rule for every configuration: the checkpoint with the best validation accuracy
+# (supervised: best epoch; SSL and control: best round, the supervised start included).
+# Supervised: Adam lr 1e-3, warmup 1 epoch + cosine over at most 60 epochs, early stopping with
+# patience 8 (it fires well before the cap). SSL: the seed's knobs (tau 0.9, cap 500, 100 images
+# a day, retrain at 500 pseudo-labels, lambda 1), 3 retrain epochs at lr 1e-4, T_ramp 6 epochs
+# so that the ramp reaches full weight by the second retrain.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+# nice alone does not yield to other sessions' jobs under the kernel's autogroup scheduling.
+echo 19 2>/dev/null >/proc/self/autogroup || true
+RES=training/results/ssl
+RUNS=${RUNS:-build/research/ssl128}
+BIN_DIR=build/research/bin
+THREADS=${THREADS:-2}
+COMMON=(--size 128 --threads "$THREADS" --batch 32)
+SUP=(--lr 1e-3 --warmup 1 --epochs 60 --patience 8 --class-weights none)
+RETRAIN=(--retrain-epochs 3 --ramp-epochs 6)
+mkdir -p "$BIN_DIR" "$RUNS"
+# A private copy of the binary: rebuilding build/native while a run is going must not change it.
+cp -f build/native/training/folia-ssl "$BIN_DIR/folia-ssl"
+BIN=$BIN_DIR/folia-ssl
+
+log() { echo "==> $(date -u +%H:%M:%S) $*" >&2; }
+
+sup() {  # name label_frac seed
+  local name=$1 frac=$2 seed=$3
+  [ -f "$RES/s128-$name.json" ] && { log "$name: done already"; return; }
+  log "$name"
+  "$BIN" supervised --out "$RUNS/$name" --label-frac "$frac" --seed "$seed" \
+    "${COMMON[@]}" "${SUP[@]}" --resume --quiet
+  cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
+}
+
+ssl() {  # name seed retrain_threshold [extra folia-ssl run flags...]; starts from sup20-seed<seed>
+  local name=$1 seed=$2 threshold=$3
+  shift 3
+  [ -f "$RES/s128-$name.json" ] && { log "$name: done already"; return; }
+  log "$name"
+  "$BIN" run --out "$RUNS/$name" --seed "$seed" --pretrained "$RUNS/sup20-seed$seed/best.pt" \
+    "${COMMON[@]}" "${RETRAIN[@]}" --retrain-threshold "$threshold" --resume "$@"
+  cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
+}
+
+stages=("$@")
+[ ${#stages[@]} -eq 0 ] && stages=(main1 main2 main3 sup60 sup100 ablation)
+for st in "${stages[@]}"; do
+  case $st in
+    main[123]) s=${st#main}
+               sup "sup20-seed$s" 0.2 "$s"
+               ssl "ssl-fixed-tau-seed$s" "$s" 500
+               ssl "control-seed$s" "$s" 500 --control "$RUNS/ssl-fixed-tau-seed$s/results.json"
+               ssl "ssl-flexmatch-seed$s" "$s" 500 --method flexmatch ;;
+    sup20) for s in 1 2 3; do sup "sup20-seed$s" 0.2 "$s"; done ;;
+    ssl) for s in 1 2 3; do ssl "ssl-fixed-tau-seed$s" "$s" 500; done ;;
+    sup60) for s in 1 2; do sup "sup60-seed$s" 0.6 "$s"; done ;;
+    sup100) for s in 1 2; do sup "sup100-seed$s" 1.0 "$s"; done ;;
+    control) for s in 1 2 3; do
+               ssl "control-seed$s" "$s" 500 --control "$RUNS/ssl-fixed-tau-seed$s/results.json"; done ;;
+    ablation) ssl "ssl-fixed-tau-rt200-seed1" 1 200 ;;
+    flex) for s in 1 2 3; do ssl "ssl-flexmatch-seed$s" "$s" 500 --method flexmatch; done ;;
+    *) echo "unknown stage $st" >&2; exit 2 ;;
+  esac
+done
