@@ -9,7 +9,13 @@ copied there as <name>.json) and writes:
   ssl-ablation.png           final test accuracy, precision and pseudo-labels used per tau / cap
   ssl-tables.md              the results tables (mean +- sample std over seeds)
 
-Usage: /usr/bin/python3 tools/plot-ssl.py training/results/ssl [--main-tau 0.9 --main-cap 500]
+Only the runs at --size S x S inputs are read (default 32); other sizes' files get a "-S" suffix
+(ssl-tables-128.md ...), and a methods table is added: supervised 20/60/100 %, the seed's SSL
+(fixed-tau), its labeled-only control and the other methods, each with the share of the
+supervised 20 -> 60 % gap it closes. Every run's accuracies are its top-level val_acc/test_acc
+(the best-validation checkpoint; older SSL files without them: their final model).
+
+Usage: /usr/bin/python3 tools/plot-ssl.py training/results/ssl [--size 128] [--main-tau 0.9 --main-cap 500]
 Needs Debian's python3-matplotlib (run it with /usr/bin/python3).
 """
 import argparse
@@ -26,7 +32,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def load(folder):
+def load(folder, size=None):
     runs = []
     for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
         with open(path) as f:
@@ -34,7 +40,9 @@ def load(folder):
                 r = json.load(f)
             except json.JSONDecodeError as e:
                 sys.exit(f"{path}: not JSON ({e})")
-        if r.get("kind") not in ("ssl", "supervised"):
+        if r.get("kind") not in ("ssl", "supervised", "control"):
+            continue
+        if size is not None and r.get("data", {}).get("size") != size:
             continue
         r["_file"] = os.path.basename(path)
         runs.append(r)
@@ -78,6 +86,44 @@ def seeds(rs):
     return ", ".join(str(r["seed"]) for r in sorted(rs, key=lambda r: r["seed"]))
 
 
+def acc(r, field):
+    """A run's selected accuracy (top-level: best-validation checkpoint) or, for old SSL files, the final one."""
+    return r[field] if field in r else r["final"][field]
+
+
+def methods_table(runs, sup):
+    """Supervised 20/60/100 %, the SSL methods and the control, with the 20 -> 60 % gap closed."""
+    lines = ["### Methods (one selection rule: best validation checkpoint; mean ± sample std over seeds)\n",
+             "| configuration | seeds | val acc % | test acc % | test gain over its own 20 % start | "
+             "share of the 20 -> 60 % gap closed (test) | pseudo-labels used | precision % |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    s20 = statistics.mean(r["test_acc"] for r in sup[0.2]) if 0.2 in sup else None
+    s60 = statistics.mean(r["test_acc"] for r in sup[0.6]) if 0.6 in sup else None
+    groups = {}
+    for r in runs:
+        if r["kind"] in ("ssl", "control"):
+            name = r.get("method", "fixed-tau")
+            if r["kind"] == "ssl" and r["ssl"]["retrain_threshold"] != 500:
+                name += f" (retrain at {r['ssl']['retrain_threshold']})"
+            groups.setdefault(name, []).append(r)
+    for frac in sorted(sup):
+        rs = sup[frac]
+        lines.append(f"| supervised {100 * frac:.0f} % | {seeds(rs)} | {pct([r['val_acc'] for r in rs])} "
+                     f"| {pct([r['test_acc'] for r in rs])} | | | | |")
+    for name, rs in sorted(groups.items()):
+        tests = [acc(r, "test_acc") for r in rs]
+        gain = [acc(r, "test_acc") - r["pretrain"]["test_acc"] for r in rs]
+        closed = "-"
+        if s20 is not None and s60 is not None and s60 > s20:
+            closed = f"{100 * (statistics.mean(tests) - s20) / (s60 - s20):.0f} %"
+        used = num([r["final"]["accepted_used"] for r in rs]) if rs[0]["kind"] == "ssl" else "0"
+        prec = pct([r["final"]["precision_used"] for r in rs]) if rs[0]["kind"] == "ssl" else "-"
+        lines.append(f"| {name} | {seeds(rs)} | {pct([acc(r, 'val_acc') for r in rs])} | {pct(tests)} "
+                     f"| {pct(gain)} | {closed} | {used} | {prec} |")
+    lines.append("")
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("folder")
@@ -85,9 +131,13 @@ def main():
     ap.add_argument("--main-cap", type=int, default=500)
     ap.add_argument("--ablation-seed", type=int, default=1)
     ap.add_argument("--out", help="output folder (default: the input folder)")
+    ap.add_argument("--size", type=int, default=32,
+                    help="only runs at this input size (default 32, the first experiments' files); other sizes "
+                         "get a -SIZE suffix and the methods table")
     a = ap.parse_args()
     out = a.out or a.folder
-    runs = load(a.folder)
+    sfx = "" if a.size == 32 else f"-{a.size}"
+    runs = load(a.folder, a.size)
     if not runs:
         sys.exit(f"no folia-ssl results JSON in {a.folder}")
     incomplete = [r["_file"] for r in runs if not r.get("complete")]
@@ -99,7 +149,7 @@ def main():
             sup.setdefault(round(r["label_frac"], 3), []).append(r)
     ssl = {}
     for r in runs:
-        if r["kind"] == "ssl":
+        if r["kind"] == "ssl" and r.get("method", "fixed-tau") == "fixed-tau":
             ssl.setdefault(ssl_key(r), []).append(r)
     main_key = (a.main_tau, a.main_cap)
     # The ablation compares configurations on one seed (every configuration has it).
@@ -107,7 +157,7 @@ def main():
                            key=lambda k: (k[0], -k[1] if k[1] else -10**9))
 
     # ---- tables
-    lines = []
+    lines = methods_table(runs, sup) if sfx else []
     lines.append("### Main comparison (same leaf-grouped split; mean ± sample std over seeds)\n")
     lines.append("| configuration | labels used | seeds | val acc % | test acc % | pseudo-label precision % "
                  "| pseudo-labels used | data utilisation % | wall time / run |")
@@ -179,7 +229,7 @@ def main():
     if incomplete:
         lines.append("Incomplete runs (not in the tables): " + ", ".join(incomplete))
         lines.append("")
-    with open(os.path.join(out, "ssl-tables.md"), "w") as fh:
+    with open(os.path.join(out, f"ssl-tables{sfx}.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -216,7 +266,7 @@ def main():
     ax2.legend(fontsize=7, ncol=2, loc="lower right")
     ax2.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(os.path.join(out, "ssl-accuracy-vs-day.png"), dpi=110)
+    fig.savefig(os.path.join(out, f"ssl-accuracy-vs-day{sfx}.png"), dpi=110)
     plt.close(fig)
 
     # ---- ablation
@@ -248,9 +298,9 @@ def main():
         fig.suptitle(f"Ablation on seed {a.ablation_seed} (every run starts from the same supervised 20 % model)",
                      fontsize=10)
         fig.tight_layout()
-        fig.savefig(os.path.join(out, "ssl-ablation.png"), dpi=110)
+        fig.savefig(os.path.join(out, f"ssl-ablation{sfx}.png"), dpi=110)
         plt.close(fig)
-    print(f"wrote {out}/ssl-accuracy-vs-day.png, ssl-ablation.png, ssl-tables.md")
+    print(f"wrote {out}/ssl-accuracy-vs-day{sfx}.png, ssl-ablation{sfx}.png, ssl-tables{sfx}.md")
 
 
 if __name__ == "__main__":
