@@ -66,6 +66,8 @@ int run_worker(const bench_dist_options &o) {
     const auto g = dist_group::connect(d, 60);
     folia_net model = make_model(o.classes, 0);
     make_model_distributed(model, g, true);
+    g->global_rows = 2 * o.batch;  // the trainer sets these per step
+    g->row_offset = g->rank() * o.batch;
     grad_reducer red(g, model->parameters());
     const comm_stats before = g->stats;
     const double step_s = time_steps(model, o, o.batch, &red);

@@ -218,9 +218,12 @@ int cmd_train(const train_options &o) {
             t.set_distributed(group, dist.sync_bn);
             hist = t.fit(train, items_for(w.data, val_idx));
         } catch (const std::exception &e) {
+            // c10::Error's what() carries a C++ backtrace; the message alone names the peer.
+            const auto *c10e = dynamic_cast<const c10::Error *>(&e);
+            const std::string what = c10e ? c10e->what_without_backtrace() : e.what();
             // A lost rank: name it and leave at once. Unwinding would destroy the process
             // group, whose destructor can wait on collectives that will never complete.
-            fmt::print(stderr, "folia-train: {}\n", group->lost_ranks_message(e.what()));
+            fmt::print(stderr, "folia-train: {}\n", group->lost_ranks_message(what));
             std::fflush(stdout);
             std::fflush(stderr);
             std::_Exit(1);

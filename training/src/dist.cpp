@@ -345,6 +345,9 @@ torch::Tensor sync_batch_norm(dist_group &g, torch::nn::BatchNorm2dImpl &bn,
 torch::Tensor global_batch_dropout(const torch::Tensor &x, double p, int64_t global_rows,
                                    int64_t offset) {
     if (p <= 0) return x;
+    if (offset < 0 || offset + x.size(0) > global_rows)
+        throw std::logic_error(fmt::format("dropout rows [{}, {}) outside a global batch of {}",
+                                           offset, offset + x.size(0), global_rows));
     // at::dropout on CPU: empty_like(input).bernoulli_(1 - p), divided by 1 - p, times input.
     torch::Tensor mask = torch::empty({global_rows, x.size(1)}, x.options());
     mask.bernoulli_(1 - p);
