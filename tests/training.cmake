@@ -14,3 +14,8 @@ add_dependencies(folia_test_training folia-train)
 foreach(_t folia_test_training_split folia_test_training)
   target_compile_definitions(${_t} PRIVATE FOLIA_TRAINING_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 endforeach()
+
+# Data-parallel training ([dist]): real folia-train ranks on 127.0.0.1 (c10d + Gloo).
+folia_add_catch_test(folia_test_dist test-dist.cpp LIBS folia_training)
+target_compile_definitions(folia_test_dist PRIVATE FOLIA_TRAIN_EXE="$<TARGET_FILE:folia-train>")
+add_dependencies(folia_test_dist folia-train)

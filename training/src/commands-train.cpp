@@ -3,6 +3,8 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 
 #include "commands.h"
 #include "checkpoint.h"
+#include "dist.h"
 #include "export.h"
 #include "trainer.h"
 #include "workspace.h"
@@ -148,6 +151,7 @@ void add_exemplars(folia_net &model, const nlohmann::json &run, const export_opt
 }  // namespace
 
 int cmd_train(const train_options &o) {
+    const dist_options dist = resolve_dist_options(o.dist);
     workspace w = load_workspace(o.data, true);
     std::vector<int> train_idx;
     const std::vector<train_item> train = training_items(w, o, &train_idx);
@@ -155,7 +159,16 @@ int cmd_train(const train_options &o) {
     if (train_idx.empty())
         throw std::runtime_error("no training images in parts " +
                                  fmt::format("{}", fmt::join(o.parts, ",")));
-    const train_config cfg = train_config_of(o);
+    train_config cfg = train_config_of(o);
+    // Ranks meet after loading their data (which may build the image cache: minutes).
+    std::shared_ptr<dist_group> group;
+    if (dist.world_size > 1) {
+        group = dist_group::connect(dist);
+        cfg.progress = dist.rank == 0;
+        fmt::print(stderr, "rank {} of {} joined at {} (batch {} per rank, {} global)\n", dist.rank,
+                   dist.world_size, dist.master, cfg.batch, cfg.batch * dist.world_size);
+    }
+    const bool writer = !group || group->rank() == 0;
 
     // run.json: what export/eval/calibrate need to rebuild the context of this run.
     const nlohmann::json run = {{"classes", w.data.classes},
@@ -173,9 +186,13 @@ int cmd_train(const train_options &o) {
                                 {"train_images", train_idx.size()},
                                 {"train_items", train.size()},
                                 {"val_images", val_idx.size()},
+                                {"world_size", dist.world_size},
+                                {"sync_bn", dist.sync_bn},
                                 {"config", cfg.to_json()}};
-    std::filesystem::create_directories(o.out);
-    write_file_atomic(o.out + "/run.json", run.dump(1) + "\n");
+    if (writer) {
+        std::filesystem::create_directories(o.out);
+        write_file_atomic(o.out + "/run.json", run.dump(1) + "\n");
+    }
 
     folia_net model = make_model(int(w.data.classes.size()), o.seed);
     if (!o.init.empty()) {
@@ -187,16 +204,36 @@ int cmd_train(const train_options &o) {
     }
     if (!o.init_model.empty()) init_from_model_file(model, o.init_model, w.data.classes);
     trainer t(model, w.images, cfg);
-    fmt::print(
-        stderr,
-        "training on {} images ({} items, {}), validating on {}, {} epochs, batch {}, lr {}\n",
-        train_idx.size(), train.size(), fmt::join(o.parts, "+"), val_idx.size(), o.fit.epochs,
-        o.fit.batch, o.fit.lr);
-    const auto hist = t.fit(train, items_for(w.data, val_idx));
+    if (writer)
+        fmt::print(
+            stderr,
+            "training on {} images ({} items, {}), validating on {}, {} epochs, batch {}, lr {}\n",
+            train_idx.size(), train.size(), fmt::join(o.parts, "+"), val_idx.size(), o.fit.epochs,
+            o.fit.batch * dist.world_size, o.fit.lr);
+    std::vector<epoch_record> hist;
+    if (!group) {
+        hist = t.fit(train, items_for(w.data, val_idx));
+    } else {
+        try {
+            t.set_distributed(group, dist.sync_bn);
+            hist = t.fit(train, items_for(w.data, val_idx));
+        } catch (const std::exception &e) {
+            // c10::Error's what() carries a C++ backtrace; the message alone names the peer.
+            const auto *c10e = dynamic_cast<const c10::Error *>(&e);
+            const std::string what = c10e ? c10e->what_without_backtrace() : e.what();
+            // A lost rank: name it and leave at once. Unwinding would destroy the process
+            // group, whose destructor can wait on collectives that will never complete.
+            fmt::print(stderr, "folia-train: {}\n", group->lost_ranks_message(what));
+            std::fflush(stdout);
+            std::fflush(stderr);
+            std::_Exit(1);
+        }
+    }
     double best = 0;
     for (const auto &h : hist) best = std::max(best, h.val_acc);
-    fmt::print("trained {} epochs; best val acc {:.2f}%; checkpoints in {}\n", hist.size(),
-               100 * best, o.out);
+    if (writer)
+        fmt::print("trained {} epochs; best val acc {:.2f}%; checkpoints in {}\n", hist.size(),
+                   100 * best, o.out);
     return 0;
 }
 

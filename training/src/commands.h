@@ -25,6 +25,26 @@ struct train_options {
     fit_options fit;
     uint64_t seed = 42;
     bool resume = false, no_augment = false;
+    dist_options dist;  // --master, --world-size, --rank (or the usual environment variables)
+};
+
+// folia-train launch --nproc N [--master HOST:PORT] [--nnodes M --node-rank K] -- train ...:
+// N local ranks (global ranks K*N .. K*N+N-1 of M*N), each with cores/N threads unless the
+// command gives --threads, output prefixed "[rank R] "; the first rank to fail stops the rest.
+struct launch_options {
+    int nproc = 2, nnodes = 1, node_rank = 0;
+    std::string master;                // default 127.0.0.1:<a free port> (one machine only)
+    std::vector<std::string> command;  // the folia-train subcommand and its arguments
+};
+
+// folia-train bench-dist: images/s of 1 process x T threads (batch 2B) vs 2 ranks x T/2
+// threads (batch B each), interleaved A B A B, plus bytes and all-reduce time per step.
+struct bench_dist_options {
+    int batch = 16, size = 64, steps = 12, warmup = 3, rounds = 2, threads = 2, classes = 10;
+    std::string json;
+    // internal: a worker rank of the 2-rank side
+    int worker_rank = -1;
+    std::string master, result;
 };
 
 struct export_options {
@@ -68,5 +88,9 @@ int cmd_export(const export_options &o);
 int cmd_eval(const eval_options &o);
 int cmd_calibrate(const calibrate_options &o);
 int cmd_bench(const bench_options &o);
+int cmd_launch(const launch_options &o);  // commands-launch.cpp (no LibTorch)
+// A port on 127.0.0.1 the kernel considers free right now (commands-launch.cpp).
+int free_local_port();
+int cmd_bench_dist(const bench_dist_options &o);  // commands-dist.cpp
 
 }  // namespace folia::train

@@ -1,4 +1,5 @@
-// folia-train: split, cache, train (--resume), eval, calibrate, export, bench.
+// folia-train: split, cache, train (--resume; data-parallel with --master/--world-size/--rank),
+// launch (N local ranks), eval, calibrate, export, bench, bench-dist.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -42,6 +43,44 @@ int main(int argc, char **argv) {
                      "per --data folder: times each training image is seen per epoch")
         ->delimiter(',');
     train->add_option("--label-smoothing", tr.label_smoothing);
+    train->add_option(
+        "--master", tr.dist.master,
+        "data-parallel: HOST:PORT of rank 0's store (default MASTER_ADDR:MASTER_PORT)");
+    train->add_option("--world-size", tr.dist.world_size,
+                      "data-parallel: number of ranks (default WORLD_SIZE, else 1); --batch is per "
+                      "rank");
+    train->add_option("--rank", tr.dist.rank, "data-parallel: this rank (default RANK, else 0)");
+    train->add_option("--dist-timeout", tr.dist.timeout_s,
+                      "seconds a collective may wait before the run fails (a lost rank)");
+    train->add_flag_function(
+        "--no-sync-bn", [&](int64_t) { tr.dist.sync_bn = false; },
+        "BatchNorm statistics per rank instead of over the global batch");
+
+    launch_options la;
+    auto *launch = app.add_subcommand(
+        "launch", "run N local ranks of a data-parallel command: launch --nproc N -- train ...");
+    launch->add_option("--nproc", la.nproc, "ranks on this machine");
+    launch->add_option("--master", la.master,
+                       "HOST:PORT of rank 0's store (default 127.0.0.1 and a free port)");
+    launch->add_option("--nnodes", la.nnodes, "machines in the job (each runs launch)");
+    launch->add_option("--node-rank", la.node_rank, "this machine's index (0 hosts rank 0)");
+    launch->add_option("command", la.command, "the folia-train subcommand and its arguments")
+        ->required();
+
+    bench_dist_options bd;
+    auto *bench_dist = app.add_subcommand(
+        "bench-dist", "images/s: 1 process x T threads vs 2 ranks x T/2 threads, same run");
+    bench_dist->add_option("--batch", bd.batch, "per rank (the 1-process side uses 2x)");
+    bench_dist->add_option("--size", bd.size);
+    bench_dist->add_option("--steps", bd.steps, "timed steps per round");
+    bench_dist->add_option("--warmup", bd.warmup);
+    bench_dist->add_option("--rounds", bd.rounds, "A B rounds");
+    bench_dist->add_option("--threads", bd.threads, "threads of the 1-process side");
+    bench_dist->add_option("--classes", bd.classes);
+    bench_dist->add_option("--json", bd.json, "write the figures as JSON");
+    bench_dist->add_option("--worker-rank", bd.worker_rank)->group("");
+    bench_dist->add_option("--worker-master", bd.master)->group("");
+    bench_dist->add_option("--worker-result", bd.result)->group("");
 
     export_options ex;
     auto *exp = app.add_subcommand("export", "write the model file and its golden file");
@@ -97,6 +136,7 @@ int main(int argc, char **argv) {
         if (*cal) threads = ca.data.threads;
         if (*exp) threads = ex.data.threads;
         if (*bench) threads = be.threads;
+        if (*bench_dist) threads = bd.threads;
         setup_runtime(threads);
         if (*split) return cmd_split(split_o);
         if (*cache) return cmd_cache(cache_o);
@@ -105,6 +145,8 @@ int main(int argc, char **argv) {
         if (*eval) return cmd_eval(ev);
         if (*cal) return cmd_calibrate(ca);
         if (*bench) return cmd_bench(be);
+        if (*launch) return cmd_launch(la);
+        if (*bench_dist) return cmd_bench_dist(bd);
     } catch (const std::exception &e) {
         std::fprintf(stderr, "folia-train: %s\n", e.what());
         return 1;

@@ -17,7 +17,8 @@ conv_block_impl::conv_block_impl(int in, int out) {
 torch::Tensor conv_block_impl::forward(const torch::Tensor &x) {
     // In-place ReLU: the BN output is not needed by BN's backward, so this saves one
     // activation-sized buffer per block (the memory-bound part of a step).
-    torch::Tensor y = bn(conv(x));
+    const torch::Tensor c = conv(x);
+    torch::Tensor y = train_bn && is_training() ? train_bn(*bn, c) : bn(c);
     y.relu_();
     return torch::max_pool2d(y, 2);
 }
@@ -42,7 +43,14 @@ torch::Tensor folia_net_impl::features(const torch::Tensor &x) {
 }
 
 torch::Tensor folia_net_impl::head(const torch::Tensor &f) {
-    return fc2(dropout(torch::relu(fc1(f))));
+    const torch::Tensor h = torch::relu(fc1(f));
+    const double p = dropout->options.p();
+    return fc2(train_dropout && is_training() ? train_dropout(h, p) : dropout(h));
+}
+
+void folia_net_impl::set_training_ops(batch_norm_fn bn, dropout_fn drop) {
+    for (auto &b : blocks) b->train_bn = bn;
+    train_dropout = std::move(drop);
 }
 
 torch::Tensor folia_net_impl::forward(const torch::Tensor &x) {

@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,11 +18,19 @@
 
 namespace folia::train {
 
+// Training-mode replacements (data-parallel training, dist.h): BatchNorm whose batch statistics
+// span every rank's batch, and dropout whose mask is drawn for the whole global batch. Unset:
+// LibTorch's own modules.
+using batch_norm_fn =
+    std::function<torch::Tensor(torch::nn::BatchNorm2dImpl &, const torch::Tensor &)>;
+using dropout_fn = std::function<torch::Tensor(const torch::Tensor &, double p)>;
+
 struct conv_block_impl : torch::nn::Module {
     conv_block_impl(int in, int out);
     torch::Tensor forward(const torch::Tensor &x);  // (N,in,S,S) -> (N,out,S/2,S/2)
     torch::nn::Conv2d conv{nullptr};
     torch::nn::BatchNorm2d bn{nullptr};
+    batch_norm_fn train_bn;  // used in training mode when set
 };
 TORCH_MODULE_IMPL(conv_block, conv_block_impl);
 
@@ -35,11 +44,14 @@ struct folia_net_impl : torch::nn::Module {
     torch::Tensor head(const torch::Tensor &f);
     // Grows fc2 to new_num_classes outputs; old rows are kept, so old logits are unchanged.
     void grow_classes(int new_num_classes);
+    // Installs the training-mode BatchNorm of every block and the dropout (nullptr: LibTorch's).
+    void set_training_ops(batch_norm_fn bn, dropout_fn drop);
 
     arch_desc arch;
     std::vector<conv_block> blocks;
     torch::nn::Linear fc1{nullptr}, fc2{nullptr};
     torch::nn::Dropout dropout{nullptr};
+    dropout_fn train_dropout;  // used in training mode when set
 };
 TORCH_MODULE_IMPL(folia_net, folia_net_impl);
 

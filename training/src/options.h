@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace folia::train {
@@ -38,6 +39,22 @@ struct fit_options {
     //  "schedule", "class_weights", "max_steps"}
     nlohmann::json to_json() const;
 };
+
+// Data-parallel training (dist.h): where the ranks meet and who this one is. Flags win over the
+// usual environment variables MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK.
+struct dist_options {
+    std::string master;     // "HOST:PORT" (--master); empty: MASTER_ADDR:MASTER_PORT
+    int world_size = 0;     // --world-size; 0: WORLD_SIZE, else 1 (not distributed)
+    int rank = -1;          // --rank; -1: RANK, else 0
+    double timeout_s = 30;  // a collective that waits longer fails (a lost rank)
+    bool sync_bn = true;    // BatchNorm statistics over the global batch
+};
+
+// Fills the unset fields from the environment and checks them: throws std::runtime_error on a
+// malformed HOST:PORT, a rank outside [0, world_size) or a missing master when world_size > 1.
+dist_options resolve_dist_options(dist_options o);
+// Splits "HOST:PORT"; throws on a bad port.
+std::pair<std::string, uint16_t> parse_host_port(const std::string &s);
 
 // LibTorch's thread count (it picks 1 on a VM whose cpuinfo sees one core): every training
 // executable calls it once, after tune_malloc_for_training(). Defined in trainer.cpp.

@@ -8,6 +8,7 @@
 #include <future>
 
 #include "checkpoint.h"
+#include "dist.h"
 #include "progress.h"
 #include "split.h"
 #include "file-io.h"
@@ -175,25 +176,79 @@ train_batch trainer::make_batch(const std::vector<train_item> &items, size_t beg
     return b;
 }
 
+size_t trainer::global_batch() const {
+    return size_t(cfg_.batch) * size_t(dist_ ? dist_->size() : 1);
+}
+
+void trainer::set_distributed(std::shared_ptr<dist_group> g, bool sync_bn) {
+    dist_ = std::move(g);
+    make_model_distributed(model_, dist_, sync_bn);
+    reducer_ = std::make_shared<grad_reducer>(dist_, model_->parameters());
+}
+
+bool trainer::writes_files() const {
+    return !dist_ || dist_->rank() == 0;
+}
+
+torch::Tensor trainer::default_loss(const loss_context &c) {
+    if (!dist_)
+        return weighted_cross_entropy(c.logits, c.batch.y, c.batch.weight, class_weights_,
+                                      cfg_.label_smoothing);
+    // The one-process loss of the global batch is sum_i w_i CE_i / sum_i w_i over all ranks'
+    // rows: each rank contributes its numerator over the global denominator, times the world
+    // size because grad_reducer averages (not sums) the ranks' gradients.
+    const torch::Tensor ce =
+        torch::nn::functional::cross_entropy(c.logits, c.batch.y,
+                                             torch::nn::functional::CrossEntropyFuncOptions()
+                                                 .reduction(torch::kNone)
+                                                 .label_smoothing(cfg_.label_smoothing));
+    const torch::Tensor w = c.batch.weight * class_weights_.index_select(0, c.batch.y);
+    torch::Tensor denom = w.sum().detach().to(torch::kFloat64).reshape({1});
+    dist_->allreduce_sum(denom);
+    return (ce * w).sum() * (double(dist_->size()) / (denom.item<double>() + 1e-8));
+}
+
+void trainer::train_step(const train_batch &b, int epoch, double lr) {
+    for (auto &g : optimizer_->param_groups())
+        static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
+    const torch::Tensor logits = model_->forward(b.x);
+    const loss_context ctx{epoch, step_, b, logits, model_, class_weights_};
+    torch::Tensor loss = loss_ ? loss_(ctx) : default_loss(ctx);
+    for (auto &e : extras_) loss = loss + e(ctx);
+    optimizer_->zero_grad();
+    if (reducer_) reducer_->prepare();
+    loss.backward();
+    if (reducer_) reducer_->finish();
+    optimizer_->step();
+    last_loss_ = loss.item<double>();
+    last_correct_ = logits.argmax(1).eq(b.y).sum().item<double>();
+}
+
 epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int epoch) {
     epoch_record rec;
     rec.epoch = epoch;
     if (!class_weights_.defined()) class_weights_ = class_weights_for(items_in);
     // Shuffle with our own RNG (portable), and reseed torch (dropout) per epoch so a resumed
-    // run repeats exactly the epoch it lost.
+    // run repeats exactly the epoch it lost. Every rank shuffles identically.
     std::vector<train_item> items = items_in;
     splitmix64 rng(mix_seeds(cfg_.seed, 0xE90C + uint64_t(epoch)));
     for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
     torch::manual_seed(mix_seeds(cfg_.seed, 0xD0 + uint64_t(epoch)));
 
-    const size_t bs = size_t(cfg_.batch);
+    const size_t bs = global_batch();
+    const size_t ranks = dist_ ? size_t(dist_->size()) : 1, me = dist_ ? size_t(dist_->rank()) : 0;
     // Drop the last partial batch (BatchNorm statistics of a tiny batch are noise), unless
     // the set is smaller than one batch.
-    int64_t steps = items.size() >= bs ? int64_t(items.size() / bs) : (items.size() >= 2 ? 1 : 0);
+    int64_t steps = items.size() >= bs ? int64_t(items.size() / bs)
+                                       : (items.size() >= std::max<size_t>(2, ranks) ? 1 : 0);
     if (cfg_.max_steps_per_epoch > 0) steps = std::min(steps, cfg_.max_steps_per_epoch);
+    // Global batch k is items [k*bs, k*bs + n); rank r takes rows [r*n/R, (r+1)*n/R) of it.
+    struct rows {
+        size_t begin, end, global;
+    };
     auto range = [&](int64_t k) {
-        const size_t b0 = size_t(k) * bs;
-        return std::make_pair(b0, std::min(items.size(), b0 + bs));
+        const size_t b0 = size_t(k) * bs, n = std::min(items.size(), b0 + bs) - b0;
+        return rows{b0 + me * n / ranks, b0 + (me + 1) * n / ranks, n};
     };
     model_->train();
     rec.lr = lr_at(step_);
@@ -202,35 +257,40 @@ epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int e
     double loss_sum = 0, seen = 0, correct = 0;
     std::future<train_batch> next;
     if (steps > 0)
-        next = std::async(std::launch::async, [&, r = range(0)] {
-            return make_batch(items, r.first, r.second, epoch);
-        });
+        next = std::async(std::launch::async,
+                          [&, r = range(0)] { return make_batch(items, r.begin, r.end, epoch); });
     for (int64_t k = 0; k < steps; ++k) {
         train_batch b = next.get();
         if (k + 1 < steps)
             next = std::async(std::launch::async, [&, r = range(k + 1)] {
-                return make_batch(items, r.first, r.second, epoch);
+                return make_batch(items, r.begin, r.end, epoch);
             });
+        if (dist_) {
+            const rows r = range(k);
+            dist_->global_rows = int64_t(r.global);
+            dist_->row_offset = int64_t(r.begin - size_t(k) * bs);
+        }
         const double lr = lr_at(step_);
-        for (auto &g : optimizer_->param_groups())
-            static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
-        const torch::Tensor logits = model_->forward(b.x);
-        const loss_context ctx{epoch, step_, b, logits, model_, class_weights_};
-        torch::Tensor loss = loss_ ? loss_(ctx)
-                                   : weighted_cross_entropy(logits, b.y, b.weight, class_weights_,
-                                                            cfg_.label_smoothing);
-        for (auto &e : extras_) loss = loss + e(ctx);
-        optimizer_->zero_grad();
-        loss.backward();
-        optimizer_->step();
+        train_step(b, epoch, lr);
         ++step_;
         const double n = double(b.items.size());
-        loss_sum += loss.item<double>() * n;
-        correct += logits.argmax(1).eq(b.y).sum().item<double>();
+        // A rank's loss is its share of the global batch's times the world size (default_loss),
+        // so summed over ranks these terms give (global loss) x (global rows).
+        loss_sum += last_loss_ * (dist_ ? double(range(k).global) / double(ranks) : n);
+        correct += last_correct_;
         seen += n;
         if (cfg_.progress)
-            bar.update(int64_t(seen), fmt::format(" loss {:.3f} acc {:.1f}% lr {:.2e}",
-                                                  loss_sum / seen, 100 * correct / seen, lr));
+            bar.update(int64_t(seen) * int64_t(ranks),
+                       fmt::format(" loss {:.3f} acc {:.1f}% lr {:.2e}", loss_sum / seen,
+                                   100 * correct / seen, lr));
+    }
+    if (dist_) {
+        // The epoch's figures over all ranks.
+        torch::Tensor t = torch::tensor({loss_sum, correct, seen}, torch::kFloat64);
+        dist_->allreduce_sum(t);
+        loss_sum = t[0].item<double>();
+        correct = t[1].item<double>();
+        seen = t[2].item<double>();
     }
     rec.train_loss = seen ? loss_sum / seen : 0;
     rec.train_acc = seen ? correct / seen : 0;
@@ -239,6 +299,25 @@ epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int e
     if (cfg_.progress)
         bar.finish(fmt::format(" loss {:.3f} acc {:.1f}%", rec.train_loss, 100 * rec.train_acc));
     return rec;
+}
+
+std::pair<double, double> trainer::validate(const std::vector<train_item> &val) {
+    if (!dist_) {
+        const eval_result v = evaluate(val);
+        return {v.loss, v.accuracy};
+    }
+    // Sharded: rank r scores rows [r*n/R, (r+1)*n/R), then the sums are combined, so every
+    // rank takes the same early-stopping decision.
+    const size_t n = val.size(), ranks = size_t(dist_->size()), me = size_t(dist_->rank());
+    const std::vector<train_item> mine(val.begin() + long(me * n / ranks),
+                                       val.begin() + long((me + 1) * n / ranks));
+    const eval_result v = evaluate(mine);
+    const double m = double(mine.size());
+    torch::Tensor t = torch::tensor({v.loss * m, v.accuracy * m, m}, torch::kFloat64);
+    dist_->allreduce_sum(t);
+    const double total = t[2].item<double>();
+    return total > 0 ? std::make_pair(t[0].item<double>() / total, t[1].item<double>() / total)
+                     : std::make_pair(0.0, 0.0);
 }
 
 eval_result trainer::evaluate(const std::vector<train_item> &items) {
@@ -270,10 +349,29 @@ void trainer::save_state(const std::string &path, int next_epoch) const {
     save_checkpoint(path, const_cast<folia_net &>(model_), optimizer_.get(), meta);
 }
 
+void trainer::write_epoch_files(int epoch, bool improved, const epoch_record &rec) {
+    // best.pt first: if killed between the two writes, resume redoes this epoch.
+    const std::string last = cfg_.out_dir + "/last.pt", best = cfg_.out_dir + "/best.pt";
+    if (improved) {
+        nlohmann::json meta = {
+            {"epoch", epoch}, {"val_acc", rec.val_acc}, {"config", cfg_.to_json()}};
+        save_checkpoint(best, model_, nullptr, meta);
+    }
+    save_state(last, epoch + 1);
+    nlohmann::json h = nlohmann::json::array();
+    for (const auto &r : history_) h.push_back(r.to_json());
+    write_file_atomic(cfg_.out_dir + "/history.json", nlohmann::json({{"config", cfg_.to_json()},
+                                                                      {"best_epoch", best_epoch_},
+                                                                      {"best_val_acc", best_acc_},
+                                                                      {"epochs", h}})
+                                                              .dump(1) +
+                                                          "\n");
+}
+
 std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
                                        const std::vector<train_item> &val) {
     class_weights_ = class_weights_for(train);
-    const size_t bs = size_t(cfg_.batch);
+    const size_t bs = global_batch();
     steps_per_epoch_ = std::max<int64_t>(1, int64_t(train.size() / bs));
     if (cfg_.max_steps_per_epoch > 0)
         steps_per_epoch_ = std::min(steps_per_epoch_, cfg_.max_steps_per_epoch);
@@ -318,11 +416,7 @@ std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
     for (int epoch = start; epoch < cfg_.epochs; ++epoch) {
         if (cfg_.patience > 0 && best_epoch_ >= 0 && epoch - best_epoch_ > cfg_.patience) break;
         epoch_record rec = train_epoch(train, epoch);
-        if (!val.empty()) {
-            const eval_result v = evaluate(val);
-            rec.val_loss = v.loss;
-            rec.val_acc = v.accuracy;
-        }
+        if (!val.empty()) std::tie(rec.val_loss, rec.val_acc) = validate(val);
         history_.push_back(rec);
         const bool improved = val.empty() || rec.val_acc > best_acc_;
         if (improved) {
@@ -333,24 +427,7 @@ std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
         if (cfg_.progress)
             fmt::print(stderr, "epoch {:>3}: val loss {:.4f} acc {:.2f}%{}\n", epoch + 1,
                        rec.val_loss, 100 * rec.val_acc, improved ? " (best)" : "");
-        if (!cfg_.out_dir.empty()) {
-            // best.pt first: if killed between the two writes, resume redoes this epoch.
-            if (improved) {
-                nlohmann::json meta = {
-                    {"epoch", epoch}, {"val_acc", rec.val_acc}, {"config", cfg_.to_json()}};
-                save_checkpoint(best, model_, nullptr, meta);
-            }
-            save_state(last, epoch + 1);
-            nlohmann::json h = nlohmann::json::array();
-            for (const auto &r : history_) h.push_back(r.to_json());
-            write_file_atomic(cfg_.out_dir + "/history.json",
-                              nlohmann::json({{"config", cfg_.to_json()},
-                                              {"best_epoch", best_epoch_},
-                                              {"best_val_acc", best_acc_},
-                                              {"epochs", h}})
-                                      .dump(1) +
-                                  "\n");
-        }
+        if (!cfg_.out_dir.empty() && writes_files()) write_epoch_files(epoch, improved, rec);
         if (epoch_cb_) epoch_cb_(rec);
     }
     restore();

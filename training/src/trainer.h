@@ -27,6 +27,9 @@
 
 namespace folia::train {
 
+class dist_group;    // dist.h
+class grad_reducer;  // dist.h
+
 struct train_item {
     int32_t image = 0;    // index into the image_cache
     int32_t label = 0;    // target class
@@ -111,6 +114,16 @@ class trainer {
 
     void set_loss(loss_fn f) { loss_ = std::move(f); }
     void add_extra_loss(loss_fn f) { extras_.push_back(std::move(f)); }
+    // Data-parallel training as one of g->size() ranks (dist.h): from now on each step trains
+    // on this rank's slice of the global batch of size() x cfg.batch items (the same shuffled
+    // order everywhere), gradients are averaged over ranks, BatchNorm uses the global batch's
+    // statistics (sync_bn), dropout masks are drawn per global batch, validation is sharded,
+    // and only rank 0 writes files (checkpoints, history). The default loss is then exactly
+    // the one-process loss of the global batch; a set_loss() / add_extra_loss() term is
+    // averaged over ranks (exact for per-sample means over equal local batches).
+    void set_distributed(std::shared_ptr<dist_group> g, bool sync_bn = true);
+    bool writes_files() const;
+
     // Called after every epoch (after the checkpoint is written).
     void on_epoch_end(std::function<void(const epoch_record &)> f) { epoch_cb_ = std::move(f); }
 
@@ -136,6 +149,11 @@ class trainer {
 
   private:
     void save_state(const std::string &path, int next_epoch) const;
+    torch::Tensor default_loss(const loss_context &c);
+    void train_step(const train_batch &b, int epoch, double lr);
+    std::pair<double, double> validate(const std::vector<train_item> &val);  // loss, accuracy
+    void write_epoch_files(int epoch, bool improved, const epoch_record &rec);
+    size_t global_batch() const;
     folia_net model_;
     const image_cache &images_;
     train_config cfg_;
@@ -148,6 +166,9 @@ class trainer {
     int64_t steps_per_epoch_ = 1, step_ = 0;
     double best_acc_ = -1;
     int best_epoch_ = -1;
+    std::shared_ptr<dist_group> dist_;
+    std::shared_ptr<grad_reducer> reducer_;
+    double last_loss_ = 0, last_correct_ = 0;  // of the last train_step (this rank's rows)
 };
 
 }  // namespace folia::train
