@@ -27,6 +27,8 @@
 
 namespace folia::train {
 
+class progress_bar;  // progress.h
+
 struct train_item {
     int32_t image = 0;    // index into the image_cache
     int32_t label = 0;    // target class
@@ -136,6 +138,9 @@ class trainer {
 
   private:
     void save_state(const std::string &path, int next_epoch) const;
+    void emit_step(int epoch, int64_t k, int64_t steps, double loss, double acc, double lr,
+                   const progress_bar &bar, double *last_emit) const;
+    void emit_epoch(const epoch_record &rec, int epoch, bool has_val, bool best) const;
     folia_net model_;
     const image_cache &images_;
     train_config cfg_;
