@@ -26,6 +26,7 @@ struct platform_caps {
     bool child_processes = false;  // Train panel: spawn the training tools
     bool threads = false;          // Evaluate/Bench/Compare on a worker thread
     bool file_system = false;      // folders of photos (Evaluate, Compare) and file paths
+    bool paces_frames = false;     // the browser paces frames (requestAnimationFrame): no delay
 };
 platform_caps platform_capabilities();
 
