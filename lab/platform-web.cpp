@@ -45,7 +45,7 @@ bool list_dir(const std::string &dir, bool want_dirs, std::vector<std::string> *
     while (dirent *e = readdir(d)) {
         std::string name = e->d_name;
         if (name == "." || name == "..") continue;
-        struct stat st{};
+        struct stat st {};
         if (stat((dir + "/" + name).c_str(), &st) != 0) continue;
         if (S_ISDIR(st.st_mode) == want_dirs) out->push_back(name);
     }
@@ -77,6 +77,7 @@ platform_caps platform_capabilities() {
 #endif
     caps.file_system = false;  // MEMFS holds only what the page gave: no photo folders
     caps.child_processes = false;
+    caps.paces_frames = true;  // emscripten_set_main_loop(fps 0) = requestAnimationFrame
     return caps;
 }
 
