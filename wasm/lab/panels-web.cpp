@@ -136,6 +136,7 @@ void start_teaching(lab_state &s) {
         job->finished = false;
         job->error.clear();
         job->loss.clear();
+        job->fraction = 0;
     }
     auto ctx = s.model.ctx;
     const auto photos = w.teach_photos;
@@ -152,10 +153,12 @@ void start_teaching(lab_state &s) {
             st = folia_teach_add_image(t, photos[i].second.c_str(), nullptr, bytes.data(),
                                        bytes.size());
         }
+        // The core reports its feature pass with loss 0, then one call per training step.
         auto progress = [](float fraction, float loss, void *user) -> int {
             auto *j = static_cast<teach_job *>(user);
             std::lock_guard<std::mutex> lock(j->mutex);
-            j->loss.push_back(ImVec2(fraction, loss));
+            j->fraction = fraction;
+            if (loss > 0) j->loss.push_back(ImVec2(fraction, loss));
             return 0;
         };
         if (st == FOLIA_OK && error.empty()) st = folia_teach_run(t, progress, job.get());
@@ -186,6 +189,7 @@ void draw_teach_panel(lab_state &s) {
     bool running, finished;
     std::string error, summary, model_path;
     std::vector<ImVec2> loss;
+    float fraction;
     {
         std::lock_guard<std::mutex> lock(w.teach->mutex);
         running = w.teach->running;
@@ -194,6 +198,7 @@ void draw_teach_panel(lab_state &s) {
         summary = w.teach->summary_json;
         model_path = w.teach->model_path;
         loss = w.teach->loss;
+        fraction = w.teach->fraction;
     }
     ImGui::TextWrapped(
         "Teach the model a class from your own photos (\"Teach photos\" above): "
@@ -212,7 +217,7 @@ void draw_teach_panel(lab_state &s) {
     ImGui::EndDisabled();
     if (running) {
         ImGui::SameLine();
-        ImGui::Text("teaching... %.0f %%", loss.empty() ? 0.0 : 100.0 * double(loss.back().x));
+        ImGui::Text("teaching... %.0f %%", 100.0 * double(fraction));
     }
     if (!error.empty()) ImGui::TextColored(ImVec4(1, .4f, .4f, 1), "%s", error.c_str());
     line_chart(s, "teach_loss", ImVec2(ImGui::GetContentRegionAvail().x, 260),

@@ -33,7 +33,8 @@ EMSCRIPTEN_KEEPALIVE int folia_lab_web_started() {
 EMSCRIPTEN_KEEPALIVE const char *folia_lab_web_state() {
     static std::string out;
     nlohmann::json j = state_json(state());
-    for (auto &[k, v] : web_state_json(state()).items()) j[k] = v;
+    const nlohmann::json web = web_state_json(state());  // a named copy: the loop reads it
+    for (auto it = web.begin(); it != web.end(); ++it) j[it.key()] = it.value();
     out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return out.c_str();
 }

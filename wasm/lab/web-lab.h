@@ -26,7 +26,8 @@ struct teach_job {
     std::mutex mutex;
     bool running = false, finished = false;
     std::string error, summary_json, model_path;  // model_path: the taught model in MEMFS
-    std::vector<ImVec2> loss;                     // (fraction of the run, loss)
+    float fraction = 0;                           // of the run, features pass included
+    std::vector<ImVec2> loss;                     // (fraction of the run, loss) per step
 };
 
 struct web_lab {
