@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import {
-  dist, foreign_requests, launch, native_diagnose, new_class_photos, real_photos, root, startServer,
+  dist, foreign_requests, lab_file, launch, native_diagnose, new_class_photos, real_photos, root, startServer,
   wait_ready, wait_sw,
 } from './helpers.mjs';
 
@@ -20,7 +20,6 @@ mkdirSync(out_dir, { recursive: true });
 // The lab may add only its file list to the farmer's first visit (inside sw.js), never a file.
 const lab_list_limit = 4096;  // bytes of sw.js's lab manifest
 const background = '23,25,28';    // main.cpp's glClearColor(0.09, 0.10, 0.11)
-const lab_file = /\/(lab\.(html|js|css)|folia-lab[^/]*)$/;
 
 const png_stats = (png, rects = [], thumb = null) => JSON.parse(execFileSync('/usr/bin/python3', [
   join(root, 'web', 'tests', 'png-stats.py'), png, background,
@@ -57,7 +56,7 @@ test('web lab: model, photo, benchmark and history charts; offline after one vis
     const app = await wait_ready(page);
     figures.first_visit_bytes = server.requests.reduce((s, r) => s + (r.bytes || 0), 0);
     figures.first_visit_requests = server.requests.length;
-    assert.deepEqual(server.requests.filter((r) => lab_file.test(r.url.split('?')[0])), [],
+    assert.deepEqual(server.requests.filter((r) => lab_file.test(r.url.split('?')[0].replace(/^\//, ''))), [],
       'the first visit downloads no lab file');
     // (The app's own budget, 2.5 MB, is offline.test.mjs's figure; the lab adds this list only.)
     const sw = readFileSync(join(dist, 'sw.js'), 'utf8');
