@@ -151,3 +151,40 @@ test('web lab: model, photo, benchmark and history charts; offline after one vis
     await server.close().catch(() => {});
   }
 });
+
+test('web lab, single-thread build (no COOP/COEP, ?isolate=0), opened directly: diagnosis, bench, offline', async () => {
+  const photo = real_photos(1)[0];
+  const native = native_diagnose([photo])[0];
+  const server = await startServer({ root: dist, coi: false });
+  const origin = server.url.replace(/\/$/, '');
+  const b = await launch({ width: 1024, height: 768 });
+  try {
+    const { page, context } = b;
+    // The lab as the first page of this origin: it registers the worker and caches itself.
+    await page.goto(`${server.url}lab.html?isolate=0`);
+    const info = await page.evaluate(() => window.folia_lab.ready);
+    assert.deepEqual([info.build, info.threads], ['folia-lab', 1]);
+    await page.evaluate(() => window.folia_lab.offline);
+    const b64 = readFileSync(photo).toString('base64');
+    const open = () => page.evaluate((d) => window.folia_lab.open(Uint8Array.from(atob(d), (c) => c.charCodeAt(0)), 'leaf.jpg'), b64);
+    const diag = await open();
+    assert.equal(diag.top[0].label, native.top[0].label);
+    assert.ok(Math.abs(diag.top[0].p - native.top[0].p) <= 1e-4);
+    const bench = await page.evaluate(() => window.folia_lab.bench({ runs: 5 }));
+    assert.deepEqual(bench.rows.map((r) => r.threads), [1, 1]);
+    assert.equal((await page.evaluate(() => window.folia_lab.state())).history.entries, 0);
+
+    await context.setOffline(true);
+    await server.close();
+    await page.reload();
+    assert.equal((await page.evaluate(() => window.folia_lab.ready)).build, 'folia-lab');
+    assert.deepEqual((await open()).top, diag.top, 'the same diagnosis offline');
+    assert.deepEqual(foreign_requests(b.requests, origin), [], 'requests to another origin');
+  } catch (e) {
+    console.error(`browser log:\n${b.logs.join('\n')}`);
+    throw e;
+  } finally {
+    await b.close();
+    await server.close().catch(() => {});
+  }
+});
