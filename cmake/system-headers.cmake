@@ -1,11 +1,11 @@
-# Header-only Debian packages (stb, nlohmann-json, catch2) live in /usr/include. Native builds
+# Header-only Debian packages (stb, nlohmann-json, catch2, CLI11 for the web lab) live in /usr/include. Native builds
 # see them already; emcc must never get -I/usr/include (it would pull glibc headers), so the wasm
 # build gets a directory of symlinks to just these packages.
 set(FOLIA_SYSTEM_HEADERS_DIR "")
 if(EMSCRIPTEN)
   set(FOLIA_SYSTEM_HEADERS_DIR "${CMAKE_BINARY_DIR}/system-headers")
   file(MAKE_DIRECTORY "${FOLIA_SYSTEM_HEADERS_DIR}")
-  foreach(pkg stb nlohmann catch2)
+  foreach(pkg stb nlohmann catch2 CLI)
     if(EXISTS "/usr/include/${pkg}" AND NOT EXISTS "${FOLIA_SYSTEM_HEADERS_DIR}/${pkg}")
       file(CREATE_LINK "/usr/include/${pkg}" "${FOLIA_SYSTEM_HEADERS_DIR}/${pkg}" SYMBOLIC)
     endif()

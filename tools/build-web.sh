@@ -5,8 +5,8 @@
 #   tools/build-web.sh [--out DIR] [--version STR] [--model FILE] [--wasm-dir DIR] [--wasm-mt-dir DIR]
 # (the wasm folders also come from FOLIA_WASM_DIR / FOLIA_WASM_MT_DIR)
 #
-# Needs: build/wasm/**/folia-web.{js,wasm} and build/wasm-mt/**/folia-web-mt.{js,wasm}
-# (tools/build-wasm.sh), wasm/folia-engine.js (the JS binding, copied as is), shared/models/plantvillage.folia (or --model / FOLIA_MODEL), web/node_modules
+# Needs: build/wasm/**/folia-web.{js,wasm} and build/wasm-mt/**/folia-web-mt.{js,wasm}, and the
+# web lab's folia-lab.{js,wasm} / folia-lab-mt.{js,wasm} next to them (tools/build-wasm.sh), wasm/folia-engine.js (the JS binding, copied as is), shared/models/plantvillage.folia (or --model / FOLIA_MODEL), web/node_modules
 # (tools/setup.sh). The output appears atomically (built in DIR.tmp, then renamed).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,7 +57,7 @@ for f in "$root"/web/src/*; do
   cp "$f" "$tmp/"
 done
 case "$version" in *[!A-Za-z0-9.+_-]*) die "version may hold only letters, digits and . + _ -" ;; esac
-sed -i "s|__FOLIA_VERSION__|$version|g" "$tmp/index.html" "$tmp/app.js" "$tmp/worker.js"
+sed -i "s|__FOLIA_VERSION__|$version|g" "$tmp/index.html" "$tmp/app.js" "$tmp/worker.js" "$tmp/lab.html"
 ! grep -l __FOLIA_VERSION__ "$tmp"/*.* || die "unstamped __FOLIA_VERSION__ left"
 
 step "icons"
@@ -71,6 +71,18 @@ cp "$(dirname "$mt_js")/folia-web-mt.wasm" "$tmp/folia-web-mt.wasm"
 # Emscripten 3.1.x writes the pthread bootstrap as a separate file.
 if [ -f "$(dirname "$mt_js")/folia-web-mt.worker.js" ]; then
   cp "$(dirname "$mt_js")/folia-web-mt.worker.js" "$tmp/"
+fi
+
+# The web lab's modules (lab.html loads one; the service worker caches them on the first lab
+# visit, they are not in the app's precache).
+step "web lab modules"
+for f in "$(dirname "$st_js")/folia-lab.js" "$(dirname "$st_js")/folia-lab.wasm" \
+         "$(dirname "$mt_js")/folia-lab-mt.js" "$(dirname "$mt_js")/folia-lab-mt.wasm"; do
+  [ -f "$f" ] || die "$f not found: run tools/build-wasm.sh (FOLIA_WASM_LAB=ON)"
+  cp "$f" "$tmp/"
+done
+if [ -f "$(dirname "$mt_js")/folia-lab-mt.worker.js" ]; then
+  cp "$(dirname "$mt_js")/folia-lab-mt.worker.js" "$tmp/"
 fi
 
 # The one JS binding of the C API (classic/UMD script): the app's worker importScripts() it.

@@ -28,7 +28,8 @@ fi
 pkgs=(build-essential cmake ninja-build clang-14 clang-format pkg-config dpkg-dev xz-utils time
       libstb-dev catch2 libcli11-dev nlohmann-json3-dev libfmt-dev libcpuinfo-dev
       libtorch-dev libgloo-dev python3-torch python3-pil python3-numpy python3-matplotlib
-      emscripten nodejs chromium)
+      emscripten nodejs chromium
+      libsdl2-dev libimgui-dev libgl-dev xvfb xauth)  # folia-lab and its tests under Xvfb
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 mkdir -p "$here/build"
@@ -71,6 +72,10 @@ fetch_src pthreadpool trixie 'pthreadpool_*.orig.tar.*' pthreadpool
 fetch_src fxdiv bookworm 'fxdiv_*.orig.tar.*' fxdiv
 fetch_src fp16 bookworm 'fp16_*.orig.tar.*' fp16
 fetch_src psimd bookworm 'psimd_*.orig.tar.*' psimd
+# The web lab (wasm/lab): SDL2 and Dear ImGui compiled with emcc from their Debian sources
+# (Emscripten's -sUSE_SDL=2 port downloads from the internet).
+fetch_src libsdl2 bookworm 'libsdl2_*.orig.tar.*' sdl2
+fetch_src imgui bookworm 'imgui_*.orig.tar.*' imgui
 
 # --- npm packages for web tooling and browser tests ------------------------------------------
 if [ -f "$here/web/package.json" ] && [ ! -d "$here/web/node_modules" ]; then

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "options.h"
+#include "progress.h"
 
 namespace folia::train {
 
@@ -18,6 +19,18 @@ namespace folia::train {
 inline void tune_malloc_for_training() {
     mallopt(M_MMAP_MAX, 0);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+// --progress bar|json on a command that reports progress; call apply_progress_option after
+// parsing.
+inline void add_progress_option(CLI::App *c, std::string &style) {
+    c->add_option("--progress", style,
+                  "bar: human progress on stderr (default); json: one JSON object per line per "
+                  "event on stdout (step, epoch, day, round, experience, done)")
+        ->check(CLI::IsMember({"bar", "json"}));
+}
+inline void apply_progress_option(const std::string &style) {
+    set_progress_json(style == "json");
 }
 
 inline void add_data_options(CLI::App *c, data_options &o) {

@@ -362,6 +362,13 @@ folia_net run_steps(incremental_run &r, seed_run &sr, const strategy_spec &sp,
                    "forgetting {:.2f} | {}\n",
                    sr.seed, sp.name, t, 100 * cm.acc.back(), percent_list(row),
                    100 * cm.stream_forgetting.back(), r.clock.line());
+        emit_progress("experience", {{"seed", sr.seed},
+                                     {"strategy", sp.name},
+                                     {"step", t},
+                                     {"steps", sr.T - 1},
+                                     {"acc", cm.acc.back()},
+                                     {"test_acc", row},
+                                     {"forgetting", cm.stream_forgetting.back()}});
     }
     run["matrix"] = m.acc;
     run["metrics"] = compute_cl_metrics(m).to_json();

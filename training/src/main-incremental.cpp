@@ -50,6 +50,8 @@ int main(int argc, char **argv) {
     bool no_export = false, quiet = false;
     app.add_flag("--no-export", no_export, "do not write <out>/models/*.folia");
     app.add_flag("--quiet", quiet, "no per-epoch progress bars");
+    std::string progress_style = "bar";
+    add_progress_option(&app, progress_style);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
@@ -59,7 +61,10 @@ int main(int argc, char **argv) {
     o.progress = !quiet;
     try {
         setup_runtime(o.data.threads);
-        return cmd_incremental(o);
+        apply_progress_option(progress_style);
+        const int rc = cmd_incremental(o);
+        emit_progress("done", {{"status", rc}});
+        return rc;
     } catch (const std::exception &e) {
         std::fprintf(stderr, "folia-incremental: %s\n", e.what());
         return 1;

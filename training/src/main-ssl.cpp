@@ -74,6 +74,8 @@ int main(int argc, char **argv) {
     run->add_flag("--overwrite", so.overwrite, "start again even if <out>/state.pt exists");
     run->add_option("--export", so.export_model, "write the final model file here");
     run->add_flag("--quiet", quiet, "no per-day progress lines");
+    std::string progress_style = "bar";
+    add_progress_option(run, progress_style);
 
     supervised_options su;
     bool su_quiet = false;
@@ -109,7 +111,9 @@ int main(int argc, char **argv) {
             so.progress = !quiet;
             so.command = command;
             setup_runtime(so.data.threads);
+            apply_progress_option(progress_style);
             run_ssl(so);
+            emit_progress("done", {{"status", 0}});
         } else if (*sup) {
             su.progress = !su_quiet;
             su.command = command;

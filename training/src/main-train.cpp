@@ -43,6 +43,8 @@ int main(int argc, char **argv) {
                      "per --data folder: times each training image is seen per epoch")
         ->delimiter(',');
     train->add_option("--label-smoothing", tr.label_smoothing);
+    std::string progress_style = "bar";
+    add_progress_option(train, progress_style);
     train->add_option(
         "--master", tr.dist.master,
         "data-parallel: HOST:PORT of rank 0's store (default MASTER_ADDR:MASTER_PORT)");
@@ -138,9 +140,14 @@ int main(int argc, char **argv) {
         if (*bench) threads = be.threads;
         if (*bench_dist) threads = bd.threads;
         setup_runtime(threads);
+        apply_progress_option(progress_style);
         if (*split) return cmd_split(split_o);
         if (*cache) return cmd_cache(cache_o);
-        if (*train) return cmd_train(tr);
+        if (*train) {
+            const int rc = cmd_train(tr);
+            emit_progress("done", {{"status", rc}});
+            return rc;
+        }
         if (*exp) return cmd_export(ex);
         if (*eval) return cmd_eval(ev);
         if (*cal) return cmd_calibrate(ca);

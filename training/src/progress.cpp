@@ -1,10 +1,35 @@
 // progress.cpp
 #include "progress.h"
 
+#include <atomic>
 #include <cstdio>
+#include <mutex>
 #include <unistd.h>
 
 namespace folia::train {
+
+namespace {
+std::atomic<bool> g_progress_json{false};
+std::mutex g_emit_mutex;
+}  // namespace
+
+void set_progress_json(bool on) {
+    g_progress_json = on;
+}
+bool progress_json() {
+    return g_progress_json;
+}
+
+void emit_progress(const std::string &event, nlohmann::json fields) {
+    if (!progress_json()) return;
+    nlohmann::json j = {{"event", event}};
+    j.update(fields);
+    // Non-finite numbers would dump as null: readers then see a missing figure, not garbage.
+    const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::lock_guard<std::mutex> lock(g_emit_mutex);
+    std::fputs((line + "\n").c_str(), stdout);
+    std::fflush(stdout);
+}
 
 std::string format_duration(double s) {
     if (!(s >= 0) || s > 1e7) return "?";
@@ -53,6 +78,7 @@ void progress_bar::finish(const std::string &extra) {
 }
 
 void progress_bar::draw(bool final_line) {
+    if (progress_json()) return;  // the JSON lines replace the bar
     constexpr int width = 24;
     const double frac = total_ > 0 ? double(done_) / double(total_) : 1.0;
     const int fill = int(frac * width + 0.5);

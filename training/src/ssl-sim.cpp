@@ -415,6 +415,19 @@ bool simulate_day(ssl_run &r, int days_total) {
                    st.below_tau + st.capped, st.below_tau, st.capped, 100 * d.precision_total,
                    100 * r.current_val, eta_s >= 0 ? format_duration(eta_s) : "(after 1st retrain)",
                    retrain ? " -> retrain" : "");
+    if (o.progress)
+        emit_progress("day", {{"day", d.day},
+                              {"days", days_total},
+                              {"arrived", d.arrived},
+                              {"accepted", d.accepted},
+                              {"correct", d.correct},
+                              {"day_precision", d.accepted ? double(d.correct) / d.accepted : 0.0},
+                              {"buffer", d.buffer},
+                              {"accepted_total", d.accepted_total},
+                              {"precision", d.precision_total},
+                              {"val_acc", r.current_val},
+                              {"retrain", retrain},
+                              {"eta_s", eta_s}});
     return retrain;
 }
 
@@ -465,6 +478,17 @@ void retrain_round(ssl_run &r) {
                    "val acc {:.2f} %, test acc {:.2f} %, {}; checkpoint {}\n",
                    rr.round, rr.day, rr.new_labels, 100 * rr.new_precision, rr.accepted_total,
                    100 * rr.val_acc, 100 * rr.test_acc, format_duration(rr.seconds), r.state_path);
+    if (o.progress)
+        emit_progress("round", {{"round", rr.round},
+                                {"day", rr.day},
+                                {"new_labels", rr.new_labels},
+                                {"new_precision", rr.new_precision},
+                                {"accepted", rr.accepted_total},
+                                {"precision", rr.precision_total},
+                                {"loss", rr.loss},
+                                {"val_acc", rr.val_acc},
+                                {"test_acc", rr.test_acc},
+                                {"seconds", rr.seconds}});
 }
 
 // A control round: the steps the SSL run's round took, on the labeled images only, in whole

@@ -224,6 +224,49 @@ void trainer::train_step(const train_batch &b, int epoch, double lr) {
     last_correct_ = logits.argmax(1).eq(b.y).sum().item<double>();
 }
 
+// --progress json: a "step" line at most twice a second and at an epoch's last step. eta_s
+// counts this epoch's remaining steps and the remaining epochs at this epoch's step rate.
+void trainer::emit_step(int epoch, int64_t k, int64_t steps, double loss, double acc, double lr,
+                        const progress_bar &bar, double *last_emit) const {
+    const double t = bar.elapsed_s();
+    if (k + 1 < steps && *last_emit >= 0 && t - *last_emit < 0.5) return;
+    *last_emit = t;
+    const double per_step = t / double(k + 1);
+    const double left = double(steps - k - 1) + double(cfg_.epochs - epoch - 1) * double(steps);
+    emit_progress("step", {{"epoch", epoch + 1},
+                           {"epochs", cfg_.epochs},
+                           {"step", k + 1},
+                           {"steps", steps},
+                           {"global_step", step_},
+                           {"loss", loss},
+                           {"acc", acc},
+                           {"lr", lr},
+                           {"images_per_s", bar.items_per_s()},
+                           {"eta_s", per_step * left}});
+}
+
+// --progress json: one "epoch" line after each epoch of fit(); eta_s assumes the remaining
+// epochs take as long as the mean epoch so far (early stopping may end sooner).
+void trainer::emit_epoch(const epoch_record &rec, int epoch, bool has_val, bool best) const {
+    double secs = 0;
+    for (const auto &h : history_) secs += h.seconds;
+    const double mean = history_.empty() ? 0 : secs / double(history_.size());
+    nlohmann::json j = {{"epoch", epoch + 1},
+                        {"epochs", cfg_.epochs},
+                        {"loss", rec.train_loss},
+                        {"acc", rec.train_acc},
+                        {"lr", rec.lr},
+                        {"images_per_s", rec.images_per_s},
+                        {"seconds", rec.seconds},
+                        {"best", best},
+                        {"eta_s", mean * double(cfg_.epochs - epoch - 1)}};
+    if (has_val) {
+        j["val_loss"] = rec.val_loss;
+        j["val_acc"] = rec.val_acc;
+    }
+    emit_progress("epoch", j);
+}
+
 epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int epoch) {
     epoch_record rec;
     rec.epoch = epoch;
@@ -255,6 +298,7 @@ epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int e
     progress_bar bar(fmt::format("epoch {:>3}/{}", epoch + 1, cfg_.epochs),
                      int64_t(steps) * int64_t(std::min(bs, items.size())));
     double loss_sum = 0, seen = 0, correct = 0;
+    double last_emit = -1;  // bar.elapsed_s() of the last "step" line
     std::future<train_batch> next;
     if (steps > 0)
         next = std::async(std::launch::async,
@@ -283,6 +327,8 @@ epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int e
             bar.update(int64_t(seen) * int64_t(ranks),
                        fmt::format(" loss {:.3f} acc {:.1f}% lr {:.2e}", loss_sum / seen,
                                    100 * correct / seen, lr));
+        if (cfg_.progress && progress_json())
+            emit_step(epoch, k, steps, loss_sum / seen, correct / seen, lr, bar, &last_emit);
     }
     if (dist_) {
         // The epoch's figures over all ranks.
@@ -427,6 +473,7 @@ std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
         if (cfg_.progress)
             fmt::print(stderr, "epoch {:>3}: val loss {:.4f} acc {:.2f}%{}\n", epoch + 1,
                        rec.val_loss, 100 * rec.val_acc, improved ? " (best)" : "");
+        if (cfg_.progress && writes_files()) emit_epoch(rec, epoch, !val.empty(), improved);
         if (!cfg_.out_dir.empty() && writes_files()) write_epoch_files(epoch, improved, rec);
         if (epoch_cb_) epoch_cb_(rec);
     }

@@ -29,6 +29,7 @@ namespace folia::train {
 
 class dist_group;    // dist.h
 class grad_reducer;  // dist.h
+class progress_bar;  // progress.h
 
 struct train_item {
     int32_t image = 0;    // index into the image_cache
@@ -154,6 +155,9 @@ class trainer {
     std::pair<double, double> validate(const std::vector<train_item> &val);  // loss, accuracy
     void write_epoch_files(int epoch, bool improved, const epoch_record &rec);
     size_t global_batch() const;
+    void emit_step(int epoch, int64_t k, int64_t steps, double loss, double acc, double lr,
+                   const progress_bar &bar, double *last_emit) const;
+    void emit_epoch(const epoch_record &rec, int epoch, bool has_val, bool best) const;
     folia_net model_;
     const image_cache &images_;
     train_config cfg_;

@@ -7,6 +7,10 @@
 // - A new version installs completely (every file checked against its sha-256 via fetch
 //   integrity), then WAITS. The page shows "Update available"; on tap it posts SKIP_WAITING, the
 //   new worker activates, deletes the old caches, and the page reloads.
+// - The lab (lab.html and its wasm module, see lab_manifest) is NOT precached: a farmer's first
+//   visit downloads only the app. Its files go into a second cache (folia-lab-<version>) when
+//   the lab page asks (CACHE_LAB message, on its first visit) or when fetched, each checked
+//   against its sha-256; later versions re-cache them at install once a lab cache exists.
 // - Every response gets COOP/COEP/CORP headers, so the page is cross-origin isolated (threads)
 //   even on static hosts that cannot set headers. A navigation with ?isolate=0 is served without
 //   them, which forces the single-thread engine (tests, and a way out if threads misbehave).
@@ -14,6 +18,8 @@
 'use strict';
 
 const manifest = self.__WB_MANIFEST;
+// [{url, revision, integrity}] of the lab's files, written by web/scripts/inject-sw.mjs.
+const lab_manifest = __FOLIA_LAB_MANIFEST__;
 
 function fnv1a(s) {
   let h = 0x811c9dc5;
@@ -25,21 +31,44 @@ const cache_name = `folia-precache-${version}`;
 const scope_url = new URL(self.registration.scope);
 const abs = (url) => new URL(url, scope_url).href;
 const precached = new Set(manifest.map((e) => abs(e.url)));
+const lab_cache_name = `folia-lab-${fnv1a(JSON.stringify(lab_manifest.map((e) => [e.url, e.revision])))}`;
+const lab_entries = new Map(lab_manifest.map((e) => [abs(e.url), e]));
+
+// Fetches one file checked against its integrity (a file of another version is refused).
+async function fetch_checked(e) {
+  const init = { cache: 'no-cache', credentials: 'same-origin' };
+  if (e.integrity) init.integrity = e.integrity;
+  const res = await fetch(abs(e.url), init);
+  if (!res.ok) throw new Error(`${e.url}: HTTP ${res.status}`);
+  return res;
+}
+
+// Puts every lab file into the lab cache (all or nothing) -> number of files.
+async function cache_lab() {
+  const cache = await caches.open(lab_cache_name);
+  try {
+    await Promise.all(lab_manifest.map(async (e) => {
+      if (!(await cache.match(abs(e.url)))) await cache.put(abs(e.url), await fetch_checked(e));
+    }));
+  } catch (err) {
+    await caches.delete(lab_cache_name);
+    throw err;
+  }
+  return lab_manifest.length;
+}
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(cache_name);
     await Promise.all(manifest.map(async (e) => {
-      const url = abs(e.url);
       // cache: 'no-cache' revalidates with the server (a 304 reuses what the page itself just
       // downloaded on a first visit); integrity makes a file of another version fail the
       // install instead of being stored under this version's name.
-      const init = { cache: 'no-cache', credentials: 'same-origin' };
-      if (e.integrity) init.integrity = e.integrity;
-      const res = await fetch(url, init);
-      if (!res.ok) throw new Error(`precache ${e.url}: HTTP ${res.status}`);
-      await cache.put(url, res);
+      await cache.put(abs(e.url), await fetch_checked(e));
     }));
+    // The lab was visited under an older version: keep it offline (best effort).
+    const had_lab = (await caches.keys()).some((n) => n.startsWith('folia-lab-') && n !== lab_cache_name);
+    if (had_lab) await cache_lab().catch((err) => console.warn('lab not re-cached', err));
   })().catch(async (err) => {
     await caches.delete(cache_name);  // a half-filled cache must never be used
     throw err;
@@ -50,6 +79,7 @@ self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
     for (const name of await caches.keys()) {
       if (name.startsWith('folia-precache-') && name !== cache_name) await caches.delete(name);
+      if (name.startsWith('folia-lab-') && name !== lab_cache_name) await caches.delete(name);
     }
     await self.clients.claim();
   })());
@@ -57,6 +87,11 @@ self.addEventListener('activate', (event) => {
 
 self.addEventListener('message', (event) => {
   if (event.data && event.data.type === 'SKIP_WAITING') self.skipWaiting();
+  if (event.data && event.data.type === 'CACHE_LAB') {
+    const reply = (m) => event.source && event.source.postMessage({ type: 'CACHE_LAB', ...m });
+    event.waitUntil(cache_lab().then((files) => reply({ ok: true, files, cache_name: lab_cache_name }),
+      (err) => reply({ ok: false, error: String(err) })));
+  }
   if (event.data && event.data.type === 'VERSION') event.source && event.source.postMessage({ type: 'VERSION', version, cache_name });
 });
 
@@ -79,6 +114,21 @@ function wants_isolation(request, url) {
   return !(request.mode === 'navigate' && url.searchParams.get('isolate') === '0');
 }
 
+// A lab file: from the lab cache, else fetched (checked) and cached. A file of another version
+// (the server has moved on) is not cached; the network's answer is used as it is.
+async function lab_response(key) {
+  const cache = await caches.open(lab_cache_name);
+  const hit = await cache.match(key);
+  if (hit) return hit;
+  try {
+    const res = await fetch_checked(lab_entries.get(key));
+    await cache.put(key, res.clone());
+    return res;
+  } catch (err) {
+    return undefined;
+  }
+}
+
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;
@@ -89,6 +139,7 @@ self.addEventListener('fetch', (event) => {
     let key = url.origin + url.pathname;
     if (request.mode === 'navigate' && (key === scope_url.href || key.endsWith('/'))) key = abs('index.html');
     let res = precached.has(key) ? await cache.match(key) : undefined;
+    if (!res && lab_entries.has(key)) res = await lab_response(key);
     if (!res) res = await fetch(request);  // not part of the app (or cache evicted): network
     return wants_isolation(request, url) ? with_isolation(res) : res;
   })());

@@ -124,14 +124,19 @@ export function sha256(buf) {
   return createHash('sha256').update(buf).digest('hex');
 }
 
-// Every file of a dist, as {url relative to the dist: sha256} (sw.js excluded: not precached).
+// The web lab's files (lab.html and its wasm modules): not in the app's precache, cached by the
+// service worker on the first lab visit only (web/scripts/inject-sw.mjs).
+export const lab_file = /^(lab\.(html|js|css)|folia-lab[^/]*)$/;
+
+// Every precached file of a dist, as {url relative to the dist: sha256} (sw.js and the lab's
+// files excluded: not precached).
 export function dist_hashes(dir) {
   const out = {};
   const walk = (d) => {
     for (const f of readdirSync(d)) {
       const p = join(d, f);
       if (statSync(p).isDirectory()) walk(p);
-      else if (f !== 'sw.js') out[relative(dir, p)] = sha256(readFileSync(p));
+      else if (f !== 'sw.js' && !lab_file.test(relative(dir, p))) out[relative(dir, p)] = sha256(readFileSync(p));
     }
   };
   walk(dir);
