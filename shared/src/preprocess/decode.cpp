@@ -20,9 +20,14 @@ void stb_reset_stats() {
     t_largest_request = 0;
 }
 
+// Zero-filled: stb reads state it never wrote from damaged files (a scan that names a Huffman
+// table no DHT defined reads the uninitialised table in stbi__jpeg; found by fuzz_decode and
+// MemorySanitizer). With malloc the pixels then depended on whatever the heap held before (a
+// previous photo's bytes); with calloc they are a function of the file alone. Large blocks come
+// zeroed from the OS, so the 12 MP output buffer costs no extra pass.
 static void *stb_malloc(size_t n) {
     if (n > t_largest_request) t_largest_request = n;
-    return std::malloc(n);
+    return std::calloc(1, n == 0 ? 1 : n);
 }
 static void *stb_realloc(void *p, size_t n) {
     if (n > t_largest_request) t_largest_request = n;
