@@ -157,7 +157,8 @@ const char *folia_status_message(folia_status status) {
         case FOLIA_ERR_IMAGE_CORRUPT:
             return "image data truncated or damaged";
         case FOLIA_ERR_IMAGE_TOO_LARGE:
-            return "image too large: more pixels than the configured limit";
+            return "image too large: more pixels than the configured limit or more bytes than "
+                   "FOLIA_MAX_IMAGE_BYTES";
         case FOLIA_ERR_IMAGE_UNSUPPORTED:
             return "valid image of an unsupported kind";
         case FOLIA_ERR_ENGINE:
@@ -173,6 +174,8 @@ const char *folia_status_message(folia_status status) {
                    "characters";
         case FOLIA_ERR_TEACH_STATE:
             return "teaching call out of order (add after run, result before run)";
+        case FOLIA_ERR_MODEL_TOO_LARGE:
+            return "model file too large: more bytes than FOLIA_MAX_MODEL_BYTES";
         case FOLIA_STATUS_COUNT:
             break;
     }

@@ -117,10 +117,11 @@ struct stb_pixels {
 folia_status decode_stb(const uint8_t *bytes, size_t size, size_t max_pixels, stb_pixels *px) {
     if (!bytes && size > 0) return FOLIA_ERR_INVALID_ARGUMENT;
     if (size == 0) return FOLIA_ERR_IMAGE_EMPTY;
+    // Before a byte is looked at (stb also takes an int length).
+    static_assert(FOLIA_MAX_IMAGE_BYTES <= size_t(0x7FFFFFFF), "stb_image takes an int size");
+    if (size > FOLIA_MAX_IMAGE_BYTES) return FOLIA_ERR_IMAGE_TOO_LARGE;
     const image_kind kind = detail::sniff_kind(bytes, size);
     if (kind == image_kind::unknown) return FOLIA_ERR_IMAGE_FORMAT;
-    // stb takes an int length.
-    if (size > size_t(0x7FFFFFFF)) return FOLIA_ERR_IMAGE_TOO_LARGE;
 
     // The header decides the size before anything is allocated: the container walk reads it
     // without allocating, so an image announcing 40000x40000 is refused here even when the rest
