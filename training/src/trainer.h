@@ -136,6 +136,7 @@ class trainer {
 
   private:
     void save_state(const std::string &path, int next_epoch) const;
+    void write_history() const;  // <out_dir>/history.json
     folia_net model_;
     const image_cache &images_;
     train_config cfg_;
