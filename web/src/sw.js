@@ -7,6 +7,9 @@
 // - A new version installs completely (every file checked against its sha-256 via fetch
 //   integrity), then WAITS. The page shows "Update available"; on tap it posts SKIP_WAITING, the
 //   new worker activates, deletes the old caches, and the page reloads.
+// - Every file is checked again against its sha-256 each time it is served from the cache: a
+//   copy damaged or altered in the cache is never used. It is fetched again (with integrity)
+//   and the cache repaired; offline, the request fails with a 503 whose text says so.
 // - Every response gets COOP/COEP/CORP headers, so the page is cross-origin isolated (threads)
 //   even on static hosts that cannot set headers. A navigation with ?isolate=0 is served without
 //   them, which forces the single-thread engine (tests, and a way out if threads misbehave).
@@ -25,11 +28,14 @@ const cache_name = `folia-precache-${version}`;
 const scope_url = new URL(self.registration.scope);
 const abs = (url) => new URL(url, scope_url).href;
 const precached = new Set(manifest.map((e) => abs(e.url)));
+const integrity_of = new Map(manifest.map((e) => [abs(e.url), e.integrity]));
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(cache_name);
-    await Promise.all(manifest.map(async (e) => {
+    // allSettled: when one file fails (a dropped connection), the others' puts must be over
+    // before the catch below deletes the half-filled cache, or a late put could outlive it.
+    const results = await Promise.allSettled(manifest.map(async (e) => {
       const url = abs(e.url);
       // cache: 'no-cache' revalidates with the server (a 304 reuses what the page itself just
       // downloaded on a first visit); integrity makes a file of another version fail the
@@ -40,6 +46,8 @@ self.addEventListener('install', (event) => {
       if (!res.ok) throw new Error(`precache ${e.url}: HTTP ${res.status}`);
       await cache.put(url, res);
     }));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   })().catch(async (err) => {
     await caches.delete(cache_name);  // a half-filled cache must never be used
     throw err;
@@ -59,6 +67,41 @@ self.addEventListener('message', (event) => {
   if (event.data && event.data.type === 'SKIP_WAITING') self.skipWaiting();
   if (event.data && event.data.type === 'VERSION') event.source && event.source.postMessage({ type: 'VERSION', version, cache_name });
 });
+
+function sri_sha256(buf) {
+  return crypto.subtle.digest('SHA-256', buf).then((d) => {
+    let s = '';
+    for (const b of new Uint8Array(d)) s += String.fromCharCode(b);
+    return 'sha256-' + btoa(s);
+  });
+}
+
+// The cached copy of a precached file, its bytes checked against the manifest. A missing or
+// damaged copy is fetched again with integrity and stored; failing that (offline), a 503.
+async function verified(cache, key) {
+  const want = integrity_of.get(key);
+  const res = await cache.match(key);
+  if (res && !want) return res;
+  if (res) {
+    const body = await res.arrayBuffer();
+    if (await sri_sha256(body) === want) {
+      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    }
+    console.warn(`folia: the cached ${key} does not match its sha-256: fetching it again`);
+  }
+  try {
+    const fresh = await fetch(key, { cache: 'no-cache', credentials: 'same-origin', integrity: want });
+    if (fresh.ok) {
+      await cache.put(key, fresh.clone());
+      return fresh;
+    }
+  } catch { /* offline, or the server has another version: say so below */ }
+  const name = key.slice(scope_url.href.length);
+  return new Response(`the stored copy of ${name} is damaged (its SHA-256 does not match) and ` +
+    'could not be downloaded again: connect to the internet and reload', {
+    status: 503, statusText: 'Damaged in cache', headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+  });
+}
 
 // The same policy as index.html's meta tag, as a header so it also binds the workers.
 const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; img-src 'self' blob: data:; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
@@ -88,8 +131,8 @@ self.addEventListener('fetch', (event) => {
     const cache = await caches.open(cache_name);
     let key = url.origin + url.pathname;
     if (request.mode === 'navigate' && (key === scope_url.href || key.endsWith('/'))) key = abs('index.html');
-    let res = precached.has(key) ? await cache.match(key) : undefined;
-    if (!res) res = await fetch(request);  // not part of the app (or cache evicted): network
+    // Not part of the app: network.
+    const res = precached.has(key) ? await verified(cache, key) : await fetch(request);
     return wants_isolation(request, url) ? with_isolation(res) : res;
   })());
 });
