@@ -125,7 +125,12 @@ int context_max_batch(const folia_context *ctx) {
 extern "C" {
 
 const char *folia_status_message(folia_status status) {
-    switch (status) {
+    // Callers (JavaScript, C) may pass any int; in C++ a folia_status outside the enum's range is
+    // undefined (UBSan: "not a valid value for type 'folia_status'"), so read the int's bytes.
+    int value;
+    static_assert(sizeof value == sizeof status, "folia_status is an int in the C ABI");
+    std::memcpy(&value, &status, sizeof value);
+    switch (value) {
         case FOLIA_OK:
             return "ok";
         case FOLIA_ERR_INVALID_ARGUMENT:
