@@ -3,7 +3,8 @@
 #   bash tools/test-all.sh
 # Suites: native CTest (build/native); the native tests under ASan + UBSan
 # (tools/test-sanitizers.sh); every fuzz target for FOLIA_FUZZ_SECONDS (default 60,
-# tools/fuzz.sh); the wasm builds' CTest under node (tools/build-wasm.sh, when present); the browser tests (tools/test-web.sh, when present). FOLIA_DATA defaults to
+# tools/fuzz.sh); the wasm builds' CTest under node (tools/build-wasm.sh, when present); the
+# browser tests (tools/test-web.sh, when present). FOLIA_DATA defaults to
 # ../shared/data/plantvillage next to the repository.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
