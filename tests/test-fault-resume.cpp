@@ -69,6 +69,7 @@ outcome spawn(const std::vector<std::string> &argv, const std::vector<std::strin
     a.push_back(nullptr);
     e.push_back(nullptr);
     const auto t0 = std::chrono::steady_clock::now();
+    std::fflush(stdout);  // or the child's freopen writes the parent's buffered output again
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
