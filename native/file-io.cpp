@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -17,6 +20,33 @@ namespace {
 bool fail(std::string *error, const std::string &path, const std::string &why) {
     if (error) *error = path + ": " + why;
     return false;
+}
+
+// Fault injection for tests/test-fault-write.cpp, off unless set: FOLIA_FAULT_WRITE_AFTER_BYTES=N
+// makes an atomic write of more than N bytes stop after N bytes of its temp file and fail as a
+// full disk would (ENOSPC); with FOLIA_FAULT_WRITE_KILL=1 the process SIGKILLs itself there
+// instead (a crash mid-write: the temp file stays behind, and no reader ever opens it).
+size_t fault_write_limit(size_t size) {
+    const char *after = std::getenv("FOLIA_FAULT_WRITE_AFTER_BYTES");
+    if (!after || !*after) return size;
+    return std::min(size, size_t(std::strtoull(after, nullptr, 10)));
+}
+
+bool fault_kill_requested() {
+    const char *kill = std::getenv("FOLIA_FAULT_WRITE_KILL");
+    return kill && std::strcmp(kill, "1") == 0;
+}
+
+// The rename is durable only once the folder's entry is on disk too (best effort).
+void sync_parent_dir(const std::string &path) {
+    const size_t slash = path.find_last_of('/');
+    const std::string dir = slash == std::string::npos ? "."
+                            : slash == 0               ? "/"
+                                                       : path.substr(0, slash);
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    ::fsync(fd);
+    ::close(fd);
 }
 
 }  // namespace
@@ -90,7 +120,8 @@ bool write_file_atomic(const std::string &path, const void *data, size_t size, s
         return fail(error, path, std::string(what) + ": " + std::strerror(e));
     };
     const auto *p = static_cast<const uint8_t *>(data);
-    size_t left = size;
+    const size_t limit = fault_write_limit(size);
+    size_t left = limit;
     while (left > 0) {
         const ssize_t n = ::write(fd, p, left);
         if (n < 0) {
@@ -99,6 +130,11 @@ bool write_file_atomic(const std::string &path, const void *data, size_t size, s
         }
         p += n;
         left -= size_t(n);
+    }
+    if (limit < size) {
+        if (fault_kill_requested()) ::kill(::getpid(), SIGKILL);
+        errno = ENOSPC;
+        return abandon("write failed (injected fault)");
     }
     // mkstemps creates 0600; give the file the permissions an ordinary create would.
     const mode_t mask = ::umask(0);
@@ -116,6 +152,7 @@ bool write_file_atomic(const std::string &path, const void *data, size_t size, s
         ::unlink(tmp.c_str());
         return fail(error, path, std::string("rename failed: ") + std::strerror(e));
     }
+    sync_parent_dir(path);
     return true;
 }
 

@@ -17,6 +17,7 @@ bool read_lines(const std::string &path, std::vector<std::string> *out, std::str
 
 // Writes to a temporary file next to path, fsyncs it and renames it over path, so a reader (or
 // a crash) sees either the old file or the complete new one, never a partial write.
+// Tests inject faults here (FOLIA_FAULT_WRITE_*, see file-io.cpp).
 bool write_file_atomic(const std::string &path, const void *data, size_t size, std::string *error);
 
 }  // namespace folia_cli

@@ -1,6 +1,6 @@
 // make-random-model.cpp: `folia-make-random-model -o OUT [--classes N] [--labels CLASSES.txt]
-// [--seed S]`: a He-initialised model file, the stand-in for trained weights in tests and
-// benchmarks. Same seed, same bytes.
+// [--seed S] [--channels 4,8 --hidden 8 --input-size 16]`: a He-initialised model file, the
+// stand-in for trained weights in tests and benchmarks. Same seed, same bytes.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
@@ -29,6 +29,14 @@ int main(int argc, char **argv) {
     app.add_option("--abstain-threshold", ro.abstain_threshold,
                    "Calibrated p below which `diagnose` reports sure=false")
         ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--channels", ro.channels,
+                   "Conv block widths, e.g. 4,8 (default: the shipped 32,64,128,256)")
+        ->delimiter(',')
+        ->check(CLI::Range(1, 4096));
+    app.add_option("--hidden", ro.hidden, "FC hidden width (default 256)")
+        ->check(CLI::Range(1, 4096));
+    app.add_option("--input-size", ro.input_size, "Model input size S (default 128)")
+        ->check(CLI::Range(8, 1024));
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp &e) {

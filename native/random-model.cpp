@@ -11,6 +11,9 @@ namespace folia_cli {
 folia::model_file make_random_model(const random_model_options &opts) {
     folia::model_file m;
     m.arch.num_classes = opts.num_classes;
+    if (!opts.channels.empty()) m.arch.channels = opts.channels;
+    if (opts.hidden > 0) m.arch.hidden = opts.hidden;
+    if (opts.input_size > 0) m.preprocess.input_size = opts.input_size;
     if (!opts.labels.empty()) {
         m.labels = opts.labels;
     } else {

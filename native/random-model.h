@@ -19,6 +19,11 @@ struct random_model_options {
     bool random_bn = false;
     float temperature = 1.0f;
     float abstain_threshold = 0.0f;
+    // Architecture; empty channels = the shipped one (32, 64, 128, 256), hidden 256, input 128.
+    // Small ones make fast fuzzing seeds and test models.
+    std::vector<int> channels;
+    int hidden = 0;
+    int input_size = 0;
 };
 
 // Conv and FC weights ~ N(0, 2 / fan_in) (He, fan-in mode), biases 0. Deterministic in seed.

@@ -25,6 +25,7 @@ folia_add_catch_test(folia_test_preprocess
   "${_pp_dir}/test-preprocess-resize.cpp"
   "${_pp_dir}/test-preprocess-decode.cpp"
   "${_pp_dir}/test-preprocess-normalize.cpp"
+  "${_pp_dir}/test-fuzz-regressions.cpp"
   LIBS folia_preprocess)
 add_dependencies(folia_test_preprocess folia_preprocess_ref)
 # The decode tests reach stb's allocation statistics through the library's internal header.

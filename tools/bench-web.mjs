@@ -205,6 +205,12 @@ async function main() {
     // pthread workers from blob: URLs. The Folia app itself never needs this.
     const context = await browser.newContext({ bypassCSP: true });
     const page = await context.newPage();
+    // Privacy, as in the app's tests: the bench page may fetch nothing from another origin.
+    const foreign = [];
+    context.on('request', (r) => {
+      const u = r.url();
+      if (!(u.startsWith(server.url) || u.startsWith('blob:') || u.startsWith('data:'))) foreign.push(u);
+    });
     const logs = [];
     page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
     if (process.env.FOLIA_BENCH_VERBOSE) page.on('console', (m) => console.error(`[page] ${m.type()}: ${m.text()}`));
@@ -218,6 +224,7 @@ async function main() {
       throw e;
     }
     result.host.loadavg_after_inference = load();
+    if (foreign.length) throw new Error(`the bench page requested another origin: ${foreign.join(', ')}`);
     await context.close();
     if (opt.app) {
       need(join(dist, 'index.html'), 'run tools/build-web.sh');

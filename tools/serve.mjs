@@ -8,7 +8,9 @@
 // host; the service worker then adds them itself from the second load, unless ?isolate=0).
 // Responses are gzipped when the browser accepts it (as static hosts do), so the first-visit
 // download it measures is what a phone would transfer.
-// Also importable: startServer({root, port, coi}) -> {url, server, setRoot, requests, close}.
+// Also importable: startServer({root, port, coi}) -> {url, server, setRoot, setIntercept,
+// requests, close}. setIntercept(fn) lets a test answer (or break) requests itself: fn(req, res,
+// file) runs before the normal response and returns true when it handled the request.
 import { createReadStream, promises as fs } from 'node:fs';
 import http from 'node:http';
 import { gzipSync } from 'node:zlib';
@@ -33,6 +35,7 @@ const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-sr
 
 export function startServer({ root, port = 0, coi = true, host = '127.0.0.1' } = {}) {
   let base = path.resolve(root);
+  let intercept = null;
   const requests = [];  // [{method, url, status, bytes}] for tests
   const gz_cache = new Map();  // path + etag -> gzipped bytes
   const server = http.createServer(async (req, res) => {
@@ -58,6 +61,10 @@ export function startServer({ root, port = 0, coi = true, host = '127.0.0.1' } =
       return done(404, { 'Content-Type': 'text/plain' }, 'not found');
     }
     if (!st.isFile()) return done(404, { 'Content-Type': 'text/plain' }, 'not found');
+    if (intercept && intercept(req, res, file)) {
+      requests.push({ method: req.method, url: req.url, status: 'intercepted' });
+      return undefined;
+    }
     const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] || '');
     const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}${gzip ? '-gz' : ''}"`;
     const headers = {
@@ -109,6 +116,7 @@ export function startServer({ root, port = 0, coi = true, host = '127.0.0.1' } =
         server,
         requests,
         setRoot: (r) => { base = path.resolve(r); },
+        setIntercept: (fn) => { intercept = fn; },
         close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
       });
     });

@@ -26,7 +26,7 @@ SRC
 fi
 
 pkgs=(build-essential cmake ninja-build clang-14 clang-format pkg-config dpkg-dev xz-utils time
-      libstb-dev catch2 libcli11-dev nlohmann-json3-dev libfmt-dev libcpuinfo-dev
+      libclang-rt-14-dev libstb-dev catch2 libcli11-dev nlohmann-json3-dev libfmt-dev libcpuinfo-dev
       libtorch-dev libgloo-dev python3-torch python3-pil python3-numpy python3-matplotlib
       emscripten nodejs chromium
       libsdl2-dev libimgui-dev libgl-dev xvfb xauth)  # folia-lab and its tests under Xvfb

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every Folia test suite, then prints "N passed, N failed" over all.
 #   bash tools/test-all.sh
-# Suites: native CTest (build/native); the wasm builds' CTest under node (tools/build-wasm.sh,
-# when present); the browser tests (tools/test-web.sh, when present). FOLIA_DATA defaults to
+# Suites: native CTest (build/native); the native tests under ASan + UBSan
+# (tools/test-sanitizers.sh); every fuzz target for FOLIA_FUZZ_SECONDS (default 60,
+# tools/fuzz.sh); the wasm builds' CTest under node (tools/build-wasm.sh, when present); the
+# browser tests (tools/test-web.sh, when present). FOLIA_DATA defaults to
 # ../shared/data/plantvillage next to the repository.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +63,16 @@ if bash tools/build-native.sh; then
 else
   summary+=("native   build FAILED")
   total_failed=$((total_failed + 1))
+fi
+
+# --- hook: the native tests under ASan + UBSan + LeakSanitizer (build/asan) ------------------
+if [ -x tools/test-sanitizers.sh ]; then
+  run_suite asan bash tools/test-sanitizers.sh
+fi
+
+# --- hook: libFuzzer targets, FOLIA_FUZZ_SECONDS each (default 60; build/fuzz) -------------
+if [ -x tools/fuzz.sh ]; then
+  run_suite fuzz bash tools/fuzz.sh --seconds "${FOLIA_FUZZ_SECONDS:-60}"
 fi
 
 # --- hook: wasm builds + their CTest suites under node (tools/build-wasm.sh) ---------------

@@ -53,6 +53,7 @@ FOLIA_API const char *folia_web_status_name(int status) {
         FOLIA_WEB_NAME(FOLIA_ERR_TEACH_LABEL)
         FOLIA_WEB_NAME(FOLIA_ERR_TEACH_STATE)
 #endif
+        FOLIA_WEB_NAME(FOLIA_ERR_MODEL_TOO_LARGE)
         case FOLIA_STATUS_COUNT:
             break;
     }

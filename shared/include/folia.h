@@ -32,18 +32,34 @@ typedef enum folia_status {
     FOLIA_ERR_IMAGE_EMPTY = 12,        // zero bytes
     FOLIA_ERR_IMAGE_FORMAT = 13,       // not a JPEG/PNG we can read (random bytes, unknown format)
     FOLIA_ERR_IMAGE_CORRUPT = 14,      // recognised format, but the data is truncated or damaged
-    FOLIA_ERR_IMAGE_TOO_LARGE = 15,    // header announces more pixels than params.max_pixels
+    FOLIA_ERR_IMAGE_TOO_LARGE = 15,    // over params.max_pixels (header) or FOLIA_MAX_IMAGE_BYTES
     FOLIA_ERR_IMAGE_UNSUPPORTED = 16,  // a valid image of a kind we do not take (e.g. 16-bit)
     // engine
     FOLIA_ERR_ENGINE = 17,  // XNNPACK refused to build or run the graph
     // teaching (folia_teach_*)
-    FOLIA_ERR_CANCELLED = 18,    // the progress callback asked to stop
-    FOLIA_ERR_TEACH_LIMIT = 19,  // too many photos or new classes in one session
-    FOLIA_ERR_TEACH_EMPTY = 20,  // folia_teach_run with no photo added
-    FOLIA_ERR_TEACH_LABEL = 21,  // label empty, too long, not UTF-8 or with control chars
-    FOLIA_ERR_TEACH_STATE = 22,  // call out of order (add after run, result before run)
-    FOLIA_STATUS_COUNT = 23
+    FOLIA_ERR_CANCELLED = 18,        // the progress callback asked to stop
+    FOLIA_ERR_TEACH_LIMIT = 19,      // too many photos or new classes in one session
+    FOLIA_ERR_TEACH_EMPTY = 20,      // folia_teach_run with no photo added
+    FOLIA_ERR_TEACH_LABEL = 21,      // label empty, too long, not UTF-8 or with control chars
+    FOLIA_ERR_TEACH_STATE = 22,      // call out of order (add after run, result before run)
+    FOLIA_ERR_MODEL_TOO_LARGE = 23,  // model file over FOLIA_MAX_MODEL_BYTES (read or written)
+    FOLIA_STATUS_COUNT = 24
 } folia_status;
+
+// ---- limits (docs/limits.md): checked before anything large is allocated -------------------
+// Encoded photo (folia_classify_image, folia_teach_add_image): more bytes => IMAGE_TOO_LARGE.
+// A 50 MP camera JPEG is ~25 MB.
+#define FOLIA_MAX_IMAGE_BYTES ((size_t)64 << 20)
+// Model file, read (folia_init_from_buffer*) or written (folia_teach_result): more bytes =>
+// FOLIA_ERR_MODEL_TOO_LARGE. The shipped model with its exemplars is 2.2 MB.
+#define FOLIA_MAX_MODEL_BYTES ((size_t)64 << 20)
+// Teaching session: folia_teach_params.max_photos at most FOLIA_TEACH_MAX_PHOTOS (else
+// folia_teach_begin says INVALID_ARGUMENT); folia_teach_add_image says TEACH_LIMIT once the
+// session holds max_photos photos or photos * views_per_photo would pass FOLIA_TEACH_MAX_VIEWS.
+// A session holds each photo resized (S*S*3 bytes: 48 KiB at 128) and each view's features
+// (1 KiB at C = 256), so at these caps it stays under ~70 MB of the wasm heap.
+#define FOLIA_TEACH_MAX_PHOTOS 1000
+#define FOLIA_TEACH_MAX_VIEWS 16384
 
 // A one-line, human-readable message for every status (never NULL).
 FOLIA_API const char *folia_status_message(folia_status status);
@@ -106,7 +122,7 @@ typedef struct folia_teach_params {
     float weight_decay;    // default 1e-4 (Adam L2, torch semantics)
     uint64_t seed;         // default 42 — same photos + seed (+ date) => same bytes on a target;
                            // native vs wasm: same top-1, probabilities within 0.02
-    int max_photos;        // default 500 photos per session
+    int max_photos;        // default 500 photos per session, at most FOLIA_TEACH_MAX_PHOTOS
     int max_new_classes;   // default 8
     int replay_exemplars;  // 1 = replay the model file's exemplar features (default 1)
     // Added fields (append only):

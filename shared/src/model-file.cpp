@@ -129,6 +129,10 @@ folia_status parse_model_file(const uint8_t *bytes, size_t size, model_file *out
                               std::string *error) {
     if (!out || (!bytes && size > 0))
         return fail(FOLIA_ERR_INVALID_ARGUMENT, error, "null argument");
+    if (size > FOLIA_MAX_MODEL_BYTES)
+        return fail(FOLIA_ERR_MODEL_TOO_LARGE, error,
+                    "model file has " + std::to_string(size) + " bytes, more than the " +
+                        std::to_string(FOLIA_MAX_MODEL_BYTES) + "-byte limit");
     if (size < k_model_fixed_header)
         return fail(
             FOLIA_ERR_MODEL_TOO_SMALL, error,
@@ -308,6 +312,12 @@ folia_status write_model_file(const model_file &m, std::vector<uint8_t> *out, st
     j["tensors"] = tensors;
     const std::string hdr = j.dump();
     const size_t payload_start = align_up(k_model_fixed_header + hdr.size());
+    // Never write a file that parse_model_file would refuse.
+    if (payload_start + payload.size() > FOLIA_MAX_MODEL_BYTES)
+        return fail(FOLIA_ERR_MODEL_TOO_LARGE, error,
+                    "model file would have " + std::to_string(payload_start + payload.size()) +
+                        " bytes, more than the " + std::to_string(FOLIA_MAX_MODEL_BYTES) +
+                        "-byte limit");
     out->assign(payload_start + payload.size(), 0);
     uint8_t *b = out->data();
     std::memcpy(b, k_model_magic, 8);

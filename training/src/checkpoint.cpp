@@ -1,12 +1,14 @@
-// checkpoint.cpp
+// checkpoint.cpp: checkpoints as LibTorch archives (checkpoint.h).
 #include "checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <sstream>
 #include <stdexcept>
-#include <unistd.h>
+
+#include "file-io.h"
 
 namespace folia::train {
 
@@ -60,14 +62,10 @@ void save_checkpoint(const std::string &path, folia_net &model, torch::optim::Op
     ar.write("meta", string_tensor(full.dump()));
     ar.write("rng", at::detail::getDefaultCPUGenerator().get_state());
     for (const auto &[k, v] : extra) ar.write("extra." + k, v);
-    const std::filesystem::path p(path);
-    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-    const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-    ar.save_to(tmp);
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "'");
-    }
+    // Serialised in memory, then one atomic write (temp + fsync + rename), like every other file.
+    std::ostringstream bytes;
+    ar.save_to(bytes);
+    write_file_atomic(path, bytes.str());
 }
 
 bool load_checkpoint(const std::string &path, folia_net &model, torch::optim::Optimizer *optimizer,

@@ -2,10 +2,13 @@
 #include "trainer.h"
 
 #include <cmath>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 #include <future>
+#include <unistd.h>
 
 #include "checkpoint.h"
 #include "dist.h"
@@ -33,6 +36,32 @@ void setup_runtime(int threads) {
     // LibTorch picks 1 thread on this VM (cpuinfo sees one core): always set it explicitly.
     torch::set_num_threads(std::max(1, threads));
 }
+
+namespace {
+
+// Fault injection for tests/test-fault-resume.cpp: FOLIA_FAULT_KILL_AT_STEP=N makes the process
+// SIGKILL itself once the global optimiser step count reaches N (mid-epoch, before the epoch's
+// checkpoint), as a power cut would. Off unless set.
+void fault_kill_at_step(int64_t step) {
+    static const int64_t at = [] {
+        const char *v = std::getenv("FOLIA_FAULT_KILL_AT_STEP");
+        return v && *v ? std::strtoll(v, nullptr, 10) : int64_t(-1);
+    }();
+    if (at >= 0 && step == at) ::kill(::getpid(), SIGKILL);
+}
+
+// A killed run leaves the temp file of the write it was in (file-io.cpp names them
+// "<file>.tmp<pid>"). Nobody reads them; the resumed run, the folder's only writer, removes them.
+void remove_stale_temps(const std::string &dir) {
+    std::error_code ec;
+    for (const auto &e : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        for (const char *f : {"last.pt.tmp", "best.pt.tmp", "history.json.tmp"})
+            if (name.rfind(f, 0) == 0) std::filesystem::remove(e.path(), ec);
+    }
+}
+
+}  // namespace
 
 train_config config_from_options(const fit_options &o) {
     train_config cfg;
@@ -317,6 +346,7 @@ epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int e
         const double lr = lr_at(step_);
         train_step(b, epoch, lr);
         ++step_;
+        fault_kill_at_step(step_);
         const double n = double(b.items.size());
         // A rank's loss is its share of the global batch's times the world size (default_loss),
         // so summed over ranks these terms give (global loss) x (global rows).
@@ -383,6 +413,17 @@ eval_result trainer::evaluate(const std::vector<train_item> &items) {
     return r;
 }
 
+void trainer::write_history() const {
+    nlohmann::json h = nlohmann::json::array();
+    for (const auto &r : history_) h.push_back(r.to_json());
+    write_file_atomic(cfg_.out_dir + "/history.json", nlohmann::json({{"config", cfg_.to_json()},
+                                                                      {"best_epoch", best_epoch_},
+                                                                      {"best_val_acc", best_acc_},
+                                                                      {"epochs", h}})
+                                                              .dump(1) +
+                                                          "\n");
+}
+
 void trainer::save_state(const std::string &path, int next_epoch) const {
     nlohmann::json meta;
     meta["next_epoch"] = next_epoch;
@@ -404,14 +445,7 @@ void trainer::write_epoch_files(int epoch, bool improved, const epoch_record &re
         save_checkpoint(best, model_, nullptr, meta);
     }
     save_state(last, epoch + 1);
-    nlohmann::json h = nlohmann::json::array();
-    for (const auto &r : history_) h.push_back(r.to_json());
-    write_file_atomic(cfg_.out_dir + "/history.json", nlohmann::json({{"config", cfg_.to_json()},
-                                                                      {"best_epoch", best_epoch_},
-                                                                      {"best_val_acc", best_acc_},
-                                                                      {"epochs", h}})
-                                                              .dump(1) +
-                                                          "\n");
+    write_history();
 }
 
 std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
@@ -425,6 +459,7 @@ std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
     const std::string best = cfg_.out_dir.empty() ? "" : cfg_.out_dir + "/best.pt";
     int start = 0;
     if (cfg_.resume && !last.empty()) {
+        remove_stale_temps(cfg_.out_dir);
         nlohmann::json meta;
         if (load_checkpoint(last, model_, optimizer_.get(), &meta)) {
             start = meta.at("next_epoch");
@@ -477,6 +512,9 @@ std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
         if (!cfg_.out_dir.empty() && writes_files()) write_epoch_files(epoch, improved, rec);
         if (epoch_cb_) epoch_cb_(rec);
     }
+    // Killed after last.pt but before history.json of the final epoch: the resumed run trains
+    // nothing, so it writes history.json here.
+    if (!cfg_.out_dir.empty() && writes_files() && start >= cfg_.epochs) write_history();
     restore();
     return history_;
 }

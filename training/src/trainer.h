@@ -158,6 +158,7 @@ class trainer {
     void emit_step(int epoch, int64_t k, int64_t steps, double loss, double acc, double lr,
                    const progress_bar &bar, double *last_emit) const;
     void emit_epoch(const epoch_record &rec, int epoch, bool has_val, bool best) const;
+    void write_history() const;  // <out_dir>/history.json
     folia_net model_;
     const image_cache &images_;
     train_config cfg_;

@@ -11,6 +11,9 @@
 //   visit downloads only the app. Its files go into a second cache (folia-lab-<version>) when
 //   the lab page asks (CACHE_LAB message, on its first visit) or when fetched, each checked
 //   against its sha-256; later versions re-cache them at install once a lab cache exists.
+// - Every file is checked again against its sha-256 each time it is served from the cache: a
+//   copy damaged or altered in the cache is never used. It is fetched again (with integrity)
+//   and the cache repaired; offline, the request fails with a 503 whose text says so.
 // - Every response gets COOP/COEP/CORP headers, so the page is cross-origin isolated (threads)
 //   even on static hosts that cannot set headers. A navigation with ?isolate=0 is served without
 //   them, which forces the single-thread engine (tests, and a way out if threads misbehave).
@@ -33,6 +36,7 @@ const abs = (url) => new URL(url, scope_url).href;
 const precached = new Set(manifest.map((e) => abs(e.url)));
 const lab_cache_name = `folia-lab-${fnv1a(JSON.stringify(lab_manifest.map((e) => [e.url, e.revision])))}`;
 const lab_entries = new Map(lab_manifest.map((e) => [abs(e.url), e]));
+const integrity_of = new Map(manifest.map((e) => [abs(e.url), e.integrity]));
 
 // Fetches one file checked against its integrity (a file of another version is refused).
 async function fetch_checked(e) {
@@ -60,12 +64,16 @@ async function cache_lab() {
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(cache_name);
-    await Promise.all(manifest.map(async (e) => {
+    // allSettled: when one file fails (a dropped connection), the others' puts must be over
+    // before the catch below deletes the half-filled cache, or a late put could outlive it.
+    const results = await Promise.allSettled(manifest.map(async (e) => {
       // cache: 'no-cache' revalidates with the server (a 304 reuses what the page itself just
       // downloaded on a first visit); integrity makes a file of another version fail the
       // install instead of being stored under this version's name.
       await cache.put(abs(e.url), await fetch_checked(e));
     }));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     // The lab was visited under an older version: keep it offline (best effort).
     const had_lab = (await caches.keys()).some((n) => n.startsWith('folia-lab-') && n !== lab_cache_name);
     if (had_lab) await cache_lab().catch((err) => console.warn('lab not re-cached', err));
@@ -114,6 +122,60 @@ function wants_isolation(request, url) {
   return !(request.mode === 'navigate' && url.searchParams.get('isolate') === '0');
 }
 
+function sri_sha256(buf) {
+  return crypto.subtle.digest('SHA-256', buf).then((d) => {
+    let s = '';
+    for (const b of new Uint8Array(d)) s += String.fromCharCode(b);
+    return 'sha256-' + btoa(s);
+  });
+}
+
+// The cached copy of a precached file, its bytes checked against the manifest. A missing or
+// damaged copy is fetched again with integrity and stored; failing that (offline), a 503.
+async function verified(cache, key) {
+  const want = integrity_of.get(key);
+  const res = await cache.match(key);
+  if (res && !want) return res;
+  if (res) {
+    const body = await res.arrayBuffer();
+    if (await sri_sha256(body) === want) {
+      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    }
+    console.warn(`folia: the cached ${key} does not match its sha-256: fetching it again`);
+  }
+  try {
+    const fresh = await fetch(key, { cache: 'no-cache', credentials: 'same-origin', integrity: want });
+    if (fresh.ok) {
+      await cache.put(key, fresh.clone());
+      return fresh;
+    }
+  } catch { /* offline, or the server has another version: say so below */ }
+  const name = key.slice(scope_url.href.length);
+  return new Response(`the stored copy of ${name} is damaged (its SHA-256 does not match) and ` +
+    'could not be downloaded again: connect to the internet and reload', {
+    status: 503, statusText: 'Damaged in cache', headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+  });
+}
+
+// The same policy as index.html's meta tag, as a header so it also binds the workers.
+const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; img-src 'self' blob: data:; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
+
+function with_isolation(res) {
+  if (res.status === 0) return res;  // opaque: cannot be rewrapped
+  const headers = new Headers(res.headers);
+  headers.set('Cross-Origin-Opener-Policy', 'same-origin');
+  headers.set('Cross-Origin-Embedder-Policy', 'require-corp');
+  headers.set('Cross-Origin-Resource-Policy', 'same-origin');
+  headers.set('Content-Security-Policy', csp);
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}
+
+// Navigations with ?isolate=0 opt out of the headers; their subresources then inherit the
+// page's (non-isolated) state, so adding headers to them is harmless.
+function wants_isolation(request, url) {
+  return !(request.mode === 'navigate' && url.searchParams.get('isolate') === '0');
+}
+
 // A lab file: from the lab cache, else fetched (checked) and cached. A file of another version
 // (the server has moved on) is not cached; the network's answer is used as it is.
 async function lab_response(key) {
@@ -138,9 +200,9 @@ self.addEventListener('fetch', (event) => {
     const cache = await caches.open(cache_name);
     let key = url.origin + url.pathname;
     if (request.mode === 'navigate' && (key === scope_url.href || key.endsWith('/'))) key = abs('index.html');
-    let res = precached.has(key) ? await cache.match(key) : undefined;
+    let res = precached.has(key) ? await verified(cache, key) : undefined;
     if (!res && lab_entries.has(key)) res = await lab_response(key);
-    if (!res) res = await fetch(request);  // not part of the app (or cache evicted): network
+    if (!res) res = await fetch(request);  // not part of the app: network
     return wants_isolation(request, url) ? with_isolation(res) : res;
   })());
 });

@@ -25,7 +25,11 @@ let personalised = false;
 
 async function fetch_model(url) {
   const r = await fetch(new URL(url, base));
-  if (!r.ok) throw new Error(`model file ${url}: HTTP ${r.status}`);
+  if (!r.ok) {
+    // The service worker explains a damaged cached copy in the body (sw.js verified()).
+    const why = r.status === 503 ? `: ${(await r.text()).slice(0, 300)}` : '';
+    throw new Error(`model file ${url}: HTTP ${r.status}${why}`);
+  }
   return r.arrayBuffer();
 }
 

@@ -125,7 +125,12 @@ int context_max_batch(const folia_context *ctx) {
 extern "C" {
 
 const char *folia_status_message(folia_status status) {
-    switch (status) {
+    // Callers (JavaScript, C) may pass any int; in C++ a folia_status outside the enum's range is
+    // undefined (UBSan: "not a valid value for type 'folia_status'"), so read the int's bytes.
+    int value;
+    static_assert(sizeof value == sizeof status, "folia_status is an int in the C ABI");
+    std::memcpy(&value, &status, sizeof value);
+    switch (value) {
         case FOLIA_OK:
             return "ok";
         case FOLIA_ERR_INVALID_ARGUMENT:
@@ -157,7 +162,8 @@ const char *folia_status_message(folia_status status) {
         case FOLIA_ERR_IMAGE_CORRUPT:
             return "image data truncated or damaged";
         case FOLIA_ERR_IMAGE_TOO_LARGE:
-            return "image too large: more pixels than the configured limit";
+            return "image too large: more pixels than the configured limit or more bytes than "
+                   "FOLIA_MAX_IMAGE_BYTES";
         case FOLIA_ERR_IMAGE_UNSUPPORTED:
             return "valid image of an unsupported kind";
         case FOLIA_ERR_ENGINE:
@@ -173,6 +179,8 @@ const char *folia_status_message(folia_status status) {
                    "characters";
         case FOLIA_ERR_TEACH_STATE:
             return "teaching call out of order (add after run, result before run)";
+        case FOLIA_ERR_MODEL_TOO_LARGE:
+            return "model file too large: more bytes than FOLIA_MAX_MODEL_BYTES";
         case FOLIA_STATUS_COUNT:
             break;
     }

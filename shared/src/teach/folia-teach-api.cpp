@@ -79,8 +79,8 @@ bool valid_params(const folia_teach_params &p) {
     return p.epochs >= 1 && p.epochs <= 1000 && p.views_per_photo >= 1 && p.views_per_photo <= 64 &&
            p.batch >= 1 && p.batch <= 4096 && p.lr > 0.0f && p.lr <= 1.0f &&
            p.weight_decay >= 0.0f && p.weight_decay <= 1.0f && p.max_photos >= 1 &&
-           p.max_photos <= 100000 && p.max_new_classes >= 0 && p.max_new_classes <= 4096 &&
-           (p.replay_exemplars == 0 || p.replay_exemplars == 1);
+           p.max_photos <= FOLIA_TEACH_MAX_PHOTOS && p.max_new_classes >= 0 &&
+           p.max_new_classes <= 4096 && (p.replay_exemplars == 0 || p.replay_exemplars == 1);
 }
 
 // Strict UTF-8 (no overlongs, no surrogates) without control characters (C0, DEL).
@@ -505,6 +505,9 @@ folia_status folia_teach_add_image(folia_teach_session *s, const char *label, co
     if (note && (std::strlen(note) > k_max_note_bytes || !valid_utf8_text(note)))
         return FOLIA_ERR_INVALID_ARGUMENT;
     if (int(s->photos.size()) >= s->p.max_photos) return FOLIA_ERR_TEACH_LIMIT;
+    // The trunk features of every view are held at once (1 KiB each at C = 256).
+    if (int64_t(s->photos.size() + 1) * s->p.views_per_photo > FOLIA_TEACH_MAX_VIEWS)
+        return FOLIA_ERR_TEACH_LIMIT;
     const auto known = std::find(s->labels.begin(), s->labels.end(), name);
     if (known == s->labels.end() && int(s->new_labels.size()) >= s->p.max_new_classes)
         return FOLIA_ERR_TEACH_LIMIT;
