@@ -171,14 +171,14 @@ def main():
             rs2 = ssl[main_key]
             lines.append(
                 f"| **{ssl_label(rs2[0])}** (from the 20 % model) | {num([r['labeled_images'] for r in rs2])} "
-                f"| {seeds(rs2)} | {pct([r['final']['val_acc'] for r in rs2])} "
-                f"| {pct([r['final']['test_acc'] for r in rs2])} | {pct([r['final']['precision_used'] for r in rs2])} "
+                f"| {seeds(rs2)} | {pct([acc(r, 'val_acc') for r in rs2])} "
+                f"| {pct([acc(r, 'test_acc') for r in rs2])} | {pct([r['final']['precision_used'] for r in rs2])} "
                 f"| {num([r['final']['accepted_used'] for r in rs2])} "
                 f"| {pct([r['final']['utilisation'] for r in rs2])} "
                 f"| {num([r['seconds'] - r['pretrain'].get('seconds', 0) for r in rs2], '{:.0f}')} s (stream) |")
             # Paired by seed: each SSL run starts from the 20 % model of its own seed.
-            dv = [r["final"]["val_acc"] - r["pretrain"]["val_acc"] for r in rs2]
-            dt = [r["final"]["test_acc"] - r["pretrain"]["test_acc"] for r in rs2]
+            dv = [acc(r, "val_acc") - r["pretrain"]["val_acc"] for r in rs2]
+            dt = [acc(r, "test_acc") - r["pretrain"]["test_acc"] for r in rs2]
             lines.append(f"| SSL minus its own 20 % start (paired) | | {seeds(rs2)} | {pct(dv)} | {pct(dt)} "
                          f"| | | | |")
     lines.append("")
