@@ -94,6 +94,8 @@ cp "$model" "$tmp/plantvillage.folia"
 
 step "service worker (workbox-build injectManifest)"
 (cd "$root/web" && node scripts/inject-sw.mjs "$tmp" "$root/web/src/sw.js")
+# A worker that does not parse never registers, and the page silently stays online-only.
+node --check "$tmp/sw.js" || { echo "build-web.sh: the built sw.js does not parse" >&2; exit 1; }
 
 rm -rf "$out"
 mv "$tmp" "$out"

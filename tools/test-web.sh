@@ -59,4 +59,4 @@ step "browser tests (node --test web/tests)"
 [ ${#files[@]} -gt 0 ] || files=(web/tests/*.test.mjs)
 rm -rf build/web-test/dist-v1 build/web-test/dist-v2
 # One file at a time: each starts its own Chromium, and this machine has 2 cores.
-FOLIA_CLI="$cli" node --test --test-concurrency=1 --test-reporter=tap "${files[@]}"
+FOLIA_CLI="$cli" node --test --test-concurrency=1 --test-timeout=900000 --test-reporter=tap "${files[@]}"

@@ -33,10 +33,9 @@ const version = fnv1a(JSON.stringify(manifest.map((e) => [e.url, e.revision])));
 const cache_name = `folia-precache-${version}`;
 const scope_url = new URL(self.registration.scope);
 const abs = (url) => new URL(url, scope_url).href;
-const precached = new Set(manifest.map((e) => abs(e.url)));
+const entries = new Map(manifest.map((e) => [abs(e.url), e]));
 const lab_cache_name = `folia-lab-${fnv1a(JSON.stringify(lab_manifest.map((e) => [e.url, e.revision])))}`;
 const lab_entries = new Map(lab_manifest.map((e) => [abs(e.url), e]));
-const integrity_of = new Map(manifest.map((e) => [abs(e.url), e.integrity]));
 
 // Fetches one file checked against its integrity (a file of another version is refused).
 async function fetch_checked(e) {
@@ -130,26 +129,30 @@ function sri_sha256(buf) {
   });
 }
 
-// The cached copy of a precached file, its bytes checked against the manifest. A missing or
-// damaged copy is fetched again with integrity and stored; failing that (offline), a 503.
-async function verified(cache, key) {
-  const want = integrity_of.get(key);
+// The cached copy of an app file (precached or lab), its bytes checked against the manifest's
+// sha-256 each time it is served. A missing or damaged copy is fetched again (checked) and the
+// cache repaired. -> the Response, or undefined when neither works (offline, or the server has
+// moved on to another version).
+async function checked_copy(cache, key, e) {
   const res = await cache.match(key);
-  if (res && !want) return res;
+  if (res && !e.integrity) return res;
   if (res) {
     const body = await res.arrayBuffer();
-    if (await sri_sha256(body) === want) {
+    if (await sri_sha256(body) === e.integrity) {
       return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
     }
     console.warn(`folia: the cached ${key} does not match its sha-256: fetching it again`);
   }
   try {
-    const fresh = await fetch(key, { cache: 'no-cache', credentials: 'same-origin', integrity: want });
-    if (fresh.ok) {
-      await cache.put(key, fresh.clone());
-      return fresh;
-    }
-  } catch { /* offline, or the server has another version: say so below */ }
+    const fresh = await fetch_checked(e);
+    await cache.put(key, fresh.clone());
+    return fresh;
+  } catch {
+    return undefined;
+  }
+}
+
+function damaged(key) {
   const name = key.slice(scope_url.href.length);
   return new Response(`the stored copy of ${name} is damaged (its SHA-256 does not match) and ` +
     'could not be downloaded again: connect to the internet and reload', {
@@ -157,51 +160,23 @@ async function verified(cache, key) {
   });
 }
 
-// The same policy as index.html's meta tag, as a header so it also binds the workers.
-const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; img-src 'self' blob: data:; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
-
-function with_isolation(res) {
-  if (res.status === 0) return res;  // opaque: cannot be rewrapped
-  const headers = new Headers(res.headers);
-  headers.set('Cross-Origin-Opener-Policy', 'same-origin');
-  headers.set('Cross-Origin-Embedder-Policy', 'require-corp');
-  headers.set('Cross-Origin-Resource-Policy', 'same-origin');
-  headers.set('Content-Security-Policy', csp);
-  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
-}
-
-// Navigations with ?isolate=0 opt out of the headers; their subresources then inherit the
-// page's (non-isolated) state, so adding headers to them is harmless.
-function wants_isolation(request, url) {
-  return !(request.mode === 'navigate' && url.searchParams.get('isolate') === '0');
-}
-
 // A lab file: from the lab cache, else fetched (checked) and cached. A file of another version
 // (the server has moved on) is not cached; the network's answer is used as it is.
-async function lab_response(key) {
-  const cache = await caches.open(lab_cache_name);
-  const hit = await cache.match(key);
-  if (hit) return hit;
-  try {
-    const res = await fetch_checked(lab_entries.get(key));
-    await cache.put(key, res.clone());
-    return res;
-  } catch (err) {
-    return undefined;
-  }
-}
-
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
   if (url.origin !== scope_url.origin) return;  // the app never asks other origins
   event.respondWith((async () => {
-    const cache = await caches.open(cache_name);
     let key = url.origin + url.pathname;
     if (request.mode === 'navigate' && (key === scope_url.href || key.endsWith('/'))) key = abs('index.html');
-    let res = precached.has(key) ? await verified(cache, key) : undefined;
-    if (!res && lab_entries.has(key)) res = await lab_response(key);
+    let res;
+    if (entries.has(key)) {
+      res = await checked_copy(await caches.open(cache_name), key, entries.get(key)) || damaged(key);
+    } else if (lab_entries.has(key)) {
+      // A lab file of another version (the server moved on) is not cached: the network answers.
+      res = await checked_copy(await caches.open(lab_cache_name), key, lab_entries.get(key));
+    }
     if (!res) res = await fetch(request);  // not part of the app: network
     return wants_isolation(request, url) ? with_isolation(res) : res;
   })());

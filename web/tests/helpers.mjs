@@ -94,13 +94,19 @@ export function foreign_requests(requests, origin) {
 }
 
 // Waits until a service worker controls the page and its precache is complete (active).
-export async function wait_sw(page) {
-  await page.evaluate(async () => {
-    await navigator.serviceWorker.ready;
-    if (!navigator.serviceWorker.controller) {
-      await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
-    }
-  });
+// Fails after `ms` (a worker that does not parse or install never makes `ready` resolve).
+export async function wait_sw(page, ms = 90000) {
+  await page.evaluate(async (ms) => {
+    const controlled = (async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+      }
+    })();
+    const late = new Promise((_, reject) => setTimeout(
+      () => reject(new Error(`no service worker controls the page after ${ms} ms`)), ms));
+    await Promise.race([controlled, late]);
+  }, ms);
 }
 
 export async function wait_ready(page) {
