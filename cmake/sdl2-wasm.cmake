@@ -1,4 +1,4 @@
-# sdl2-wasm.cmake: SDL 2.26 (Debian's libsdl2 source, build/third_party/sdl2) compiled for
+# sdl2-wasm.cmake: SDL 2.26 (Debian's libsdl2 source, FOLIA_THIRD_PARTY_DIR/sdl2) compiled for
 # Emscripten from a project-side source list, for the web lab (wasm/lab-deps).
 #
 # SDL2's own CMake does this too, but its configure runs ~14 minutes of feature checks under

@@ -2,7 +2,8 @@
 # Configures and builds the native tree in build/native (Release).
 #   tools/build-native.sh                 everything (CLI, tests, training)
 #   tools/build-native.sh folia_cli ...   only these targets
-# XNNPACK is built once at configure time and cached under build/third_party (see
+# XNNPACK is built once at configure time and cached under FOLIA_THIRD_PARTY_DIR
+# (default ~/.cache/folia/third_party, outside the clone; see
 # cmake/xnnpack-native.cmake). FOLIA_JOBS (default 2) sets the parallelism.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)

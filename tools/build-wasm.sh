@@ -5,7 +5,8 @@
 #   tools/build-wasm.sh --no-test  configure + build only
 #   FOLIA_WASM_VARIANTS="wasm" tools/build-wasm.sh   one variant
 # XNNPACK for wasm (~7 min per variant at -j2) is built once at configure time and cached under
-# build/third_party/wasm[-mt]-install; later runs reuse it.
+# FOLIA_THIRD_PARTY_DIR/wasm[-mt]-install (default ~/.cache/folia/third_party, outside the
+# clone); later runs and other clones reuse it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything a fresh Debian bookworm machine needs to build, test and serve Folia.
 # Idempotent and non-interactive; prints each step. Third-party *sources* (XNNPACK, pthreadpool,
-# fxdiv, fp16, psimd) come from Debian source packages and are unpacked under build/third_party.
+# fxdiv, fp16, psimd) come from Debian source packages and are unpacked under
+# ${XDG_CACHE_HOME:-~/.cache}/folia/third_party (FOLIA_THIRD_PARTY_DIR), outside the clone.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 step() { printf '\n==> %s\n' "$*"; }
@@ -44,8 +45,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- third-party sources (orig tarballs only; .dsc files 404 on this mirror) -----------------
-tp="$here/build/third_party"
+# Outside the clone, shared by every checkout (CMakeLists.txt computes the same folder); the
+# cached builds in it are keyed by sources, compiler and flags.
+tp=${FOLIA_THIRD_PARTY_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/folia/third_party}
 mkdir -p "$tp/dl"
+# Two setups at once (two clones) must not unpack into the same folder together.
+exec 9>"$tp/setup.lock"
+flock 9
 fetch_src() { # name suite tarball-glob dir
   local name=$1 suite=$2 glob=$3 dir=$4
   if [ -d "$tp/$dir" ]; then return 0; fi
@@ -54,7 +60,7 @@ fetch_src() { # name suite tarball-glob dir
     (cd "$tp/dl" && apt-get source --download-only -q "$name/$suite" >/dev/null 2>&1 || true)
     ls "$tp/dl/"$glob >/dev/null 2>&1 || { echo "could not download $name source ($glob)"; exit 1; }
   fi
-  step "unpacking $name into build/third_party/$dir"
+  step "unpacking $name into $tp/$dir"
   rm -rf "$tp/$dir.tmp"
   mkdir -p "$tp/$dir.tmp"
   # Some orig tarballs wrap everything in one folder, XNNPACK's does not: strip only a lone one.
@@ -76,6 +82,7 @@ fetch_src psimd bookworm 'psimd_*.orig.tar.*' psimd
 # (Emscripten's -sUSE_SDL=2 port downloads from the internet).
 fetch_src libsdl2 bookworm 'libsdl2_*.orig.tar.*' sdl2
 fetch_src imgui bookworm 'imgui_*.orig.tar.*' imgui
+exec 9>&-  # unpacking done: release the lock
 
 # --- npm packages for web tooling and browser tests ------------------------------------------
 if [ -f "$here/web/package.json" ] && [ ! -d "$here/web/node_modules" ]; then

@@ -8,7 +8,7 @@
 # slices take minutes even unsanitised) and the lab (FOLIA_LAB=OFF: its tests drive folia-train,
 # and Mesa/SDL2/X11 underneath it are uninstrumented system libraries whose allocations LeakSanitizer
 # reports as leaks; the lab runs in the plain native suite). Our code, stb_image and nlohmann-json are instrumented;
-# the cached XNNPACK build (build/third_party, clang-14 Release) is linked uninstrumented.
+# the cached XNNPACK build (FOLIA_THIRD_PARTY_DIR, clang-14 Release) is linked uninstrumented.
 # Any sanitizer report fails the test that made it (halt_on_error; exit code != 0).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)

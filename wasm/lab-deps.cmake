@@ -1,5 +1,5 @@
 # wasm: INTERFACE targets folia_sdl2 and folia_imgui for the web lab (wasm/lab/), from SDL 2.26 and
-# Dear ImGui 1.86 Debian sources (build/third_party/sdl2, imgui; tools/setup.sh), compiled with
+# Dear ImGui 1.86 Debian sources (FOLIA_THIRD_PARTY_DIR/sdl2, imgui; tools/setup.sh), compiled with
 # emcc by the sub-project wasm/lab-deps. Emscripten's own -sUSE_SDL=2 port downloads from the
 # internet and fails here.
 #
