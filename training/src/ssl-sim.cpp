@@ -431,6 +431,20 @@ bool simulate_day(ssl_run &r, int days_total) {
     return retrain;
 }
 
+// A round's end, SSL or control: the model's accuracy on validation and test, the time taken.
+void evaluate_round(ssl_run &r, round_record &rr, clock_type::time_point started) {
+    rr.val_acc = r.current_val = accuracy_of(r.model, r.w, r.val);
+    rr.test_acc = accuracy_of(r.model, r.w, r.test);
+    rr.seconds = seconds_since(started);
+}
+
+// The round goes into the state and the state to disk (a kill after this resumes past it).
+void record_round(ssl_run &r, const round_record &rr) {
+    r.st.round = rr.round;
+    r.st.rounds.push_back(rr);
+    checkpoint(r);
+}
+
 // A retrain: the buffer joins the accepted pseudo-labels, o.ssl.retrain_epochs epochs on
 // labeled + accepted, evaluation, checkpoint.
 void retrain_round(ssl_run &r) {
@@ -465,13 +479,9 @@ void retrain_round(ssl_run &r) {
                        st.accepted.size(), r.scale, r.n_steps ? r.sum_lab / r.n_steps : 0.0,
                        r.n_steps ? r.sum_pse / r.n_steps : 0.0, er.images_per_s);
     }
-    rr.val_acc = r.current_val = accuracy_of(r.model, r.w, r.val);
-    rr.test_acc = accuracy_of(r.model, r.w, r.test);
-    rr.seconds = seconds_since(tr);
+    evaluate_round(r, rr, tr);
     r.pass_seconds += rr.seconds;
-    st.round = rr.round;
-    st.rounds.push_back(rr);
-    checkpoint(r);
+    record_round(r, rr);
     if (o.progress)
         fmt::print(stderr,
                    "round {} (day {}): +{} pseudo-labels (precision {:.1f} %), {} in use, "
@@ -518,12 +528,8 @@ void control_round(ssl_run &r, int64_t steps) {
         rr.loss = er.train_loss;
         rr.train_items += int(now * bs);  // images the optimiser saw
     }
-    rr.val_acc = r.current_val = accuracy_of(r.model, r.w, r.val);
-    rr.test_acc = accuracy_of(r.model, r.w, r.test);
-    rr.seconds = seconds_since(tr);
-    st.round = rr.round;
-    st.rounds.push_back(rr);
-    checkpoint(r);
+    evaluate_round(r, rr, tr);
+    record_round(r, rr);
     if (o.progress)
         fmt::print(stderr,
                    "control round {}/{}: {} steps on labeled images, val acc {:.2f} %, "
