@@ -2,7 +2,8 @@
 // renders, writes a screenshot and prints the visible state as one JSON line. The tests check
 // that state against the real references (`folia diagnose` on the same photo, the training
 // run's own epoch count) and the screenshots for drawn pixels where the JSON says the charts
-// are. Screenshots stay in build/test-artifacts/lab/ for people to look at.
+// are; Evaluate and Compare are checked against `folia diagnose` scored photo by photo.
+// Screenshots stay in build/test-artifacts/lab/ for people to look at.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -229,4 +231,162 @@ TEST_CASE("folia-lab benchmarks the engine on 1 and N threads and draws the bars
         CHECK(std::abs(r["images_per_s"].get<double>() - 1000.0 / mean) <= 1e-6 * 1000.0 / mean);
     }
     check_screenshot(png, s, "bench.p50", 0.05);
+}
+
+namespace {
+
+// A labelled folder for Evaluate and Compare: the first 3 photos (by name) of the first 3 class
+// folders of $FOLIA_DATA, linked into <dir>/<class>/, plus 2 photos of the first class filed
+// under the second class's name, so that the shipped model gives right AND wrong answers.
+// -> every (photo, folder label) pair in the order the CLI is asked about them.
+std::vector<std::pair<std::string, std::string>> make_eval_folder(const fs::path &dir) {
+    fs::remove_all(dir);
+    std::vector<fs::path> classes;
+    for (const auto &e : fs::directory_iterator(data_root()))
+        if (e.is_directory()) classes.push_back(e.path());
+    std::sort(classes.begin(), classes.end());
+    REQUIRE(classes.size() >= 3);
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (size_t c = 0; c < 3; ++c) {
+        std::vector<fs::path> photos;
+        for (const auto &e : fs::directory_iterator(classes[c]))
+            if (e.is_regular_file() && e.path().extension() != ".txt") photos.push_back(e.path());
+        std::sort(photos.begin(), photos.end());
+        REQUIRE(photos.size() >= 5);
+        const std::string label = classes[c].filename().string();
+        fs::create_directories(dir / label);
+        for (size_t i = 0; i < 3; ++i) {
+            fs::create_symlink(photos[i], dir / label / photos[i].filename());
+            pairs.push_back({photos[i].string(), label});
+        }
+        if (c == 0) {  // misfiled: photos 3 and 4 of class 0 under class 1's name
+            const std::string wrong = classes[1].filename().string();
+            fs::create_directories(dir / wrong);
+            for (size_t i = 3; i < 5; ++i) {
+                fs::create_symlink(photos[i],
+                                   dir / wrong / ("misfiled-" + photos[i].filename().string()));
+                pairs.push_back({photos[i].string(), wrong});
+            }
+        }
+    }
+    return pairs;
+}
+
+// What the lab's Evaluate must show, computed from `folia diagnose --json` on every photo:
+// top-1 right/wrong against the folder's label, 10 confidence bins of the top-1 p, "not sure"
+// where the CLI says sure=false, ECE = sum_b n_b / N |acc_b - conf_b|.
+json expected_evaluation(const std::string &model,
+                         const std::vector<std::pair<std::string, std::string>> &pairs) {
+    std::vector<std::string> argv = {folia_test::folia_exe(), "diagnose", "--json", "--model",
+                                     model};
+    for (const auto &p : pairs) argv.push_back(p.first);
+    const run_result cli = run(argv);
+    REQUIRE(cli.exit_code == 0);
+    std::istringstream lines(cli.out);
+    std::string line;
+    std::vector<int> right(10, 0), wrong(10, 0), count(10, 0);
+    std::vector<double> conf(10, 0), acc(10, 0);
+    std::map<std::string, std::pair<int, int>> per_class;  // label -> (right, total)
+    int n = 0, correct = 0, not_sure_right = 0, not_sure_wrong = 0;
+    while (std::getline(lines, line)) {
+        if (line.empty()) continue;
+        const json d = json::parse(line);
+        REQUIRE(size_t(n) < pairs.size());
+        const std::string &truth = pairs[size_t(n)].second;
+        const double p = d["top"][0]["p"];
+        const bool ok = d["top"][0]["label"] == truth;
+        const int b = std::clamp(int(p * 10), 0, 9);
+        (ok ? right : wrong)[size_t(b)]++;
+        count[size_t(b)]++;
+        conf[size_t(b)] += p;
+        acc[size_t(b)] += ok;
+        per_class[truth].first += ok;
+        per_class[truth].second++;
+        if (!d["sure"].get<bool>()) (ok ? not_sure_right : not_sure_wrong)++;
+        correct += ok;
+        ++n;
+    }
+    REQUIRE(size_t(n) == pairs.size());
+    double ece = 0;
+    for (size_t b = 0; b < 10; ++b)
+        if (count[b])
+            ece += double(count[b]) / n * std::abs(acc[b] / count[b] - conf[b] / count[b]);
+    json pc = json::object();
+    for (const auto &[label, rt] : per_class) pc[label] = double(rt.first) / rt.second;
+    return {{"images", n},
+            {"correct", correct},
+            {"hist_right", right},
+            {"hist_wrong", wrong},
+            {"ece", ece},
+            {"per_class_accuracy", pc},
+            {"not_sure_right", not_sure_right},
+            {"not_sure_wrong", not_sure_wrong}};
+}
+
+void check_evaluation(const json &got, const json &want) {
+    INFO("lab: " << got.dump() << "\nfrom the CLI: " << want.dump());
+    CHECK(got["skipped"] == 0);
+    CHECK(got["images"] == want["images"]);
+    CHECK(got["correct"] == want["correct"]);
+    CHECK(std::abs(got["accuracy"].get<double>() -
+                   want["correct"].get<double>() / want["images"].get<double>()) <= 1e-12);
+    CHECK(got["hist_right"] == want["hist_right"]);
+    CHECK(got["hist_wrong"] == want["hist_wrong"]);
+    CHECK(got["not_sure_right"] == want["not_sure_right"]);
+    CHECK(got["not_sure_wrong"] == want["not_sure_wrong"]);
+    // The CLI's p agree with the lab's within 1e-4 (the Diagnose test), so ECE within 2e-4.
+    CHECK(std::abs(got["ece"].get<double>() - want["ece"].get<double>()) <= 2e-4);
+    REQUIRE(got["per_class_accuracy"].size() == want["per_class_accuracy"].size());
+    for (const auto &[label, a] : want["per_class_accuracy"].items())
+        CHECK(std::abs(got["per_class_accuracy"][label].get<double>() - a.get<double>()) <= 1e-12);
+}
+
+}  // namespace
+
+TEST_CASE("folia-lab evaluates a model on a labelled folder as folia diagnose scores each photo",
+          "[lab]") {
+    if (data_root().empty()) FAIL("FOLIA_DATA must point at the PlantVillage folder");
+    const fs::path dir = fs::path(artifacts_dir()) / "eval-folder";
+    const auto pairs = make_eval_folder(dir);
+    const json want = expected_evaluation(FOLIA_SHIPPED_MODEL, pairs);
+    // The misfiled photos make wrong answers: both histograms have entries.
+    REQUIRE(want["correct"].get<int>() > 0);
+    REQUIRE(want["correct"].get<int>() < want["images"].get<int>());
+    const std::string png = artifacts_dir() + "/evaluate.png";
+    const json s = run_lab({"--model", FOLIA_SHIPPED_MODEL, "--evaluate", dir.string(), "--panel",
+                            "evaluate", "--screenshot", png, "--frames", "3"});
+    CHECK(s["panel"] == "evaluate");
+    REQUIRE(s["evaluate"]["result"].is_object());
+    CHECK(s["evaluate"]["done"] == s["evaluate"]["total"]);
+    check_evaluation(s["evaluate"]["result"], want);
+    check_screenshot(png, s, "evaluate.confusion", 0.002);
+    check_screenshot(png, s, "evaluate.confidence", 0.01);
+    check_screenshot(png, s, "evaluate.reliability", 0.01);
+}
+
+TEST_CASE("folia-lab compares two models on one folder, each as folia diagnose scores it",
+          "[lab]") {
+    if (data_root().empty()) FAIL("FOLIA_DATA must point at the PlantVillage folder");
+    const fs::path dir = fs::path(artifacts_dir()) / "compare-folder";
+    const auto pairs = make_eval_folder(dir);
+    // Model B: random weights over the data's class names (a model that is mostly wrong).
+    const std::string random_model = artifacts_dir() + "/compare-random.folia";
+    const run_result mk =
+        run({folia_test::make_random_model_exe(), "-o", random_model, "--seed", "7", "--random-bn",
+             "--abstain-threshold", "0.5", "--labels", data_root() + "/CLASSES.txt"});
+    REQUIRE(mk.exit_code == 0);
+    const std::string png = artifacts_dir() + "/compare.png";
+    const json s =
+        run_lab({"--model", FOLIA_SHIPPED_MODEL, "--data", dir.string(), "--compare", random_model,
+                 "--panel", "compare", "--screenshot", png, "--frames", "3"});
+    CHECK(s["panel"] == "compare");
+    REQUIRE(s["compare"]["a"]["result"].is_object());
+    REQUIRE(s["compare"]["b"]["result"].is_object());
+    CHECK(s["compare"]["a"]["model"] == FOLIA_SHIPPED_MODEL);
+    CHECK(s["compare"]["b"]["model"] == random_model);
+    check_evaluation(s["compare"]["a"]["result"], expected_evaluation(FOLIA_SHIPPED_MODEL, pairs));
+    check_evaluation(s["compare"]["b"]["result"], expected_evaluation(random_model, pairs));
+    check_screenshot(png, s, "compare.a.confidence", 0.01);
+    check_screenshot(png, s, "compare.b.confidence", 0.01);
+    check_screenshot(png, s, "compare.per_class", 0.01);
 }
