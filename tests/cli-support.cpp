@@ -20,8 +20,7 @@
 #include <stb/stb_image_write.h>
 
 #include "folia/model-file.h"
-
-extern char **environ;
+#include "test-support.h"
 
 namespace folia_test {
 
@@ -36,16 +35,9 @@ std::string make_random_model_exe() {
 
 run_result run(const std::vector<std::string> &argv, const std::vector<std::string> &env_set,
                const std::vector<std::string> &env_unset) {
-    std::vector<std::string> env;
-    for (char **e = environ; *e; ++e) {
-        const std::string kv = *e;
-        const std::string name = kv.substr(0, kv.find('='));
-        bool drop = false;
-        for (const std::string &u : env_unset) drop |= (u == name);
-        for (const std::string &s : env_set) drop |= (s.substr(0, s.find('=')) == name);
-        if (!drop) env.push_back(kv);
-    }
-    env.insert(env.end(), env_set.begin(), env_set.end());
+    std::vector<std::string> drop;  // exactly these names: "NAME=" as a prefix
+    for (const std::string &u : env_unset) drop.push_back(u + "=");
+    const std::vector<std::string> env = child_env(env_set, drop);
     std::vector<char *> cargv, cenv;
     for (const std::string &a : argv) cargv.push_back(const_cast<char *>(a.c_str()));
     cargv.push_back(nullptr);
@@ -180,6 +172,15 @@ std::vector<uint8_t> encode_jpeg(const std::vector<uint8_t> &pixels, int w, int 
     if (!stbi_write_jpg_to_func(append_to_vector, &out, w, h, c, pixels.data(), quality))
         throw std::runtime_error("stbi_write_jpg failed");
     return out;
+}
+
+std::string photo_folder(const scratch_dir &d, const std::string &label, int n, uint32_t seed) {
+    const std::string dir = d.path(label);
+    fs::create_directories(dir);
+    for (int i = 0; i < n; ++i)
+        write_bytes(dir + "/p" + std::to_string(i) + ".png",
+                    encode_png(synthetic_pixels(96, 80, 3, seed * 100 + uint32_t(i)), 96, 80, 3));
+    return dir;
 }
 
 std::vector<uint8_t> png_header_only(uint32_t w, uint32_t h) {

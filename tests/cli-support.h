@@ -45,6 +45,9 @@ std::vector<uint8_t> synthetic_pixels(int w, int h, int c, uint32_t seed);
 std::vector<uint8_t> encode_png(const std::vector<uint8_t> &pixels, int w, int h, int c);
 std::vector<uint8_t> encode_jpeg(const std::vector<uint8_t> &pixels, int w, int h, int c,
                                  int quality = 90);
+// Folder d/label with n synthetic 96x80 PNG photos p0.png ... (a pattern that differs per seed):
+// what the teaching tests teach as a new class. Returns the folder.
+std::string photo_folder(const scratch_dir &d, const std::string &label, int n, uint32_t seed);
 
 // A PNG whose IHDR announces w x h RGB pixels (valid CRCs) followed by a tiny IDAT and IEND:
 // a decoder that allocates before checking the size would ask for w*h*3 bytes.

@@ -6,7 +6,7 @@ if(EMSCRIPTEN OR NOT FOLIA_LAB OR NOT TARGET folia-lab)
 endif()
 
 folia_add_catch_test(folia_test_lab test-lab.cpp cli-support.cpp
-                     LIBS folia folia_preprocess folia_model_file)
+                     LIBS folia folia_preprocess folia_model_file folia_test_support)
 if(TARGET folia-train)
   set(_lab_test_training_dir "$<TARGET_FILE_DIR:folia-train>")
   add_dependencies(folia_test_lab folia-train)

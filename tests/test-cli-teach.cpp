@@ -1,27 +1,13 @@
 // test-cli-teach.cpp: `folia teach` as a user runs it: JSON summary, the taught model used by
 // `folia diagnose`, refusals (exit 1, nothing written), usage errors (exit 2).
-#include <catch2/catch.hpp>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli-support.h"
 
-namespace {
+// Last, as in every test (where LibTorch is included, after `#undef CHECK`: glog's CHECK).
+#include <catch2/catch.hpp>
 
-// Folder DIR/LABEL with n synthetic photos of a pattern that differs per label.
-std::string photo_folder(const folia_test::scratch_dir &d, const std::string &label, int n,
-                         uint32_t seed) {
-    const std::string dir = d.path(label);
-    std::filesystem::create_directories(dir);
-    for (int i = 0; i < n; ++i)
-        folia_test::write_bytes(
-            dir + "/p" + std::to_string(i) + ".png",
-            folia_test::encode_png(
-                folia_test::synthetic_pixels(96, 80, 3, seed * 100 + uint32_t(i)), 96, 80, 3));
-    return dir;
-}
-
-}  // namespace
+using folia_test::photo_folder;
 
 TEST_CASE("teach --json writes a model with the new class that diagnose then uses",
           "[cli][teach]") {

@@ -15,35 +15,28 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
-#include <thread>
 
 #include "checkpoint.h"
 #include "file-io.h"
+#include "test-support.h"
 
-// After LibTorch (glog defines CHECK too): Catch2's macros win.
+// Last, and after dropping glog's CHECK (LibTorch's logging pulls it in): CHECK must be Catch's.
+#undef CHECK
 #include <catch2/catch.hpp>
 
 using namespace folia::train;
+using folia_test::data_root;
+using folia_test::read_text;
+using folia_test::wait_for;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string data_root() {
-    const char *d = std::getenv("FOLIA_DATA");
-    return d && *d ? d : "";
-}
-
 fs::path scratch(const std::string &name) {
-    const fs::path p = fs::temp_directory_path() / ("folia-dist-test-" + name);
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
+    return folia_test::fresh_dir("dist-test-" + name);
 }
 
 int free_port() {
@@ -56,13 +49,6 @@ int free_port() {
     REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len) == 0);
     ::close(fd);
     return ntohs(a.sin_port);
-}
-
-std::string read_text(const fs::path &p) {
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
 }
 
 // The slice, split and cache every run of a test shares; `extra` adds per-run flags.
@@ -82,38 +68,17 @@ std::string exe() {
     return std::string("'") + FOLIA_TRAIN_EXE + "' ";
 }
 
+// Runs a command line to its end, output to log (a fresh file: each run has its own): the exit
+// code. A failed run's log is shown with the assertion that follows.
 int run(const std::string &cmd, const fs::path &log) {
-    const int st = std::system((cmd + " > '" + log.string() + "' 2>&1").c_str());
-    INFO(read_text(log));
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    const int code = folia_test::run_shell(cmd, log.string());
+    if (code != 0) UNSCOPED_INFO(read_text(log));
+    return code;
 }
 
-// Starts `cmd` through sh (output to log) as our child, so we can wait for its exit status.
+// Starts a command line as our child, output to log, so we can wait for its exit status.
 pid_t spawn(const std::string &cmd, const fs::path &log) {
-    const std::string full = "exec " + cmd + " > '" + log.string() + "' 2>&1";
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::execl("/bin/sh", "sh", "-c", full.c_str(), static_cast<char *>(nullptr));
-        ::_exit(127);
-    }
-    return pid;
-}
-
-// Waits up to limit_s for pid; returns its wait status, or -1 if it is still running.
-int wait_for(pid_t pid, double limit_s, double *took_s = nullptr) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (;;) {
-        int st = 0;
-        if (::waitpid(pid, &st, WNOHANG) == pid) {
-            if (took_s)
-                *took_s =
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            return st;
-        }
-        if (std::chrono::steady_clock::now() - t0 > std::chrono::duration<double>(limit_s))
-            return -1;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    return folia_test::start_shell(cmd, log.string());
 }
 
 int next_epoch_of(const fs::path &run) {
@@ -125,12 +90,8 @@ int next_epoch_of(const fs::path &run) {
 }
 
 bool wait_for_epoch(const fs::path &run, int epoch, double limit_s) {
-    const auto t0 = std::chrono::steady_clock::now();
-    while (std::chrono::steady_clock::now() - t0 < std::chrono::duration<double>(limit_s)) {
-        if (fs::exists(run / "last.pt") && next_epoch_of(run) >= epoch) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
+    return folia_test::wait_until(
+        [&] { return fs::exists(run / "last.pt") && next_epoch_of(run) >= epoch; }, limit_s);
 }
 
 // Every parameter and buffer of a checkpoint, by name.

@@ -7,103 +7,43 @@
 //
 // Tiny real-data run: 3 classes x 10 images of $FOLIA_DATA at 32x32, batch 2, 4 epochs, one
 // thread. Kill points come from FOLIA_FAULT_SEED (default 14) and are printed on failure.
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <csignal>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
-#include <thread>
 
 #include "checkpoint.h"
 #include "file-io.h"
 #include "folia.h"
+#include "test-support.h"
 
 // Last, and after dropping glog's CHECK (LibTorch's logging pulls it in): CHECK must be Catch's.
 #undef CHECK
 #include <catch2/catch.hpp>
 
-extern char **environ;
-
 using namespace folia::train;
+using folia_test::data_root;
+using folia_test::outcome;
+using folia_test::read_text;
+using folia_test::temp_files;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string data_root() {
-    const char *d = std::getenv("FOLIA_DATA");
-    return d && *d ? d : "";
-}
-
 fs::path scratch(const std::string &name) {
-    const fs::path p = fs::temp_directory_path() / ("folia-fault-test-" + name);
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
+    return folia_test::fresh_dir("fault-test-" + name);
 }
 
-struct outcome {
-    bool killed = false;  // ended by SIGKILL
-    int exit_code = -1;   // when not killed
-    double seconds = 0;
-};
-
-// Runs argv with extra environment entries, stdout+stderr to log; SIGKILLs it after kill_after_s
-// seconds (< 0: never) unless it ended before.
+// Runs argv with extra environment entries (any FOLIA_FAULT_* of ours dropped: each run injects
+// only its own faults), stdout+stderr appended to log; SIGKILLs it after kill_after_s seconds
+// (< 0: never) unless it ended before.
 outcome spawn(const std::vector<std::string> &argv, const std::vector<std::string> &env_set,
               const std::string &log, double kill_after_s = -1) {
-    std::vector<std::string> env;
-    for (char **e = environ; *e; ++e) {
-        const std::string kv = *e;
-        if (kv.rfind("FOLIA_FAULT_", 0) != 0) env.push_back(kv);
-    }
-    env.insert(env.end(), env_set.begin(), env_set.end());
-    std::vector<char *> a, e;
-    for (const auto &s : argv) a.push_back(const_cast<char *>(s.c_str()));
-    for (const auto &s : env) e.push_back(const_cast<char *>(s.c_str()));
-    a.push_back(nullptr);
-    e.push_back(nullptr);
-    const auto t0 = std::chrono::steady_clock::now();
-    std::fflush(stdout);  // or the child's freopen writes the parent's buffered output again
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        if (!std::freopen(log.c_str(), "a", stdout)) std::_Exit(126);
-        ::dup2(::fileno(stdout), 2);
-        ::execve(a[0], a.data(), e.data());
-        std::_Exit(127);
-    }
-    int status = 0;
-    auto elapsed = [&] {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    };
-    for (;;) {
-        const pid_t r = ::waitpid(pid, &status, kill_after_s >= 0 ? WNOHANG : 0);
-        if (r == pid) break;
-        if (kill_after_s >= 0 && elapsed() >= kill_after_s) {
-            ::kill(pid, SIGKILL);
-            kill_after_s = -1;  // now wait for it
-            continue;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    outcome o;
-    o.seconds = elapsed();
-    o.killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return o;
-}
-
-std::string read_text(const fs::path &p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return folia_test::run_logged(argv, folia_test::child_env(env_set, {"FOLIA_FAULT_"}), log,
+                                  kill_after_s);
 }
 
 // folia-train train with the tiny configuration, its cache in `work`. The split file is the
@@ -198,14 +138,6 @@ void check_same_checkpoint(const fs::path &a, const fs::path &b, bool optimizer)
         return j;
     };
     CHECK(strip(ja).dump() == strip(jb).dump());
-}
-
-std::vector<std::string> temp_files(const fs::path &dir) {
-    std::vector<std::string> r;
-    for (const auto &e : fs::recursive_directory_iterator(dir))
-        if (e.path().filename().string().find(".tmp") != std::string::npos)
-            r.push_back(e.path().string());
-    return r;
 }
 
 }  // namespace

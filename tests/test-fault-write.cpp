@@ -2,37 +2,18 @@
 // replaces the good OUT ([fault]). The fault is injected in the CLI's atomic writer
 // (native/file-io.cpp): FOLIA_FAULT_WRITE_AFTER_BYTES=N stops the write after N bytes as a full
 // disk would; with FOLIA_FAULT_WRITE_KILL=1 the process SIGKILLs itself there (a crash).
-#include <catch2/catch.hpp>
 #include <csignal>
 #include <filesystem>
 
 #include "cli-support.h"
+#include "test-support.h"
 
+// Last, as in every test (where LibTorch is included, after `#undef CHECK`: glog's CHECK).
+#include <catch2/catch.hpp>
+
+using folia_test::photo_folder;
+using folia_test::temp_files;
 namespace fs = std::filesystem;
-
-namespace {
-
-std::string photo_folder(const folia_test::scratch_dir &d, const std::string &label, int n,
-                         uint32_t seed) {
-    const std::string dir = d.path(label);
-    fs::create_directories(dir);
-    for (int i = 0; i < n; ++i)
-        folia_test::write_bytes(
-            dir + "/p" + std::to_string(i) + ".png",
-            folia_test::encode_png(
-                folia_test::synthetic_pixels(96, 80, 3, seed * 100 + uint32_t(i)), 96, 80, 3));
-    return dir;
-}
-
-std::vector<std::string> temp_files(const std::string &dir) {
-    std::vector<std::string> r;
-    for (const auto &e : fs::directory_iterator(dir))
-        if (e.path().filename().string().find(".tmp") != std::string::npos)
-            r.push_back(e.path().string());
-    return r;
-}
-
-}  // namespace
 
 TEST_CASE("A taught-model save interrupted half-way leaves the previous model file intact",
           "[fault][cli][teach]") {

@@ -1,22 +1,25 @@
 // Training smoke test on a small slice of the real data ($FOLIA_DATA): 5 classes x 16 images
 // at 64x64 (the network is size-agnostic): loss decreases, checkpoints round-trip, a killed
 // folia-train resumes, export writes a model the engine loads, LibTorch vs engine logits.
-#include <catch2/catch.hpp>
+#include <signal.h>
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <thread>
 
 #include "checkpoint.h"
 #include "export.h"
 #include "file-io.h"
 #include "folia.h"
 #include "split.h"
+#include "test-support.h"
 #include "trainer.h"
 
+// Last, and after dropping glog's CHECK (LibTorch's logging pulls it in): CHECK must be Catch's.
+#undef CHECK
+#include <catch2/catch.hpp>
+
 using namespace folia::train;
+using folia_test::data_root;
 namespace fs = std::filesystem;
 
 namespace {
@@ -29,16 +32,8 @@ std::string source_dir() {
 
 constexpr int k_size = 64;
 
-std::string data_root() {
-    const char *d = std::getenv("FOLIA_DATA");
-    return d && *d ? d : "";
-}
-
 fs::path scratch(const std::string &name) {
-    const fs::path p = fs::temp_directory_path() / ("folia-training-test-" + name);
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
+    return folia_test::fresh_dir("training-test-" + name);
 }
 
 struct slice {
@@ -177,41 +172,30 @@ TEST_CASE("folia-train killed with SIGKILL mid-run resumes from its last epoch",
                                "' --cache-dir '" + (dir / "cache").string() + "' --out '" +
                                (dir / "run").string() + "' --epochs 40 --patience 0";
     // Start, wait for the second checkpoint, kill -9 (no chance to clean up).
-    const std::string pidfile = (dir / "pid").string();
-    REQUIRE(std::system(
-                (common + " > '" + (dir / "log1").string() + "' 2>&1 & echo $! > '" + pidfile + "'")
-                    .c_str()) == 0);
-    const auto t0 = std::chrono::steady_clock::now();
-    int next_epoch = 0;
-    while (next_epoch < 2 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        if (fs::exists(dir / "run" / "last.pt")) {
+    const pid_t pid = folia_test::start_shell(common, (dir / "log1").string());
+    const fs::path last_pt = dir / "run" / "last.pt";
+    const bool second = folia_test::wait_until(
+        [&] {
             try {
-                next_epoch =
-                    read_checkpoint_meta((dir / "run" / "last.pt").string()).at("next_epoch");
+                return fs::exists(last_pt) &&
+                       read_checkpoint_meta(last_pt.string()).at("next_epoch") >= 2;
             } catch (...) {
+                return false;  // mid-rename or not there yet
             }
-        }
-    }
-    REQUIRE(next_epoch >= 2);
-    std::ifstream pf(pidfile);
-    long pid = 0;
-    pf >> pid;
-    REQUIRE(pid > 0);
-    REQUIRE(std::system(("kill -9 " + std::to_string(pid)).c_str()) == 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        },
+        120, 200);
+    if (!second) ::kill(pid, SIGKILL), folia_test::wait_for(pid, 10);
+    REQUIRE(second);
+    REQUIRE(::kill(pid, SIGKILL) == 0);
+    REQUIRE(folia_test::wait_for(pid, 10) != -1);  // gone (and reaped) before last.pt is read
     const int saved = read_checkpoint_meta((dir / "run" / "last.pt").string()).at("next_epoch");
     REQUIRE(saved >= 2);
     // Resume with a shorter total so it ends quickly: exactly the remaining epochs run.
     const int total = saved + 1;
     const std::string resume = common.substr(0, common.find("--epochs")) + "--epochs " +
-                               std::to_string(total) + " --patience 0 --resume > '" +
-                               (dir / "log2").string() + "' 2>&1";
-    REQUIRE(std::system(resume.c_str()) == 0);
-    std::ifstream log((dir / "log2").string());
-    std::stringstream ss;
-    ss << log.rdbuf();
-    CHECK_THAT(ss.str(), Catch::Contains("resumed from"));
+                               std::to_string(total) + " --patience 0 --resume";
+    REQUIRE(folia_test::run_shell(resume, (dir / "log2").string()) == 0);
+    CHECK_THAT(folia_test::read_text(dir / "log2"), Catch::Contains("resumed from"));
     const auto meta = read_checkpoint_meta((dir / "run" / "last.pt").string());
     CHECK(meta.at("next_epoch") == total);
     CHECK(meta.at("history").size() == size_t(total));

@@ -8,7 +8,8 @@ endif()
 
 folia_add_catch_test(folia_test_training_split test-training-split.cpp LIBS folia_training_data)
 
-folia_add_catch_test(folia_test_training test-training-smoke.cpp LIBS folia_training folia)
+folia_add_catch_test(folia_test_training test-training-smoke.cpp
+                     LIBS folia_training folia folia_test_support)
 target_compile_definitions(folia_test_training PRIVATE FOLIA_TRAIN_EXE="$<TARGET_FILE:folia-train>")
 add_dependencies(folia_test_training folia-train)
 foreach(_t folia_test_training_split folia_test_training)
@@ -16,6 +17,6 @@ foreach(_t folia_test_training_split folia_test_training)
 endforeach()
 
 # Data-parallel training ([dist]): real folia-train ranks on 127.0.0.1 (c10d + Gloo).
-folia_add_catch_test(folia_test_dist test-dist.cpp LIBS folia_training)
+folia_add_catch_test(folia_test_dist test-dist.cpp LIBS folia_training folia_test_support)
 target_compile_definitions(folia_test_dist PRIVATE FOLIA_TRAIN_EXE="$<TARGET_FILE:folia-train>")
 add_dependencies(folia_test_dist folia-train)
