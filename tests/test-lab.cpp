@@ -17,9 +17,11 @@
 #include <vector>
 
 #include "cli-support.h"
+#include "test-support.h"
 #include "folia/preprocess.h"
 
 namespace fs = std::filesystem;
+using folia_test::data_root;
 using folia_test::run;
 using folia_test::run_result;
 using nlohmann::json;
@@ -27,11 +29,6 @@ using nlohmann::json;
 namespace {
 
 constexpr int k_width = 1280, k_height = 800;
-
-std::string data_root() {
-    const char *d = std::getenv("FOLIA_DATA");
-    return d && *d ? d : "";
-}
 
 std::string artifacts_dir() {
     const fs::path p = fs::path(FOLIA_TEST_BINARY_DIR) / "test-artifacts" / "lab";
