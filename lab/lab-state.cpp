@@ -82,6 +82,9 @@ nlohmann::json train_json(const train_run &t) {
     j["loss"] = loss;
     j["acc"] = acc;
     j["val_acc"] = t.val_acc;
+    // The last lines of the run's log panel (what the user reads when a run fails).
+    j["log_tail"] = std::vector<std::string>(
+        t.log.end() - std::ptrdiff_t(std::min<size_t>(t.log.size(), 5)), t.log.end());
     if (!t.days.empty()) {
         nlohmann::json days = nlohmann::json::array();
         for (const auto &d : t.days)

@@ -52,28 +52,38 @@ void keep_log(train_run &t, std::string line) {
     if (t.log.size() > k_log_lines) t.log.erase(t.log.begin());
 }
 
+// A number field of an event, else def: the tools write a NaN or infinite loss (a diverged
+// run) as null, and j.value() would throw on it instead of using the default.
+double num(const nlohmann::json &j, const char *key, double def) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_number() ? it->get<double>() : def;
+}
+
 // One --progress json event into the run's series.
 void apply_event(train_run &t, const nlohmann::json &j) {
-    const std::string ev = j.value("event", "");
+    const auto ev_it = j.find("event");
+    const std::string ev = ev_it != j.end() && ev_it->is_string() ? ev_it->get<std::string>() : "";
+    if (j.contains("loss") && !j["loss"].is_number())  // NaN/inf: the run diverged
+        keep_log(t, "the loss is not a finite number: " + j.dump());
     if (ev == "step") {
-        const double steps = std::max(1.0, j.value("steps", 1.0));
-        t.steps.push_back({double(t.epochs.size()) + j.value("step", 0.0) / steps,
-                           j.value("loss", 0.0), j.value("acc", 0.0)});
-        t.images_per_s = j.value("images_per_s", 0.0);
-        t.eta_s = j.value("eta_s", -1.0);
-        t.epoch = j.value("epoch", 0);
-        t.epochs_total = j.value("epochs", 0);
+        const double steps = std::max(1.0, num(j, "steps", 1.0));
+        t.steps.push_back({double(t.epochs.size()) + num(j, "step", 0.0) / steps,
+                           num(j, "loss", 0.0), num(j, "acc", 0.0)});
+        t.images_per_s = num(j, "images_per_s", 0.0);
+        t.eta_s = num(j, "eta_s", -1.0);
+        t.epoch = int(num(j, "epoch", 0));
+        t.epochs_total = int(num(j, "epochs", 0));
     } else if (ev == "epoch") {
         // x counts epochs across the fits of one run (incremental runs several).
-        t.epochs.push_back(
-            {double(t.epochs.size() + 1), j.value("loss", 0.0), j.value("acc", 0.0)});
-        if (j.contains("val_acc")) t.val_acc.push_back(j["val_acc"].get<double>());
-        t.images_per_s = j.value("images_per_s", 0.0);
-        t.eta_s = j.value("eta_s", -1.0);
+        t.epochs.push_back({double(t.epochs.size() + 1), num(j, "loss", 0.0), num(j, "acc", 0.0)});
+        if (j.contains("val_acc")) t.val_acc.push_back(num(j, "val_acc", 0.0));
+        t.images_per_s = num(j, "images_per_s", 0.0);
+        t.eta_s = num(j, "eta_s", -1.0);
     } else if (ev == "day") {
-        t.days.push_back({j.value("day", 0), j.value("accepted", 0), j.value("precision", 0.0),
-                          j.value("day_precision", 0.0), j.value("val_acc", 0.0)});
-        t.eta_s = j.value("eta_s", -1.0);
+        t.days.push_back({int(num(j, "day", 0)), int(num(j, "accepted", 0)),
+                          num(j, "precision", 0.0), num(j, "day_precision", 0.0),
+                          num(j, "val_acc", 0.0)});
+        t.eta_s = num(j, "eta_s", -1.0);
     } else if (ev == "round" || ev == "experience") {
         keep_log(t, j.dump());
     }

@@ -51,7 +51,8 @@ std::string first_photo() {
 }
 
 // Runs folia-lab under xvfb-run with a fixed window size and returns its JSON state line.
-json run_lab(std::vector<std::string> args, run_result *out = nullptr) {
+json run_lab(std::vector<std::string> args, run_result *out = nullptr,
+             const std::string &training_dir = FOLIA_LAB_TEST_TRAINING_DIR) {
     std::vector<std::string> argv = {
         "/usr/bin/xvfb-run",
         "-a",
@@ -65,7 +66,7 @@ json run_lab(std::vector<std::string> args, run_result *out = nullptr) {
         "--timeout",
         "400"};
     argv.insert(argv.end(), args.begin(), args.end());
-    const run_result r = run(argv, {"FOLIA_LAB_TRAINING_DIR=" FOLIA_LAB_TEST_TRAINING_DIR});
+    const run_result r = run(argv, {"FOLIA_LAB_TRAINING_DIR=" + training_dir});
     if (out) *out = r;
     INFO("stderr: " << r.err);
     INFO("stdout: " << r.out);
@@ -386,4 +387,40 @@ TEST_CASE("folia-lab compares two models on one folder, each as folia diagnose s
     check_screenshot(png, s, "compare.a.confidence", 0.01);
     check_screenshot(png, s, "compare.b.confidence", 0.01);
     check_screenshot(png, s, "compare.per_class", 0.01);
+}
+
+TEST_CASE("folia-lab survives a training run whose loss is not a number and shows its failure",
+          "[lab]") {
+    // A stand-in folia-train that diverges: --progress json writes a NaN loss as null.
+    const fs::path tools = fs::path(artifacts_dir()) / "diverging-tools";
+    fs::remove_all(tools);
+    fs::create_directories(tools);
+    const fs::path fake = tools / "folia-train";
+    folia_test::write_bytes(fake.string(), [] {
+        const std::string sh =
+            "#!/bin/sh\n"
+            "echo '{\"event\":\"step\",\"epoch\":1,\"epochs\":2,\"step\":1,\"steps\":1,"
+            "\"loss\":null,\"acc\":0.5,\"images_per_s\":10,\"eta_s\":1}'\n"
+            "echo '{\"event\":\"epoch\",\"epoch\":1,\"loss\":null,\"acc\":null,"
+            "\"val_acc\":0.25}'\n"
+            "echo 'loss is NaN: stopping'\n"
+            "exit 3\n";
+        return std::vector<uint8_t>(sh.begin(), sh.end());
+    }());
+    fs::permissions(fake, fs::perms::owner_all);
+    const std::string png = artifacts_dir() + "/train-diverged.png";
+    const json s =
+        run_lab({"--model", FOLIA_SHIPPED_MODEL, "--data", data_root().empty() ? "." : data_root(),
+                 "--train-demo", "--train-out", artifacts_dir() + "/diverged-run", "--panel",
+                 "train", "--screenshot", png, "--frames", "3"},
+                nullptr, tools.string());
+    const json &t = s["train"];
+    REQUIRE(t.is_object());
+    CHECK(t["finished"] == true);
+    CHECK(t["exit_status"] == 3);
+    CHECK(t["epochs_done"] == 1);
+    CHECK(t["val_acc"] == json::array({0.25}));
+    const std::string tail = t["log_tail"].dump();
+    CHECK_THAT(tail, Catch::Contains("not a finite number"));
+    CHECK_THAT(tail, Catch::Contains("exit status 3"));
 }
