@@ -219,6 +219,29 @@ TEST_CASE("A SIGKILLed rank makes rank 0 exit non-zero within 60 s naming it, an
     const auto meta = read_checkpoint_meta((out / "last.pt").string());
     CHECK(meta.at("next_epoch") == total);
     CHECK(meta.at("history").size() == size_t(total));
+
+    // A rank without the checkpoint (its --out is empty: a machine nobody copied last.pt to)
+    // must not train from epoch 0 beside rank 0 at epoch `total`: both refuse, naming it.
+    const fs::path empty = dir / "empty";
+    fs::create_directories(empty);
+    const std::string master3 = "127.0.0.1:" + std::to_string(free_port());
+    const std::string more = "--epochs " + std::to_string(total + 2) + " --batch 4 --threads 1 " +
+                             "--resume --master " + master3 + " --world-size 2 ";
+    const pid_t m0 = spawn(exe() + train_args(dir, more + "--rank 0 --out '" + out.string() + "'"),
+                           dir / "mismatch0.log");
+    const pid_t m1 =
+        spawn(exe() + train_args(dir, more + "--rank 1 --out '" + empty.string() + "'"),
+              dir / "mismatch1.log");
+    const int s0 = wait_for(m0, 60), s1 = wait_for(m1, 60);
+    if (s0 == -1) ::kill(m0, SIGKILL), wait_for(m0, 10);
+    if (s1 == -1) ::kill(m1, SIGKILL), wait_for(m1, 10);
+    INFO(read_text(dir / "mismatch0.log") << "\n---\n" << read_text(dir / "mismatch1.log"));
+    REQUIRE(s0 != -1);
+    REQUIRE(s1 != -1);
+    CHECK((WIFEXITED(s0) && WEXITSTATUS(s0) != 0));
+    CHECK((WIFEXITED(s1) && WEXITSTATUS(s1) != 0));
+    CHECK_THAT(read_text(dir / "mismatch1.log"), Catch::Contains("last.pt differ"));
+    CHECK(read_checkpoint_meta((out / "last.pt").string()).at("next_epoch") == total);
 }
 
 TEST_CASE("launch stops every rank and exits non-zero when one of them dies", "[dist]") {

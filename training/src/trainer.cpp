@@ -448,6 +448,28 @@ void trainer::write_epoch_files(int epoch, bool improved, const epoch_record &re
     write_history();
 }
 
+// Every rank resumes from its own <out>/last.pt (shared, or copied to each machine): a rank
+// that found none, or a stale one, would train from another epoch and step, silently, until a
+// collective times out. All ranks compare (epoch, step) with rank 0's and stop together.
+void trainer::check_same_resume_point(int start) {
+    torch::Tensor mine = torch::tensor({int64_t(start), step_}, torch::kInt64);
+    torch::Tensor root = mine.clone();
+    dist_->broadcast(root, 0);
+    torch::Tensor differs = (mine != root).any().to(torch::kInt64).reshape({1});
+    dist_->allreduce_sum(differs);
+    if (differs.item<int64_t>() == 0) return;
+    const int64_t e0 = root[0].item<int64_t>(), s0 = root[1].item<int64_t>();
+    throw std::runtime_error(
+        e0 == start && s0 == step_
+            ? fmt::format("--resume: another rank's last.pt differs from this one ({}/last.pt: "
+                          "epoch {}, step {}): give every machine the same checkpoint",
+                          cfg_.out_dir, start, step_)
+            : fmt::format("--resume: the ranks' last.pt differ ({}/last.pt here: epoch {}, step "
+                          "{}; rank 0's: epoch {}, step {}): give every machine the same "
+                          "checkpoint",
+                          cfg_.out_dir, start, step_, e0, s0));
+}
+
 std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
                                        const std::vector<train_item> &val) {
     class_weights_ = class_weights_for(train);
@@ -471,6 +493,7 @@ std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
             fmt::print(stderr, "resumed from {} at epoch {} (best val acc {:.2f}% at epoch {})\n",
                        last, start + 1, 100 * best_acc_, best_epoch_ + 1);
         }
+        if (dist_) check_same_resume_point(start);
     }
     // In-memory copy of the best weights, so the caller gets them even without out_dir.
     std::vector<torch::Tensor> best_state;
@@ -494,8 +517,10 @@ std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
         for (auto &p : tmp->parameters()) best_state.push_back(p.detach().clone());
         for (auto &b : tmp->buffers()) best_state.push_back(b.detach().clone());
     }
+    bool trained = false;
     for (int epoch = start; epoch < cfg_.epochs; ++epoch) {
         if (cfg_.patience > 0 && best_epoch_ >= 0 && epoch - best_epoch_ > cfg_.patience) break;
+        trained = true;
         epoch_record rec = train_epoch(train, epoch);
         if (!val.empty()) std::tie(rec.val_loss, rec.val_acc) = validate(val);
         history_.push_back(rec);
@@ -512,9 +537,10 @@ std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
         if (!cfg_.out_dir.empty() && writes_files()) write_epoch_files(epoch, improved, rec);
         if (epoch_cb_) epoch_cb_(rec);
     }
-    // Killed after last.pt but before history.json of the final epoch: the resumed run trains
-    // nothing, so it writes history.json here.
-    if (!cfg_.out_dir.empty() && writes_files() && start >= cfg_.epochs) write_history();
+    // Killed after last.pt but before history.json of the final epoch (the last of the cap, or
+    // the one before early stopping fires): the resumed run trains nothing, so it writes
+    // history.json here.
+    if (!cfg_.out_dir.empty() && writes_files() && start > 0 && !trained) write_history();
     restore();
     return history_;
 }

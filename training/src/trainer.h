@@ -149,6 +149,7 @@ class trainer {
                            int epoch) const;
 
   private:
+    void check_same_resume_point(int start);  // distributed --resume
     void save_state(const std::string &path, int next_epoch) const;
     torch::Tensor default_loss(const loss_context &c);
     void train_step(const train_batch &b, int epoch, double lr);
