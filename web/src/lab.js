@@ -60,6 +60,8 @@ async function cache_for_offline() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+let aborted = '';
+
 async function start() {
   const [model, history] = await Promise.all([model_file(), all_entries().catch(() => [])]);
   status(`Loading ${build} …`);
@@ -80,10 +82,15 @@ async function start() {
     }],
     print: (t) => console.log(t),
     printErr: (t) => console.warn(t),
+    onAbort: (what) => { aborted = `the lab module aborted: ${what}`; },
   });
   const call = (name, ret, types = [], args = []) => M.ccall(name, ret, types, args);
   // main() has run once the module is ready; the first frame follows on the next animation frame.
-  while (!call('folia_lab_web_started', 'number')) await sleep(20);
+  // main() returns early without WebGL2 or SDL: fail with a message instead of waiting forever.
+  for (const t0 = performance.now(); !call('folia_lab_web_started', 'number'); await sleep(20)) {
+    if (aborted) throw new Error(aborted);
+    if (performance.now() - t0 > 60000) throw new Error('the lab did not start within 60 s (WebGL2 missing?)');
+  }
   const state = () => JSON.parse(call('folia_lab_web_state', 'string'));
   call('folia_lab_web_model_bytes', null, ['number'], [model.bytes.length]);
   call('folia_lab_web_history', 'number', ['string'], ['/lab/history.json']);

@@ -8,7 +8,8 @@
 //   integrity), then WAITS. The page shows "Update available"; on tap it posts SKIP_WAITING, the
 //   new worker activates, deletes the old caches, and the page reloads.
 // - The lab (lab.html and its wasm module, see lab_manifest) is NOT precached: a farmer's first
-//   visit downloads only the app. Its files go into a second cache (folia-lab-<version>) when
+//   visit downloads only the app. Its files go into a second cache (folia-lab-<hash of the lab's
+//   file list>) when
 //   the lab page asks (CACHE_LAB message, on its first visit) or when fetched, each checked
 //   against its sha-256; later versions re-cache them at install once a lab cache exists.
 // - Every file is checked again against its sha-256 each time it is served from the cache: a
@@ -46,22 +47,24 @@ async function fetch_checked(e) {
   return res;
 }
 
-// Puts every lab file into the lab cache (all or nothing) -> number of files.
+// Puts every lab file into the lab cache -> number of files. allSettled: every put is over
+// before a failure is reported; files already cached (checked when served) stay.
 async function cache_lab() {
   const cache = await caches.open(lab_cache_name);
-  try {
-    await Promise.all(lab_manifest.map(async (e) => {
-      if (!(await cache.match(abs(e.url)))) await cache.put(abs(e.url), await fetch_checked(e));
-    }));
-  } catch (err) {
-    await caches.delete(lab_cache_name);
-    throw err;
-  }
+  const results = await Promise.allSettled(lab_manifest.map(async (e) => {
+    if (!(await cache.match(abs(e.url)))) await cache.put(abs(e.url), await fetch_checked(e));
+  }));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return lab_manifest.length;
 }
 
 self.addEventListener('install', (event) => {
+  let existed = true;
   event.waitUntil((async () => {
+    // The same app files as the active version give the same cache name: a failed install
+    // must not delete the cache the live version serves from.
+    existed = await caches.has(cache_name);
     const cache = await caches.open(cache_name);
     // allSettled: when one file fails (a dropped connection), the others' puts must be over
     // before the catch below deletes the half-filled cache, or a late put could outlive it.
@@ -74,10 +77,14 @@ self.addEventListener('install', (event) => {
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
     // The lab was visited under an older version: keep it offline (best effort).
-    const had_lab = (await caches.keys()).some((n) => n.startsWith('folia-lab-') && n !== lab_cache_name);
+    // (A cache with files: a lab request that failed leaves an empty one.)
+    let had_lab = false;
+    for (const n of await caches.keys()) {
+      if (n.startsWith('folia-lab-') && n !== lab_cache_name && (await (await caches.open(n)).keys()).length) had_lab = true;
+    }
     if (had_lab) await cache_lab().catch((err) => console.warn('lab not re-cached', err));
   })().catch(async (err) => {
-    await caches.delete(cache_name);  // a half-filled cache must never be used
+    if (!existed) await caches.delete(cache_name);  // a half-filled cache must never be used
     throw err;
   }));
 });
@@ -143,13 +150,15 @@ async function checked_copy(cache, key, e) {
     }
     console.warn(`folia: the cached ${key} does not match its sha-256: fetching it again`);
   }
+  let fresh;
   try {
-    const fresh = await fetch_checked(e);
-    await cache.put(key, fresh.clone());
-    return fresh;
+    fresh = await fetch_checked(e);
   } catch {
     return undefined;
   }
+  // A full cache (quota) must not turn a good download into an error.
+  await cache.put(key, fresh.clone()).catch((err) => console.warn(`folia: ${key} not cached`, err));
+  return fresh;
 }
 
 function damaged(key) {
@@ -160,8 +169,16 @@ function damaged(key) {
   });
 }
 
-// A lab file: from the lab cache, else fetched (checked) and cached. A file of another version
-// (the server has moved on) is not cached; the network's answer is used as it is.
+// A lab file that is neither stored nor downloadable for this version (offline, or the server
+// has moved on): refused, so that a page never runs one version's lab with another's app files.
+function not_stored(key) {
+  const name = key.slice(scope_url.href.length);
+  return new Response(`${name} is not stored on this device for this version of Folia and could ` +
+    'not be downloaded: connect to the internet and reload (an update may be waiting)', {
+    status: 503, statusText: 'Not stored', headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+  });
+}
+
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;
@@ -174,8 +191,7 @@ self.addEventListener('fetch', (event) => {
     if (entries.has(key)) {
       res = await checked_copy(await caches.open(cache_name), key, entries.get(key)) || damaged(key);
     } else if (lab_entries.has(key)) {
-      // A lab file of another version (the server moved on) is not cached: the network answers.
-      res = await checked_copy(await caches.open(lab_cache_name), key, lab_entries.get(key));
+      res = await checked_copy(await caches.open(lab_cache_name), key, lab_entries.get(key)) || not_stored(key);
     }
     if (!res) res = await fetch(request);  // not part of the app: network
     return wants_isolation(request, url) ? with_isolation(res) : res;

@@ -26,7 +26,7 @@ let personalised = false;
 async function fetch_model(url) {
   const r = await fetch(new URL(url, base));
   if (!r.ok) {
-    // The service worker explains a damaged cached copy in the body (sw.js verified(), HTTP 503
+    // The service worker explains a damaged cached copy in the body (sw.js checked_copy() + damaged(), HTTP 503
     // "Damaged in cache"); other errors' bodies are shown too, shortened.
     const why = `: ${(await r.text().catch(() => '')).slice(0, 300)}`;
     throw new Error(`model file ${url}: HTTP ${r.status}${why}`);
