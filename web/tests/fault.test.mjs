@@ -1,6 +1,7 @@
 // fault.test.mjs: fault injection and privacy in the browser.
 // - An update interrupted between files (the server cuts the new version's 2nd file half-way)
 //   leaves version N whole: one cache, N's bytes, working offline; a later try installs N+1.
+//   The same for a rebuilt worker over the same app files (same cache name as the live one).
 // - A model file altered in the browser's cache is refused: offline the page says clearly that
 //   the stored copy is damaged; online it is fetched again, the cache repaired, diagnoses match
 //   the native CLI.
@@ -8,7 +9,7 @@
 //   but GET/HEAD; no eval / new Function in the app's JS (sources and built files); the CSP
 //   allows scripts only from 'self' (plus wasm compilation).
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { before, test } from 'node:test';
 
@@ -103,6 +104,48 @@ test('an update cut off at its 2nd file leaves version N whole and working offli
     server.setIntercept(null);
     assert.equal(await try_update(page), 'installed');
     await page.waitForSelector('#update:not([hidden])', { timeout: 30000 });
+  });
+});
+
+// A rebuilt worker over the same app files has the live version's cache name: its failed
+// install must leave that cache alone (it used to delete it, and the app lost its offline copy).
+test('a rebuilt worker whose install is cut off leaves the live cache of the same files whole', async (t) => {
+  const rebuilt = join(work, 'fault-v1-rebuilt');
+  rmSync(rebuilt, { recursive: true, force: true });
+  cpSync(dist1, rebuilt, { recursive: true });
+  appendFileSync(join(rebuilt, 'sw.js'), '\n// the same app files, a rebuilt worker\n');
+  const server = await startServer({ root: dist1, coi: true });
+  await with_browser(t, server, async (b) => {
+    const { page } = b;
+    await page.goto(server.url);
+    await wait_sw(page);
+    await wait_ready(page);
+    const h1 = dist_hashes(dist1);
+    const before = await cached_hashes(page);
+    assert.deepEqual(Object.values(before), [h1], 'N precached');
+
+    server.setRoot(rebuilt);
+    let seen = 0;
+    server.setIntercept((req, res, file) => {
+      if (req.url.startsWith('/sw.js') || ++seen !== 2) return false;
+      const body = readFileSync(file);
+      res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/octet-stream',
+        'Cache-Control': 'no-cache', 'Cross-Origin-Resource-Policy': 'same-origin' });
+      res.write(body.subarray(0, body.length >> 1));
+      setTimeout(() => res.destroy(), 50);
+      return true;
+    });
+    assert.equal(await try_update(page), 'redundant', 'the cut install must fail');
+    assert.ok(seen >= 2, 'the rebuilt worker fetched the app files again');
+    assert.deepEqual(await cached_hashes(page), before, 'the live cache is still there, whole');
+
+    await b.context.setOffline(true);
+    await page.reload();
+    const info = await wait_ready(page);
+    assert.equal(info.version, v1);
+    const photo = real_photos(1)[0];
+    const r = await page_diagnose(page, photo);
+    assert.equal(r.result.top[0].label, native_diagnose([photo], join(dist1, 'plantvillage.folia'))[0].top[0].label);
   });
 });
 
