@@ -46,5 +46,6 @@ if (sw.split('__FOLIA_LAB_MANIFEST__').length !== 2) {
   console.error(`${sw_src}: expected __FOLIA_LAB_MANIFEST__ exactly once`);
   process.exit(1);
 }
-writeFileSync(sw_path, sw.replace('__FOLIA_LAB_MANIFEST__', JSON.stringify(lab.manifestEntries)));
+// A function, so that no $ pattern in the JSON is expanded.
+writeFileSync(sw_path, sw.replace('__FOLIA_LAB_MANIFEST__', () => JSON.stringify(lab.manifestEntries)));
 console.log(`precache manifest: ${count} files, ${size} bytes; lab manifest (cached on the first lab visit): ${lab.count} files, ${lab.size} bytes`);
