@@ -424,9 +424,17 @@ async function setup_sw() {
   if (!('serviceWorker' in navigator)) return;
   let reloading = false;
   let update_requested = false;
+  const had_controller = !!navigator.serviceWorker.controller;
   navigator.serviceWorker.addEventListener('controllerchange', () => {
-    if (update_requested && !reloading) { reloading = true; location.reload(); }
-    else set_status();
+    if (update_requested && !reloading) { reloading = true; location.reload(); return; }
+    set_status();
+    // Another tab activated a new version: this page still runs the old one's files. It is not
+    // reloaded under the user (a teaching session may be running); the banner offers it.
+    if (had_controller) {
+      $('update').hidden = false;
+      $('update-btn').disabled = false;
+      $('update-btn').onclick = () => location.reload();
+    }
   });
   const reg = await navigator.serviceWorker.register('sw.js');
   const offer = (worker) => {

@@ -56,6 +56,12 @@ test('update flow: N+1 waits, the banner activates it, and every cached file is 
     assert.equal(await page_version(page), v1, 'a reload before the tap stays on N');
     await page.waitForSelector('#update:not([hidden])', { timeout: 30000 });
 
+    // A second tab, open on N while N+1 waits.
+    const other = await b.context.newPage();
+    await other.goto(server.url);
+    await wait_ready(other);
+    assert.equal(await page_version(other), v1, 'the second tab runs N');
+
     // The tap: N+1 activates and the page reloads onto it.
     await Promise.all([
       page.waitForEvent('load', { timeout: 60000 }),
@@ -64,6 +70,14 @@ test('update flow: N+1 waits, the banner activates it, and every cached file is 
     await wait_ready(page);
     assert.equal(await page_version(page), v2, 'N+1 after the update');
     assert.equal(await page.isHidden('#update'), true);
+
+    // The other tab is not reloaded under its user, but offered the reload, which gets N+1.
+    await other.waitForSelector('#update:not([hidden])', { timeout: 30000 });
+    assert.equal(await page_version(other), v1, 'the other tab is not reloaded without asking');
+    await Promise.all([other.waitForEvent('load', { timeout: 60000 }), other.click('#update-btn')]);
+    await wait_ready(other);
+    assert.equal(await page_version(other), v2, 'the other tab on N+1 after its tap');
+    await other.close();
 
     const h2 = dist_hashes(dist2);
     assert.notDeepEqual(h1, h2, 'the two versions differ');
