@@ -76,7 +76,11 @@ void forward_lines(std::string &buf, int rank, FILE *out, bool flush_all) {
 child spawn_rank(const std::vector<std::string> &argv, int rank, int world, const std::string &host,
                  const std::string &port, int threads) {
     int out[2], err[2];
-    if (::pipe(out) != 0 || ::pipe(err) != 0) throw std::runtime_error("launch: pipe() failed");
+    // Close-on-exec: a later rank must not inherit the read ends of the earlier ranks' pipes (if
+    // launch died, those ranks would block on a full pipe instead of getting SIGPIPE). dup2()
+    // onto 1 and 2 clears the flag on the child's own copies.
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+        throw std::runtime_error("launch: pipe2() failed");
     const pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("launch: fork() failed");
     if (pid == 0) {
@@ -204,9 +208,14 @@ int cmd_launch(const launch_options &o) {
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     std::vector<child> kids;
-    for (int i = 0; i < o.nproc; ++i)
-        kids.push_back(spawn_rank(argv, o.node_rank * o.nproc + i, world, host,
-                                  std::to_string(port), threads));
+    try {
+        for (int i = 0; i < o.nproc; ++i)
+            kids.push_back(spawn_rank(argv, o.node_rank * o.nproc + i, world, host,
+                                      std::to_string(port), threads));
+    } catch (...) {
+        stop_all(kids, 0, 10);  // the ranks already started would wait at rendezvous
+        throw;
+    }
     for (;;) {
         pump_output(kids, 200);
         if (g_stop_signal) {
