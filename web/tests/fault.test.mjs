@@ -59,6 +59,24 @@ async function try_update(page) {
   });
 }
 
+// From now on the 2nd file the browser asks for (sw.js aside) is cut half-way and its
+// connection dropped. -> {what}: the cut request, '' until it happens.
+function cut_second_file(server) {
+  const cut = { what: '' };
+  let seen = 0;
+  server.setIntercept((req, res, file) => {
+    if (req.url.startsWith('/sw.js') || ++seen !== 2) return false;
+    const body = readFileSync(file);
+    cut.what = `${req.url} (request ${seen} of the install)`;
+    res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/octet-stream',
+      'Cache-Control': 'no-cache', 'Cross-Origin-Resource-Policy': 'same-origin' });
+    res.write(body.subarray(0, body.length >> 1));
+    setTimeout(() => res.destroy(), 50);  // the connection drops mid-file
+    return true;
+  });
+  return cut;
+}
+
 test('an update cut off at its 2nd file leaves version N whole and working offline', async (t) => {
   const server = await startServer({ root: dist1, coi: true });
   await with_browser(t, server, async (b) => {
@@ -71,21 +89,10 @@ test('an update cut off at its 2nd file leaves version N whole and working offli
 
     // N+1 on the server; the 2nd of its files the browser asks for is cut half-way.
     server.setRoot(dist2);
-    let seen = 0;
-    let cut = '';
-    server.setIntercept((req, res, file) => {
-      if (req.url.startsWith('/sw.js') || ++seen !== 2) return false;
-      const body = readFileSync(file);
-      cut = `${req.url} (request ${seen} of N+1's install)`;
-      res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/octet-stream',
-        'Cache-Control': 'no-cache', 'Cross-Origin-Resource-Policy': 'same-origin' });
-      res.write(body.subarray(0, body.length >> 1));
-      setTimeout(() => res.destroy(), 50);  // the connection drops mid-file
-      return true;
-    });
+    const cut = cut_second_file(server);
     assert.equal(await try_update(page), 'redundant', 'the cut install must fail');
-    assert.notEqual(cut, '', 'a file of N+1 was cut');
-    t.diagnostic(`cut ${cut}`);
+    assert.notEqual(cut.what, '', 'a file of N+1 was cut');
+    t.diagnostic(`cut ${cut.what}`);
     assert.deepEqual(Object.values(await cached_hashes(page)), [h1], 'only N, whole: no half-filled N+1 cache');
     assert.equal(await page.isHidden('#update'), true, 'no update offered');
 
@@ -125,18 +132,9 @@ test('a rebuilt worker whose install is cut off leaves the live cache of the sam
     assert.deepEqual(Object.values(before), [h1], 'N precached');
 
     server.setRoot(rebuilt);
-    let seen = 0;
-    server.setIntercept((req, res, file) => {
-      if (req.url.startsWith('/sw.js') || ++seen !== 2) return false;
-      const body = readFileSync(file);
-      res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/octet-stream',
-        'Cache-Control': 'no-cache', 'Cross-Origin-Resource-Policy': 'same-origin' });
-      res.write(body.subarray(0, body.length >> 1));
-      setTimeout(() => res.destroy(), 50);
-      return true;
-    });
+    const cut = cut_second_file(server);
     assert.equal(await try_update(page), 'redundant', 'the cut install must fail');
-    assert.ok(seen >= 2, 'the rebuilt worker fetched the app files again');
+    assert.notEqual(cut.what, '', 'the rebuilt worker fetched the app files again, and one was cut');
     assert.deepEqual(await cached_hashes(page), before, 'the live cache is still there, whole');
 
     await b.context.setOffline(true);
