@@ -1,7 +1,11 @@
 // model-file.cpp: parse and write the Folia model file (see model-file.h for the layout).
 #include "folia/model-file.h"
 
+#include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <limits>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 namespace folia {
@@ -38,6 +42,42 @@ std::string shape_str(const std::vector<int64_t> &s) {
     std::string r = "(";
     for (size_t i = 0; i < s.size(); ++i) r += (i ? "," : "") + std::to_string(s[i]);
     return r + ")";
+}
+
+// JSON numbers read strictly. nlohmann's get<int>() / get<float>() convert any number with a
+// C++ cast, which is undefined behaviour for a value outside the target's range (fuzz_model_file
+// found `"shape": [3.3e96]`). These throw instead; parse_model_file turns that into a status.
+int64_t json_integer(const json &v, const char *what, int64_t lo, int64_t hi) {
+    int64_t x;
+    if (v.is_number_unsigned()) {
+        const uint64_t u = v.get<uint64_t>();
+        if (u > uint64_t(hi)) throw std::runtime_error(std::string(what) + " out of range");
+        x = int64_t(u);
+    } else if (v.is_number_integer()) {
+        x = v.get<int64_t>();
+    } else {
+        throw std::runtime_error(std::string(what) + " must be an integer");
+    }
+    if (x < lo || x > hi) throw std::runtime_error(std::string(what) + " out of range");
+    return x;
+}
+
+float json_float(const json &v, const char *what) {
+    if (!v.is_number()) throw std::runtime_error(std::string(what) + " must be a number");
+    const double d = v.get<double>();
+    if (!(std::fabs(d) <= double(std::numeric_limits<float>::max())))
+        throw std::runtime_error(std::string(what) + " is not a finite float");
+    return float(d);
+}
+
+float json_float_or(const json &obj, const char *key, float def) {
+    return obj.contains(key) ? json_float(obj.at(key), key) : def;
+}
+
+std::vector<float> json_floats(const json &v, const char *what) {
+    std::vector<float> r;
+    for (const json &e : v) r.push_back(json_float(e, what));
+    return r;
 }
 
 bool host_is_little_endian() {
@@ -166,10 +206,14 @@ folia_status parse_model_file(const uint8_t *bytes, size_t size, model_file *out
         m.arch.name = a.at("name").get<std::string>();
         if (m.arch.name != "folia-cnn4")
             return fail(FOLIA_ERR_MODEL_ARCH, error, "unknown architecture '" + m.arch.name + "'");
-        m.arch.channels = a.at("channels").get<std::vector<int>>();
-        m.arch.hidden = a.at("hidden").get<int>();
-        m.arch.num_classes = a.at("num_classes").get<int>();
-        m.arch.bn_eps = a.value("bn_eps", 1e-5f);
+        if (!a.at("channels").is_array()) throw std::runtime_error("arch.channels: not an array");
+        m.arch.channels.clear();  // arch_desc defaults to the shipped widths
+        for (const json &c : a.at("channels"))
+            m.arch.channels.push_back(int(json_integer(c, "arch.channels", -1, 1 << 30)));
+        m.arch.hidden = int(json_integer(a.at("hidden"), "arch.hidden", -1, 1 << 30));
+        m.arch.num_classes =
+            int(json_integer(a.at("num_classes"), "arch.num_classes", -1, 1 << 30));
+        m.arch.bn_eps = json_float_or(a, "bn_eps", 1e-5f);
         if (m.arch.channels.empty() || m.arch.channels.size() > 8 || m.arch.hidden <= 0 ||
             m.arch.num_classes <= 0 || m.arch.num_classes > 100000)
             return fail(FOLIA_ERR_MODEL_ARCH, error, "architecture sizes out of range");
@@ -181,9 +225,10 @@ folia_status parse_model_file(const uint8_t *bytes, size_t size, model_file *out
                         std::to_string(m.labels.size()) + " labels for " +
                             std::to_string(m.arch.num_classes) + " classes");
         const json &p = j.at("preprocess");
-        m.preprocess.input_size = p.at("input_size").get<int>();
-        const auto mean = p.at("mean").get<std::vector<float>>();
-        const auto stdv = p.at("std").get<std::vector<float>>();
+        m.preprocess.input_size =
+            int(json_integer(p.at("input_size"), "preprocess.input_size", -1, 1 << 30));
+        const auto mean = json_floats(p.at("mean"), "preprocess.mean");
+        const auto stdv = json_floats(p.at("std"), "preprocess.std");
         m.preprocess.resize = p.at("resize").get<std::string>();
         if (mean.size() != 3 || stdv.size() != 3 || m.preprocess.input_size < 8 ||
             m.preprocess.input_size > 1024 || m.preprocess.resize != "pillow-bilinear")
@@ -194,8 +239,9 @@ folia_status parse_model_file(const uint8_t *bytes, size_t size, model_file *out
             if (!(stdv[c] > 0)) return fail(FOLIA_ERR_MODEL_HEADER, error, "std must be > 0");
         }
         if (j.contains("calibration")) {
-            m.calibration.temperature = j["calibration"].value("temperature", 1.0f);
-            m.calibration.abstain_threshold = j["calibration"].value("abstain_threshold", 0.0f);
+            m.calibration.temperature = json_float_or(j["calibration"], "temperature", 1.0f);
+            m.calibration.abstain_threshold =
+                json_float_or(j["calibration"], "abstain_threshold", 0.0f);
             if (!(m.calibration.temperature > 0))
                 return fail(FOLIA_ERR_MODEL_HEADER, error, "temperature must be > 0");
         }
@@ -204,8 +250,11 @@ folia_status parse_model_file(const uint8_t *bytes, size_t size, model_file *out
         for (const json &t : j.at("tensors")) {
             tensor_f32 tf;
             const std::string name = t.at("name").get<std::string>();
-            tf.shape = t.at("shape").get<std::vector<int64_t>>();
-            const uint64_t off = t.at("offset").get<uint64_t>();
+            if (!t.at("shape").is_array()) throw std::runtime_error("tensor shape: not an array");
+            for (const json &d : t.at("shape"))
+                tf.shape.push_back(json_integer(d, "tensor shape", INT64_MIN, INT64_MAX));
+            const uint64_t off =
+                uint64_t(json_integer(t.at("offset"), "tensor offset", 0, INT64_MAX));
             int64_t n = 1;
             for (int64_t d : tf.shape) {
                 if (d <= 0 || d > (1 << 24))
