@@ -59,6 +59,17 @@ async function try_update(page) {
   });
 }
 
+// Version N's first visit: the worker controls the page and N is precached whole.
+// -> the cache's contents ({cache name: {file: sha-256}}).
+async function first_visit(page, server) {
+  await page.goto(server.url);
+  await wait_sw(page);
+  await wait_ready(page);
+  const cached = await cached_hashes(page);
+  assert.deepEqual(Object.values(cached), [dist_hashes(dist1)], 'N precached');
+  return cached;
+}
+
 // From now on the 2nd file the browser asks for (sw.js aside) is cut half-way and its
 // connection dropped. -> {what}: the cut request, '' until it happens.
 function cut_second_file(server) {
@@ -81,11 +92,7 @@ test('an update cut off at its 2nd file leaves version N whole and working offli
   const server = await startServer({ root: dist1, coi: true });
   await with_browser(t, server, async (b) => {
     const { page } = b;
-    await page.goto(server.url);
-    await wait_sw(page);
-    await wait_ready(page);
-    const h1 = dist_hashes(dist1);
-    assert.deepEqual(Object.values(await cached_hashes(page)), [h1], 'N precached');
+    await first_visit(page, server);
 
     // N+1 on the server; the 2nd of its files the browser asks for is cut half-way.
     server.setRoot(dist2);
@@ -93,7 +100,7 @@ test('an update cut off at its 2nd file leaves version N whole and working offli
     assert.equal(await try_update(page), 'redundant', 'the cut install must fail');
     assert.notEqual(cut.what, '', 'a file of N+1 was cut');
     t.diagnostic(`cut ${cut.what}`);
-    assert.deepEqual(Object.values(await cached_hashes(page)), [h1], 'only N, whole: no half-filled N+1 cache');
+    assert.deepEqual(Object.values(await cached_hashes(page)), [dist_hashes(dist1)], 'only N, whole: no half-filled N+1 cache');
     assert.equal(await page.isHidden('#update'), true, 'no update offered');
 
     // N still works, offline, with N's model.
@@ -124,12 +131,7 @@ test('a rebuilt worker whose install is cut off leaves the live cache of the sam
   const server = await startServer({ root: dist1, coi: true });
   await with_browser(t, server, async (b) => {
     const { page } = b;
-    await page.goto(server.url);
-    await wait_sw(page);
-    await wait_ready(page);
-    const h1 = dist_hashes(dist1);
-    const before = await cached_hashes(page);
-    assert.deepEqual(Object.values(before), [h1], 'N precached');
+    const before = await first_visit(page, server);
 
     server.setRoot(rebuilt);
     const cut = cut_second_file(server);
