@@ -70,6 +70,16 @@ async function first_visit(page, server) {
   return cached;
 }
 
+// Offline, a reload runs version N and diagnoses a photo as the CLI does with N's model.
+async function works_offline_on_n(b) {
+  await b.context.setOffline(true);
+  await b.page.reload();
+  assert.equal((await wait_ready(b.page)).version, v1);
+  const photo = real_photos(1)[0];
+  const r = await page_diagnose(b.page, photo);
+  assert.equal(r.result.top[0].label, native_diagnose([photo], join(dist1, 'plantvillage.folia'))[0].top[0].label);
+}
+
 // From now on the 2nd file the browser asks for (sw.js aside) is cut half-way and its
 // connection dropped. -> {what}: the cut request, '' until it happens.
 function cut_second_file(server) {
@@ -104,14 +114,7 @@ test('an update cut off at its 2nd file leaves version N whole and working offli
     assert.equal(await page.isHidden('#update'), true, 'no update offered');
 
     // N still works, offline, with N's model.
-    await b.context.setOffline(true);
-    await page.reload();
-    const info = await wait_ready(page);
-    assert.equal(info.version, v1);
-    const photo = real_photos(1)[0];
-    const r = await page_diagnose(page, photo);
-    const want = native_diagnose([photo], join(dist1, 'plantvillage.folia'))[0];
-    assert.equal(r.result.top[0].label, want.top[0].label);
+    await works_offline_on_n(b);
 
     // Back online, an intact N+1 installs.
     await b.context.setOffline(false);
@@ -139,13 +142,7 @@ test('a rebuilt worker whose install is cut off leaves the live cache of the sam
     assert.notEqual(cut.what, '', 'the rebuilt worker fetched the app files again, and one was cut');
     assert.deepEqual(await cached_hashes(page), before, 'the live cache is still there, whole');
 
-    await b.context.setOffline(true);
-    await page.reload();
-    const info = await wait_ready(page);
-    assert.equal(info.version, v1);
-    const photo = real_photos(1)[0];
-    const r = await page_diagnose(page, photo);
-    assert.equal(r.result.top[0].label, native_diagnose([photo], join(dist1, 'plantvillage.folia'))[0].top[0].label);
+    await works_offline_on_n(b);
   });
 });
 
