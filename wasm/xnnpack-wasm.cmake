@@ -19,6 +19,9 @@ if(FOLIA_WASM_THREADS)
 else()
   set(_fw_variant wasm)
 endif()
+if(FOLIA_WASM_RELAXED_SIMD)
+  string(APPEND _fw_variant -relaxed)
+endif()
 set(_fw_tp "${FOLIA_THIRD_PARTY_DIR}")
 set(_fw_sub "${CMAKE_SOURCE_DIR}/wasm/xnnpack")
 set(_fw_build "${_fw_tp}/${_fw_variant}-build")
@@ -35,11 +38,18 @@ set(_fw_args
   -DCMAKE_BUILD_TYPE=Release
   -DCMAKE_INSTALL_PREFIX=${_fw_install}
   -DFOLIA_THIRD_PARTY_DIR=${_fw_tp}
-  -DFOLIA_WASM_THREADS=${FOLIA_WASM_THREADS})
+  -DFOLIA_WASM_THREADS=${FOLIA_WASM_THREADS}
+  -DFOLIA_WASM_RELAXED_SIMD=${FOLIA_WASM_RELAXED_SIMD})
 
 file(SHA256 "${_fw_tp}/xnnpack/CMakeLists.txt" _fw_xnn_hash)
 file(SHA256 "${_fw_tp}/pthreadpool/CMakeLists.txt" _fw_ptp_hash)
 file(SHA256 "${_fw_sub}/CMakeLists.txt" _fw_sub_hash)
+file(GLOB _fw_patches "${_fw_sub}/patches/*.patch")
+list(SORT _fw_patches)
+foreach(p ${_fw_patches})
+  file(SHA256 "${p}" h)
+  string(APPEND _fw_sub_hash ";${h}")
+endforeach()
 string(SHA256 _fw_key "${_fw_xnn_hash};${_fw_ptp_hash};${_fw_sub_hash};${CMAKE_C_COMPILER_ID};\
 ${CMAKE_C_COMPILER_VERSION};${_fw_args}")
 
@@ -72,6 +82,15 @@ target_link_libraries(folia_xnnpack INTERFACE
 # libc++-except is in the frozen cache). XNNPACK is C and its hot loops are untouched.
 add_compile_options(-msimd128 $<$<COMPILE_LANGUAGE:CXX>:-fexceptions>)
 add_link_options(-msimd128 -fexceptions)
+# Stack sizes, stated: emcc 3.1.6's defaults (5 MB main, 2 MB per pthread). Newer emcc (trixie's
+# 3.1.69, the relaxed-SIMD build) defaults to 64 KB for both, and a stack overflow in wasm writes
+# silently into static data: measured there, the engine test's second model load failed its
+# header checksum (the CRC table overwritten) and a worker then trapped out of bounds.
+add_link_options(-sTOTAL_STACK=5MB -sDEFAULT_PTHREAD_STACK_SIZE=2MB)
+if(FOLIA_WASM_RELAXED_SIMD)
+  add_compile_options(-mrelaxed-simd)
+  add_link_options(-mrelaxed-simd)
+endif()
 if(FOLIA_WASM_THREADS)
   add_compile_options(-pthread)
   add_link_options(-pthread)
