@@ -30,7 +30,8 @@ pkgs=(build-essential cmake ninja-build clang-14 clang-format pkg-config dpkg-de
       libclang-rt-14-dev libstb-dev catch2 libcli11-dev nlohmann-json3-dev libfmt-dev libcpuinfo-dev
       libtorch-dev libgloo-dev python3-torch python3-pil python3-numpy python3-matplotlib
       emscripten nodejs chromium
-      libsdl2-dev libimgui-dev libgl-dev xvfb xauth)  # folia-lab and its tests under Xvfb
+      libsdl2-dev libimgui-dev libgl-dev xvfb xauth  # folia-lab and its tests under Xvfb
+      debootstrap patch)  # the trixie chroot for the relaxed-SIMD wasm build; our XNNPACK patches
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 mkdir -p "$here/build"
@@ -83,6 +84,11 @@ fetch_src psimd bookworm 'psimd_*.orig.tar.*' psimd
 fetch_src libsdl2 bookworm 'libsdl2_*.orig.tar.*' sdl2
 fetch_src imgui bookworm 'imgui_*.orig.tar.*' imgui
 exec 9>&-  # unpacking done: release the lock
+
+# --- Debian trixie's emscripten 3.1.69 in a chroot, for the relaxed-SIMD wasm build -----------
+# (outside the clone, made once per machine: tools/trixie-toolchain.sh says why)
+$SUDO env XDG_CACHE_HOME="${XDG_CACHE_HOME:-$HOME/.cache}" FOLIA_THIRD_PARTY_DIR="$tp" \
+  bash "$here/tools/trixie-toolchain.sh" ensure
 
 # --- npm packages for web tooling and browser tests ------------------------------------------
 if [ -f "$here/web/package.json" ] && [ ! -d "$here/web/node_modules" ]; then
