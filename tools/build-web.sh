@@ -3,9 +3,11 @@
 # engine builds, the shipped model and generated icons, then writes the Workbox service worker.
 #
 #   tools/build-web.sh [--out DIR] [--version STR] [--model FILE] [--wasm-dir DIR] [--wasm-mt-dir DIR]
-# (the wasm folders also come from FOLIA_WASM_DIR / FOLIA_WASM_MT_DIR)
+#                      [--wasm-relaxed-dir DIR]
+# (the wasm folders also come from FOLIA_WASM_DIR / FOLIA_WASM_MT_DIR / FOLIA_WASM_RELAXED_DIR)
 #
-# Needs: build/wasm/**/folia-web.{js,wasm} and build/wasm-mt/**/folia-web-mt.{js,wasm}, and the
+# Needs: build/wasm/**/folia-web.{js,wasm}, build/wasm-mt/**/folia-web-mt.{js,wasm} and
+# build/wasm-mt-relaxed/**/folia-web-mt-relaxed.{js,wasm} (the page picks one), and the
 # web lab's folia-lab.{js,wasm} / folia-lab-mt.{js,wasm} next to them (tools/build-wasm.sh), wasm/folia-engine.js (the JS binding, copied as is), shared/models/plantvillage.folia (or --model / FOLIA_MODEL), web/node_modules
 # (tools/setup.sh). The output appears atomically (built in DIR.tmp, then renamed).
 set -euo pipefail
@@ -15,6 +17,7 @@ version=""
 model="${FOLIA_MODEL:-$root/shared/models/plantvillage.folia}"
 wasm_dir="${FOLIA_WASM_DIR:-$root/build/wasm}"
 wasm_mt_dir="${FOLIA_WASM_MT_DIR:-$root/build/wasm-mt}"
+wasm_relaxed_dir="${FOLIA_WASM_RELAXED_DIR:-$root/build/wasm-mt-relaxed}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
@@ -22,6 +25,7 @@ while [ $# -gt 0 ]; do
     --model) model=$2; shift 2 ;;
     --wasm-dir) wasm_dir=$2; shift 2 ;;
     --wasm-mt-dir) wasm_mt_dir=$2; shift 2 ;;
+    --wasm-relaxed-dir) wasm_relaxed_dir=$2; shift 2 ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "build-web.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -41,6 +45,8 @@ find_one() {
 [ -d "$root/web/node_modules/workbox-build" ] || die "web/node_modules missing: run tools/setup.sh"
 st_js=$(find_one "$wasm_dir" folia-web.js) || die "folia-web.js not found under $wasm_dir: run tools/build-wasm.sh"
 mt_js=$(find_one "$wasm_mt_dir" folia-web-mt.js) || die "folia-web-mt.js not found under $wasm_mt_dir: run tools/build-wasm.sh"
+relaxed_js=$(find_one "$wasm_relaxed_dir" folia-web-mt-relaxed.js) \
+  || die "folia-web-mt-relaxed.js not found under $wasm_relaxed_dir: run tools/build-wasm.sh"
 
 if [ -z "$version" ]; then
   rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -63,7 +69,7 @@ sed -i "s|__FOLIA_VERSION__|$version|g" "$tmp/index.html" "$tmp/app.js" "$tmp/wo
 step "icons"
 /usr/bin/python3 "$root/web/scripts/make-icons.py" "$tmp/icons"
 
-step "wasm engines: $st_js, $mt_js"
+step "wasm engines: $st_js, $mt_js, $relaxed_js"
 cp "$st_js" "$tmp/folia-web.js"
 cp "$(dirname "$st_js")/folia-web.wasm" "$tmp/folia-web.wasm"
 cp "$mt_js" "$tmp/folia-web-mt.js"
@@ -72,6 +78,9 @@ cp "$(dirname "$mt_js")/folia-web-mt.wasm" "$tmp/folia-web-mt.wasm"
 if [ -f "$(dirname "$mt_js")/folia-web-mt.worker.js" ]; then
   cp "$(dirname "$mt_js")/folia-web-mt.worker.js" "$tmp/"
 fi
+# Emscripten 3.1.69 (trixie) starts pthreads from the main script: no worker file.
+cp "$relaxed_js" "$tmp/folia-web-mt-relaxed.js"
+cp "$(dirname "$relaxed_js")/folia-web-mt-relaxed.wasm" "$tmp/folia-web-mt-relaxed.wasm"
 
 # The web lab's modules (lab.html loads one; the service worker caches them on the first lab
 # visit, they are not in the app's precache).

@@ -24,17 +24,38 @@
   // The threads build needs SharedArrayBuffer, which browsers only give cross-origin-isolated
   // pages (COOP/COEP headers). Anything else (iOS Safari, plain static hosting) gets SIMD only.
   // Node (no crossOriginIsolated) counts as isolated.
+  //
+  // Where threads are possible, relaxed SIMD (f32x4.relaxed_madd: one fused multiply-add where
+  // the CPU has FMA) picks folia-web-mt-relaxed, built by trixie's emcc with XNNPACK's
+  // wasmrelaxedsimd kernels; Chrome and Edge have it since 114, Safari and Firefox do not. The
+  // probe is the smallest module that uses one relaxed opcode: () -> v128 computing
+  // f32x4.relaxed_madd(0, 0, 0) (opcode 0xfd 0x105); it validates only where the engine has it.
+  const RELAXED_PROBE = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,  // magic, version 1
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b,  // type section: () -> v128
+    0x03, 0x02, 0x01, 0x00,  // function section: one function of type 0
+    0x0a, 0x3d, 0x01, 0x3b, 0x00]  // code section: one body of 59 bytes, no locals
+    .concat([].concat(...[0, 1, 2].map(() => [0xfd, 0x0c].concat(new Array(16).fill(0)))))  // 3 x v128.const 0
+    .concat([0xfd, 0x85, 0x02, 0x0b]);  // f32x4.relaxed_madd, end
+  function hasRelaxedSimd() {
+    try {
+      return typeof WebAssembly === 'object' && WebAssembly.validate(new Uint8Array(RELAXED_PROBE));
+    } catch (e) {
+      return false;
+    }
+  }
   function pickBuild() {
     const isolated = typeof crossOriginIsolated !== 'undefined' ? crossOriginIsolated === true : true;
-    return isolated && typeof SharedArrayBuffer === 'function' ? 'folia-web-mt' : 'folia-web';
+    if (!isolated || typeof SharedArrayBuffer !== 'function') return 'folia-web';
+    return hasRelaxedSimd() ? 'folia-web-mt-relaxed' : 'folia-web-mt';
   }
+  const isThreadsBuild = (build) => build === 'folia-web-mt' || build === 'folia-web-mt-relaxed';
 
   // The threaded module preloads a fixed pool of pthread workers (wasm/CMakeLists.txt,
   // FOLIA_WASM_PTHREAD_POOL = 3): more threads than pool + caller would wait for a worker that
   // can only start once the calling thread yields, i.e. never.
   const MAX_THREADS = 4;
   function defaultThreads(build) {
-    if (build !== 'folia-web-mt') return 1;
+    if (!isThreadsBuild(build)) return 1;
     const hw = typeof navigator !== 'undefined' && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 1;
     return Math.max(1, Math.min(hw, MAX_THREADS));
   }
@@ -276,5 +297,5 @@
     return engine;
   }
 
-  return { open, pickBuild, defaultThreads, summarize, diagnosis, MAX_THREADS };
+  return { open, pickBuild, hasRelaxedSimd, isThreadsBuild, defaultThreads, summarize, diagnosis, MAX_THREADS };
 });

@@ -1,6 +1,6 @@
 // sw.js: Folia's service worker (the source; tools/build-web.sh runs workbox-build's
 // injectManifest, which replaces the manifest placeholder below with [{url, revision, integrity}] for every
-// file of the app: shell, both wasm engines, the model).
+// file of the app: shell, the wasm engines, the model).
 //
 // - One cache per version, named from the manifest's content hashes. The active worker answers
 //   only from its own cache, so a page never sees a mix of two versions.
@@ -21,6 +21,9 @@
 /* eslint-env serviceworker */
 'use strict';
 
+// wasm/folia-engine.js, for FoliaEngine.pickBuild's relaxed-SIMD probe (the same choice as the page's).
+importScripts('folia-engine.js');
+
 const manifest = self.__WB_MANIFEST;
 // [{url, revision, integrity}] of the lab's files, written by web/scripts/inject-sw.mjs.
 const lab_manifest = __FOLIA_LAB_MANIFEST__;
@@ -37,6 +40,14 @@ const abs = (url) => new URL(url, scope_url).href;
 const entries = new Map(manifest.map((e) => [abs(e.url), e]));
 const lab_cache_name = `folia-lab-${fnv1a(JSON.stringify(lab_manifest.map((e) => [e.url, e.revision])))}`;
 const lab_entries = new Map(lab_manifest.map((e) => [abs(e.url), e]));
+
+// The two threads engines: a browser only ever loads one of them (FoliaEngine.pickBuild:
+// folia-web-mt-relaxed where WebAssembly has relaxed SIMD, else folia-web-mt), and this worker
+// runs on the same WebAssembly engine as the page, so install downloads only that one. Were the
+// page ever to ask for the other, checked_copy fetches it (checked) and caches it.
+const other_engine = self.FoliaEngine.hasRelaxedSimd() ? /^folia-web-mt\.(js|wasm|worker\.js)$/
+  : /^folia-web-mt-relaxed\.(js|wasm|worker\.js)$/;
+const install_list = manifest.filter((e) => !other_engine.test(e.url));
 
 // Fetches one file checked against its integrity (a file of another version is refused).
 async function fetch_checked(e) {
@@ -68,7 +79,7 @@ self.addEventListener('install', (event) => {
     const cache = await caches.open(cache_name);
     // allSettled: when one file fails (a dropped connection), the others' puts must be over
     // before the catch below deletes the half-filled cache, or a late put could outlive it.
-    const results = await Promise.allSettled(manifest.map(async (e) => {
+    const results = await Promise.allSettled(install_list.map(async (e) => {
       // cache: 'no-cache' revalidates with the server (a 304 reuses what the page itself just
       // downloaded on a first visit); integrity makes a file of another version fail the
       // install instead of being stored under this version's name.

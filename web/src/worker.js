@@ -20,6 +20,7 @@ importScripts(base + 'folia-engine.js');
 const FE = self.FoliaEngine;
 let engine = null;
 let build = '';
+let simd = '';  // 'simd128' or 'relaxed': which wasm SIMD the engine runs
 let shipped_url = '';
 let personalised = false;
 
@@ -36,7 +37,7 @@ async function fetch_model(url) {
 
 function info(extra) {
   return {
-    version: app_version, build, threads: engine.threads, labels: engine.labels.slice(),
+    version: app_version, build, simd, threads: engine.threads, labels: engine.labels.slice(),
     abstain_threshold: engine.abstainThreshold, input_size: engine.inputSize,
     temperature: engine.temperature, model_bytes: engine.modelBytes,
     memory_bytes: engine.memoryBytes(), personalised, can_teach: engine.canTeach, ...extra,
@@ -46,8 +47,11 @@ function info(extra) {
 async function init(model_url, saved) {
   const t0 = performance.now();
   shipped_url = model_url;
-  const script = FE.pickBuild();  // 'folia-web-mt' (threads) when cross-origin isolated
-  build = script === 'folia-web-mt' ? 'mt' : 'st';
+  // 'folia-web-mt' (threads) when cross-origin isolated, 'folia-web-mt-relaxed' where the
+  // browser also has relaxed SIMD, else 'folia-web'
+  const script = FE.pickBuild();
+  build = FE.isThreadsBuild(script) ? 'mt' : 'st';
+  simd = script === 'folia-web-mt-relaxed' ? 'relaxed' : 'simd128';
   importScripts(base + script + '.js');
   const moduleArgs = {
     locateFile: (path) => base + path,

@@ -16,6 +16,8 @@ const model_file = process.env.FOLIA_MODEL || join(root, 'shared', 'models', 'pl
 const builds = [
   ['st', join(process.env.FOLIA_WASM_DIR || join(root, 'build', 'wasm'), 'web', 'folia-web.js'), 1],
   ['mt', join(process.env.FOLIA_WASM_MT_DIR || join(root, 'build', 'wasm-mt'), 'web', 'folia-web-mt.js'), 2],
+  // relaxed SIMD: node 20 runs it with --experimental-wasm-relaxed-simd (tools/test-web.sh)
+  ['rx', join(process.env.FOLIA_WASM_RELAXED_DIR || join(root, 'build', 'wasm-mt-relaxed'), 'web', 'folia-web-mt-relaxed.js'), 2],
 ];
 
 // emscripten 3.1.6's loader takes node 20's fetch for a browser's (wasm/README.md).

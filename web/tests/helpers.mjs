@@ -134,15 +134,21 @@ export function sha256(buf) {
 // service worker on the first lab visit only (web/scripts/inject-sw.mjs).
 export const lab_file = /^(lab\.(html|js|css)|folia-lab[^/]*)$/;
 
-// Every precached file of a dist, as {url relative to the dist: sha256} (sw.js and the lab's
-// files excluded: not precached).
+// The threads engine Chromium does not load: sw.js installs only the one FoliaEngine.pickBuild
+// picks, and Chromium has relaxed SIMD, so folia-web-mt-relaxed is installed, folia-web-mt not.
+export const unused_engine_file = /^folia-web-mt\.(js|wasm|worker\.js)$/;
+
+// Every precached file of a dist, as {url relative to the dist: sha256} (sw.js, the lab's files
+// and the engine this browser does not use excluded: not precached).
 export function dist_hashes(dir) {
   const out = {};
   const walk = (d) => {
     for (const f of readdirSync(d)) {
       const p = join(d, f);
       if (statSync(p).isDirectory()) walk(p);
-      else if (f !== 'sw.js' && !lab_file.test(relative(dir, p))) out[relative(dir, p)] = sha256(readFileSync(p));
+      else if (f !== 'sw.js' && !lab_file.test(relative(dir, p)) && !unused_engine_file.test(relative(dir, p))) {
+        out[relative(dir, p)] = sha256(readFileSync(p));
+      }
     }
   };
   walk(dir);

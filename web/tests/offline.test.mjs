@@ -57,7 +57,11 @@ for (const c of cases) {
       assert.equal(await page.evaluate(() => self.crossOriginIsolated), c.offline === 'mt');
       assert.equal(await page.evaluate(() => !!navigator.serviceWorker.controller), true);
       if (c.offline === 'mt') assert.ok(info.threads >= 2, `threads: ${info.threads}`);
+      // Chromium has relaxed SIMD: isolated, it runs folia-web-mt-relaxed, installed by the
+      // service worker in place of folia-web-mt (this reload is offline)
+      assert.equal(info.simd, c.offline === 'mt' ? 'relaxed' : 'simd128', 'wasm SIMD flavour');
       figures.build = info.build;
+      figures.simd = info.simd;
       figures.threads = info.threads;
       figures.engine_init_ms = info.init_ms;
       figures.abstain_threshold = info.abstain_threshold;
