@@ -44,6 +44,7 @@ const site = join(bench_dir, 'site');
 const dist = process.env.FOLIA_WEB_DIST || join(root, 'web', 'dist');
 const wasm_st = process.env.FOLIA_WASM_DIR || join(root, 'build', 'wasm');
 const wasm_mt = process.env.FOLIA_WASM_MT_DIR || join(root, 'build', 'wasm-mt');
+const wasm_rx = process.env.FOLIA_WASM_RELAXED_DIR || join(root, 'build', 'wasm-mt-relaxed');
 const model = process.env.FOLIA_MODEL || join(root, 'shared', 'models', 'plantvillage.folia');
 const golden = model.replace(/\.folia$/, '.golden.bin');
 const onnx = join(bench_dir, 'folia.onnx');
@@ -67,6 +68,7 @@ function stage() {
   for (const f of ['index.html', 'bench.js', 'bench-worker.js', 'model-file.js']) put(join(root, 'web', 'bench', f), f);
   for (const f of ['folia-web.js', 'folia-web.wasm']) put(need(join(wasm_st, 'web', f), 'run tools/build-wasm.sh'), `folia/${f}`);
   for (const f of ['folia-web-mt.js', 'folia-web-mt.wasm', 'folia-web-mt.worker.js']) put(need(join(wasm_mt, 'web', f), 'run tools/build-wasm.sh'), `folia/${f}`);
+  for (const f of ['folia-web-mt-relaxed.js', 'folia-web-mt-relaxed.wasm']) put(need(join(wasm_rx, 'web', f), 'run tools/build-wasm.sh'), `folia/${f}`);
   put(join(root, 'wasm', 'folia-engine.js'), 'folia/folia-engine.js');
   put(need(model, 'no model file'), 'model/plantvillage.folia');
   put(need(golden, 'no golden file next to the model'), 'model/plantvillage.golden.bin');
@@ -141,7 +143,7 @@ async function app_case(browser, { tag, coi, query }) {
         for (let k = 0; k < bin.length; k++) bytes[k] = bin.charCodeAt(k);
         const t = performance.now();
         const res = await window.folia.diagnose(bytes.buffer);
-        return { build: info.build, threads: info.threads, ready_ms: window.folia.ready_at, engine_init_ms: info.init_ms,
+        return { build: info.build, simd: info.simd, threads: info.threads, ready_ms: window.folia.ready_at, engine_init_ms: info.init_ms,
           first_diagnosis_ms: performance.now(), diagnose_ms: performance.now() - t, worker_ms: res.ms,
           controlled: !!navigator.serviceWorker.controller };
       });
@@ -149,6 +151,7 @@ async function app_case(browser, { tag, coi, query }) {
     }
     fig.build = fig.cold[0].build;
     fig.threads = fig.cold[0].threads;
+    fig.simd = fig.cold[0].simd;
     fig.cold_start_first_ms = fig.cold[0].first_diagnosis_ms;
     fig.cold_start_median_ms = median(fig.cold.map((c) => c.first_diagnosis_ms));
     fig.cold_ready_median_ms = median(fig.cold.map((c) => c.ready_ms));
@@ -255,17 +258,18 @@ async function main() {
   console.log(`\nFolia in the browser: Chromium ${result.versions.chromium} headless, batch 1, ${inf.harness.input}, ` +
     `${inf.harness.warmup} warm-up + ${inf.harness.runs} runs (${inf.harness.rounds} rotating rounds), cross-origin isolated: ${inf.isolated}`);
   console.log(`load average (1/5/15 min) before: ${result.host.loadavg_before.join(' ')}, after: ${result.host.loadavg_after_inference.join(' ')} on ${result.host.cpus} CPUs\n`);
-  console.log(`${pad('engine', 44)}${pad('mean ms', 10)}${pad('p50 ms', 10)}${pad('p99 ms', 10)}${pad('img/s', 9)}${pad('vs Folia p50', 14)}${pad('max|dlogit|', 12)}`);
+  console.log(`${pad('engine', 44)}${pad('mean ms', 10)}${pad('p50 ms', 10)}${pad('p99 ms', 10)}${pad('img/s', 9)}${pad('vs Folia p50', 14)}${pad('vs plain', 10)}${pad('max|dlogit|', 12)}`);
   for (const r of inf.configs) {
     if (r.error) {
       console.log(`${pad(r.name, 44)}FAILED: ${r.error.split('\n')[0]}`);
       continue;
     }
     const ratio = r.ratio_p50_vs_ref ? `${r.ratio_p50_vs_ref.toFixed(2)}x` : '(ref)';
+    const plain = r.ratio_p50_vs_plain ? `${r.ratio_p50_vs_plain.toFixed(2)}x` : '';
     console.log(`${pad(r.name, 44)}${pad(f1(r.mean_ms), 10)}${pad(f1(r.p50_ms), 10)}${pad(f1(r.p99_ms), 10)}${pad(f1(r.images_per_s), 9)}` +
-      `${pad(ratio, 14)}${pad(r.max_abs_diff_vs_folia == null ? '-' : r.max_abs_diff_vs_folia.toExponential(1), 12)}`);
+      `${pad(ratio, 14)}${pad(plain, 10)}${pad(r.max_abs_diff_vs_folia == null ? '-' : r.max_abs_diff_vs_folia.toExponential(1), 12)}`);
   }
-  console.log('(vs Folia: the peer\'s p50 divided by Folia\'s with the same thread count; max|dlogit|: vs Folia 1 thread)');
+  console.log('(vs Folia: the peer\'s p50 divided by Folia relaxed SIMD\'s (what Chromium runs in the app) with the same thread count; vs plain: divided by Folia plain SIMD\'s (Safari, Firefox); max|dlogit|: vs Folia 1 thread)');
   for (const r of inf.configs) {
     if (!r.error && r.info && r.info.threads !== r.threads) console.log(`note: ${r.id} asked for ${r.threads} threads, the engine reports ${r.info.threads}`);
   }
@@ -273,7 +277,7 @@ async function main() {
     console.log(`12 MP photo -> diagnosis, ${p.id} (bench worker): p50 ${f1(p.p50_ms)} ms, mean ${f1(p.mean_ms)} ms (${p.n} runs), wasm memory ${(p.wasm_memory_bytes / 2 ** 20).toFixed(0)} MiB`);
   }
   for (const a of result.app || []) {
-    console.log(`app ${a.case} (${a.build}, ${a.threads} thread${a.threads > 1 ? 's' : ''}): cold start offline to first diagnosis ` +
+    console.log(`app ${a.case} (${a.build}${a.simd ? ` ${a.simd}` : ""}, ${a.threads} thread${a.threads > 1 ? 's' : ''}): cold start offline to first diagnosis ` +
       `${f1(a.cold_start_first_ms)} ms first, ${f1(a.cold_start_median_ms)} ms median of ${a.cold.length}; 12 MP photo ${f1(a.photo_12mp_worker_median_ms)} ms in the worker ` +
       `(${f1(a.photo_12mp_page_median_ms)} ms page round trip); wasm memory ${(a.wasm_memory_bytes_after_12mp / 2 ** 20).toFixed(0)} MiB; ` +
       `first visit ${(a.first_visit_bytes / 1e6).toFixed(2)} MB transferred (${(a.first_visit_bytes_uncompressed / 1e6).toFixed(2)} MB uncompressed)`);

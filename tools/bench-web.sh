@@ -24,7 +24,8 @@ if [ ! -d web/bench/node_modules/onnxruntime-web ] || [ ! -d web/bench/node_modu
   step "npm ci in web/bench (onnxruntime-web, @tensorflow/tfjs-core, @tensorflow/tfjs-backend-wasm)"
   (cd web/bench && npm ci --no-audit --no-fund)
 fi
-if [ ! -f build/wasm/web/folia-web.wasm ] || [ ! -f build/wasm-mt/web/folia-web-mt.wasm ]; then
+if [ ! -f build/wasm/web/folia-web.wasm ] || [ ! -f build/wasm-mt/web/folia-web-mt.wasm ] \
+   || [ ! -f build/wasm-mt-relaxed/web/folia-web-mt-relaxed.wasm ]; then
   step "building the wasm engines"
   bash tools/build-wasm.sh --no-test
 fi

@@ -3,7 +3,7 @@
 // as a classic script in the page (self.bench_engine.handle), for the one configuration that
 // cannot run in a worker (TF.js with threads).
 //
-// Messages in:  {type: 'init', engine: 'folia'|'ort'|'tfjs', threads, model, onnx?}
+// Messages in:  {type: 'init', engine: 'folia'|'ort'|'tfjs', build? (Folia's module), threads, model, onnx?}
 //               {type: 'run', n}             -> times (ms) of n batch-1 inferences
 //               {type: 'logits'}             -> the logits of the shared input
 //               {type: 'photo', bytes, n}    -> Folia only: encoded photo -> probabilities, n times
@@ -31,15 +31,15 @@ async function load(...urls) {
 }  // {run(): logits Float32Array, photo?(bytes), info}
 
 // ---- Folia: the same wasm modules and wrapper the PWA ships --------------------------------
-async function open_folia(threads, model) {
-  const mt = threads > 1;
-  const script = base + (mt ? 'folia/folia-web-mt.js' : 'folia/folia-web.js');
+async function open_folia(build, threads, model) {
+  const script = base + `folia/${build}.js`;
   await load(script, base + 'folia/folia-engine.js');
   const args = { locateFile: (p) => base + 'folia/' + p };
+  const mt = self.FoliaEngine.isThreadsBuild(build);
   if (mt) args.mainScriptUrlOrBlob = script;  // pthread workers load the same script
   const e = await self.FoliaEngine.open(self.createFoliaModule, new Uint8Array(model), { threads, moduleArgs: args });
   return {
-    info: { build: mt ? 'folia-web-mt' : 'folia-web', threads: e.threads },
+    info: { build, threads: e.threads },
     run: (x) => e.logits(x, 1),
     photo: (bytes) => {
       const r = e.classifyImage(bytes);
@@ -129,7 +129,7 @@ let size = 0;
 async function handle(msg) {
   if (msg.type === 'init') {
     const t0 = performance.now();
-    if (msg.engine === 'folia') engine = await open_folia(msg.threads, msg.model);
+    if (msg.engine === 'folia') engine = await open_folia(msg.build, msg.threads, msg.model);
     else if (msg.engine === 'ort') engine = await open_ort(msg.threads, msg.onnx);
     else if (msg.engine === 'tfjs') engine = await open_tfjs(msg.threads, msg.model);
     else throw new Error(`unknown engine ${msg.engine}`);

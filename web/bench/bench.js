@@ -17,17 +17,24 @@ const defaults = {
   tolerance: 1e-3,
   init_timeout_ms: 45000,
   configs: [
-    { id: 'folia-st', engine: 'folia', threads: 1, name: 'Folia (wasm SIMD, 1 thread)' },
-    { id: 'folia-mt', engine: 'folia', threads: 2, name: 'Folia (wasm SIMD, 2 threads)' },
-    { id: 'ort-1', engine: 'ort', threads: 1, ref: 'folia-st', name: 'onnxruntime-web (wasm, 1 thread)' },
-    { id: 'ort-2', engine: 'ort', threads: 2, ref: 'folia-mt', name: 'onnxruntime-web (wasm, 2 threads)' },
-    { id: 'tfjs-1', engine: 'tfjs', threads: 1, ref: 'folia-st', name: 'tfjs-backend-wasm (SIMD, 1 thread)' },
+    // Folia as each browser gets it (wasm/folia-engine.js pickBuild): the plain SIMD builds
+    // (Safari, Firefox; folia-web without isolation) and the relaxed-SIMD threads build that
+    // Chrome and Edge run when the page is cross-origin isolated, as the app's is. The peers are
+    // compared with the relaxed one (what this Chromium runs in the app); ratio_p50_vs_plain
+    // gives the comparison with the plain build too.
+    { id: 'folia-st', engine: 'folia', build: 'folia-web', threads: 1, name: 'Folia (wasm SIMD, 1 thread)' },
+    { id: 'folia-mt', engine: 'folia', build: 'folia-web-mt', threads: 2, name: 'Folia (wasm SIMD, 2 threads)' },
+    { id: 'folia-rx-1', engine: 'folia', build: 'folia-web-mt-relaxed', threads: 1, name: 'Folia (relaxed SIMD, 1 thread)' },
+    { id: 'folia-rx-2', engine: 'folia', build: 'folia-web-mt-relaxed', threads: 2, name: 'Folia (relaxed SIMD, 2 threads)' },
+    { id: 'ort-1', engine: 'ort', threads: 1, ref: 'folia-rx-1', plain: 'folia-st', name: 'onnxruntime-web (wasm, 1 thread)' },
+    { id: 'ort-2', engine: 'ort', threads: 2, ref: 'folia-rx-2', plain: 'folia-mt', name: 'onnxruntime-web (wasm, 2 threads)' },
+    { id: 'tfjs-1', engine: 'tfjs', threads: 1, ref: 'folia-rx-1', plain: 'folia-st', name: 'tfjs-backend-wasm (SIMD, 1 thread)' },
     // TF.js's threaded build preloads no pthread workers: inside a Web Worker its thread pool
     // waits forever for nested workers that cannot start while it blocks (measured: no answer
     // in 90 s), so this one runs on the page's main thread, as TF.js's own demos do. Measured
     // here (Chromium 156, 2 CPUs): it loads the threaded-SIMD binary, but getThreadsCount() says
     // 1 after setThreadsCount(2); the table prints a note when an engine reports other threads
-    { id: 'tfjs-2', engine: 'tfjs', threads: 2, ref: 'folia-mt', page: true, optional: true, name: 'tfjs-backend-wasm (SIMD, 2 threads, page)' },
+    { id: 'tfjs-2', engine: 'tfjs', threads: 2, ref: 'folia-rx-2', plain: 'folia-mt', page: true, optional: true, name: 'tfjs-backend-wasm (SIMD, 2 threads, page)' },
   ],
 };
 
@@ -112,11 +119,11 @@ async function run(options = {}) {
   // start every engine (init time includes fetching and compiling its wasm)
   const live = [];
   for (const c of o.configs) {
-    const r = { id: c.id, name: c.name, engine: c.engine, threads: c.threads, ref: c.ref || null, optional: !!c.optional };
+    const r = { id: c.id, name: c.name, engine: c.engine, threads: c.threads, ref: c.ref || null, plain: c.plain || null, optional: !!c.optional };
     out.configs.push(r);
     const w = c.page ? await spawn_in_page() : spawn();
     try {
-      const init = await w.call({ type: 'init', engine: c.engine, threads: c.threads, model, onnx, input: golden.input.buffer.slice(0), size: golden.size }, [], o.init_timeout_ms);
+      const init = await w.call({ type: 'init', engine: c.engine, build: c.build, threads: c.threads, model, onnx, input: golden.input.buffer.slice(0), size: golden.size }, [], o.init_timeout_ms);
       Object.assign(r, { info: init.info, init_ms: init.init_ms, worker_isolated: init.isolated });
       await w.call({ type: 'run', n: o.warmup }, [], o.init_timeout_ms);
       live.push({ c, r, w, times: [] });
@@ -159,6 +166,8 @@ async function run(options = {}) {
       r.ratio_p50_vs_ref = r.p50_ms / ref.p50_ms;
       r.ratio_mean_vs_ref = r.mean_ms / ref.mean_ms;
     }
+    const plain = r.plain && out.configs.find((x) => x.id === r.plain);
+    if (plain && plain.p50_ms && r.p50_ms) r.ratio_p50_vs_plain = r.p50_ms / plain.p50_ms;
   }
   out.tolerance = o.tolerance;
 
