@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
     app.add_option("--memory-total", o.memory_total,
                    "rehearsal: a fixed total of exemplars shared by the seen classes (iCaRL; "
                    "floor(K/c) each, the remainder to the lowest class ids)")
-        ->check(CLI::PositiveNumber)
+        ->check(CLI::Range(1, 1 << 30))
         ->excludes(per_class);
     app.add_option("--base-dir", o.base_dir,
                    "folder of the shared base models base-seed<s>.pt (default: --out)");
