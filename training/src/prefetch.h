@@ -22,7 +22,8 @@
 
 namespace folia::train {
 
-template <class T> class prefetcher {
+template <class T>
+class prefetcher {
   public:
     // capacity: items made ahead of the consumer (>= 1; 2 keeps one ready while one waits).
     prefetcher(int64_t n, std::function<T(int64_t)> make, size_t capacity = 2)
