@@ -155,3 +155,87 @@ TEST_CASE("Experience samples follow the classes and the split parts", "[increme
     CHECK(experience_samples(d, sp, p, 1, {part::test}) == std::vector<int>{11});
     CHECK(p.labels(d, 3) == std::vector<std::string>{"a", "b", "c"});
 }
+
+TEST_CASE("A total memory is split floor(K/c) per class, the remainder to the lowest classes",
+          "[incremental]") {
+    CHECK(memory_budget_split(10, 3) == std::vector<int>{4, 3, 3});
+    CHECK(memory_budget_split(10, 4) == std::vector<int>{3, 3, 2, 2});
+    CHECK(memory_budget_split(700, 20) == std::vector<int>(20, 35));
+    CHECK(memory_budget_split(700, 28) == std::vector<int>(28, 25));
+    CHECK(memory_budget_split(2, 3) == std::vector<int>{1, 1, 0});
+    CHECK(memory_budget_split(5, 0).empty());
+    for (int k : {1, 7, 100, 2000})
+        for (int c = 1; c <= 40; ++c) {
+            const std::vector<int> s = memory_budget_split(k, c);
+            int sum = 0;
+            for (int v : s) sum += v;
+            CHECK(sum == k);
+            CHECK(s.front() - s.back() <= 1);
+        }
+    CHECK_THROWS_AS(memory_budget_split(-1, 3), std::invalid_argument);
+}
+
+TEST_CASE("Reducing an exemplar set keeps the prefix of its selection order, as re-selecting would",
+          "[incremental]") {
+    // Herding on the 2-D class above: a, c, b, d; reduced to 2 it is a, c (not the two nearest
+    // the mean, a and b), and equals herding asked for 2 directly.
+    const std::vector<int> four =
+        select_exemplars(k_points, 5, 2, 4, exemplar_selection::herding, 0, false);
+    CHECK(reduce_exemplar_set(four, 2) == std::vector<int>{0, 2});
+    CHECK(reduce_exemplar_set(four, 2) ==
+          select_exemplars(k_points, 5, 2, 2, exemplar_selection::herding, 0, false));
+    CHECK(reduce_exemplar_set(four, 9) == four);  // never grows
+    CHECK(reduce_exemplar_set(four, 0).empty());
+    // Distance and random: the prefix is the smaller selection too.
+    CHECK(reduce_exemplar_set(
+              select_exemplars(k_points, 5, 2, 4, exemplar_selection::distance, 0, false), 2) ==
+          select_exemplars(k_points, 5, 2, 2, exemplar_selection::distance, 0, false));
+    for (int m = 0; m <= 30; ++m)
+        CHECK(reduce_exemplar_set(random_selection(30, 30, 5), m) == random_selection(30, m, 5));
+}
+
+TEST_CASE("NME class means are means of normalised features, normalised again", "[incremental]") {
+    // Rows (10, 0) and (0, 1): normalised (1, 0) and (0, 1), mean (0.5, 0.5), normalised
+    // (1/sqrt2, 1/sqrt2). The raw mean (5, 0.5) would point at (0.995, 0.0995) instead.
+    const std::vector<float> mu = nme_class_mean({10, 0, 0, 1}, 2, 2);
+    REQUIRE(mu.size() == 2);
+    CHECK(mu[0] == Approx(0.70710678).margin(1e-6));
+    CHECK(mu[1] == Approx(0.70710678).margin(1e-6));
+    const std::vector<float> one = nme_class_mean({3, 4}, 1, 2);
+    REQUIRE(one.size() == 2);
+    CHECK(one[0] == Approx(0.6).margin(1e-6));
+    CHECK(one[1] == Approx(0.8).margin(1e-6));
+    CHECK(nme_class_mean({}, 0, 2).empty());
+    CHECK_THROWS_AS(nme_class_mean({1, 2, 3}, 2, 2), std::invalid_argument);
+}
+
+TEST_CASE("NME predicts the nearest class mean of the normalised feature", "[incremental]") {
+    // An obvious case: means (1, 0) and (0, 1); (3, 0.5) -> 0, (-0.2, 2) -> 1, and a class
+    // without a mean (empty) is never predicted.
+    const std::vector<std::vector<float>> means = {{1, 0}, {0, 1}, {}};
+    CHECK(nme_predict(means, {3, 0.5f, -0.2f, 2}, 2, 2) == std::vector<int>{0, 1});
+    // A tie (equal distances) goes to the lower class.
+    CHECK(nme_predict(means, {1, 1}, 1, 2) == std::vector<int>{0});
+    CHECK(nme_predict({{}, {}}, {1, 1}, 1, 2) == std::vector<int>{-1});
+}
+
+TEST_CASE("NME's normalisation changes the answer where raw feature lengths differ",
+          "[incremental]") {
+    // Class 0's features are long, (10, 0) and (12, 0); class 1's short, (1, 1) and (0.5, 0.5).
+    // x = (0.9, 0.1). Raw nearest mean: |x - (11, 0)|^2 = 102.0, |x - (0.75, 0.75)|^2 = 0.445
+    // -> class 1. Normalised: x/|x| = (0.9939, 0.1104); to (1, 0): 0.0122, to (0.7071,
+    // 0.7071): 0.4383 -> class 0 (x points along class 0's direction).
+    const std::vector<float> c0 = {10, 0, 12, 0}, c1 = {1, 1, 0.5f, 0.5f};
+    const std::vector<std::vector<float>> means = {nme_class_mean(c0, 2, 2),
+                                                   nme_class_mean(c1, 2, 2)};
+    CHECK(nme_predict(means, {0.9f, 0.1f}, 1, 2) == std::vector<int>{0});
+    auto raw_nearest = [](float x, float y) {
+        const double d0 = (x - 11.0) * (x - 11.0) + y * y;
+        const double d1 = (x - 0.75) * (x - 0.75) + (y - 0.75) * (y - 0.75);
+        return d0 < d1 ? 0 : 1;
+    };
+    CHECK(raw_nearest(0.9f, 0.1f) == 1);
+    // Along class 1's direction the two agree.
+    CHECK(nme_predict(means, {0.4f, 0.5f}, 1, 2) == std::vector<int>{1});
+    CHECK(raw_nearest(0.4f, 0.5f) == 1);
+}

@@ -407,3 +407,143 @@ TEST_CASE("CI-sized class-incremental run of every strategy on a slice of the re
     o.step_epochs = 2;
     CHECK_THROWS(run_incremental(o, d, split, images));
 }
+
+TEST_CASE(
+    "A fixed total memory is shared by the seen classes and old sets keep their herding prefix",
+    "[incremental]") {
+    const int size = 16, per = 12;
+    image_cache images = synthetic_cache(per, 4, size, 3);
+    torch::manual_seed(13);
+    folia_net base = make_model(2, 13);
+    trainer t(base, images, quick_config(1));
+    t.fit(synthetic_items(per, {0, 1}), {});
+    incremental_config cfg;
+    cfg.train = quick_config(1);
+    cfg.memory_total = 7;
+    auto learner = make_learner("rehearsal", clone_model(base), images);
+    learner->consolidate({synthetic_items(per, {0, 1}), 2}, cfg);
+    const auto after0 = learner->exemplar_sets();
+    REQUIRE(after0.size() == 2);
+    CHECK(after0.at(0).size() == 4);  // 7 over 2 classes: 4, 3
+    CHECK(after0.at(1).size() == 3);
+    const incremental_result r1 = learner->learn_incremental({synthetic_items(per, {2}), 3}, cfg);
+    CHECK(r1.train_images == per + 7);  // replayed with the budget of before the step
+    CHECK(r1.memory_size == 7);         // 3, 2, 2
+    const auto after1 = learner->exemplar_sets();
+    auto same_images = [](const std::vector<train_item> &a, const std::vector<train_item> &b) {
+        if (a.size() != b.size()) return false;
+        for (size_t i = 0; i < a.size(); ++i)
+            if (a[i].image != b[i].image || a[i].label != b[i].label) return false;
+        return true;
+    };
+    CHECK(same_images(after1.at(0), reduce_exemplar_set(after0.at(0), 3)));
+    CHECK(same_images(after1.at(1), reduce_exemplar_set(after0.at(1), 2)));
+    CHECK(after1.at(2).size() == 2);
+    const incremental_result r2 = learner->learn_incremental({synthetic_items(per, {3}), 4}, cfg);
+    CHECK(r2.memory_size == 7);  // 2, 2, 2, 1
+    const auto after2 = learner->exemplar_sets();
+    CHECK(same_images(after2.at(2), reduce_exemplar_set(after1.at(2), 2)));
+    CHECK(after2.at(3).size() == 1);
+    for (const auto &[label, mem] : after2)
+        for (const auto &it : mem) CHECK(it.label == label);
+
+    // NME: the fresh class's mean is over all its training images, older ones' over their
+    // exemplars, both with the current model's features.
+    const auto &means = learner->nme_means();
+    REQUIRE(means.size() == 4);
+    auto mean_of = [&](const std::vector<train_item> &items) {
+        std::vector<int32_t> idx;
+        for (const auto &it : items) idx.push_back(it.image);
+        int d = 0;
+        const std::vector<float> f = extract_features(learner->model(), images, idx, &d);
+        return nme_class_mean(f, int(idx.size()), d);
+    };
+    auto close = [](const std::vector<float> &a, const std::vector<float> &b) {
+        if (a.size() != b.size() || a.empty()) return false;
+        for (size_t i = 0; i < a.size(); ++i)
+            if (std::fabs(a[i] - b[i]) > 1e-5f) return false;
+        return true;
+    };
+    CHECK(close(means[3], mean_of(synthetic_items(per, {3}))));
+    for (int c = 0; c < 3; ++c) CHECK(close(means[size_t(c)], mean_of(after2.at(c))));
+    CHECK(!close(means[0], mean_of(synthetic_items(per, {0}))));  // the exemplars, not all
+    const double acc = nme_accuracy(learner->model(), images, means, synthetic_items(per, {0, 3}));
+    CHECK((acc >= 0 && acc <= 1));
+    // Other strategies have no NME classifier.
+    CHECK(make_learner("finetune", clone_model(base), images)->nme_means().empty());
+}
+
+TEST_CASE(
+    "folia-incremental with a total memory and a shared base folder on a slice of the real data",
+    "[incremental][data]") {
+    const std::string data = env_or("FOLIA_DATA", "");
+    if (data.empty() || !std::filesystem::exists(data))
+        FAIL(
+            "FOLIA_DATA is not set or missing: this test needs the PlantVillage folder "
+            "(export FOLIA_DATA=/path/to/plantvillage)");
+    const dataset d = subset_dataset(scan_dataset(data), 4, 40);
+    const data_split split = make_split(d, split_params{});
+    const image_cache images = build_cache(d, 32, 2, false);
+    const std::string root =
+        env_or("FOLIA_BINARY_DIR", std::filesystem::temp_directory_path().string()) +
+        "/test-incremental-total";
+    std::filesystem::remove_all(root);
+    incremental_options o;
+    o.data.size = 32;
+    o.out = root + "/total";
+    o.base_dir = root + "/base";
+    o.strategies = {"rehearsal-herding"};
+    o.seeds = {3};
+    o.first_classes = 2;
+    o.steps = 2;
+    o.base_epochs = 2;
+    o.step_epochs = 1;
+    o.fit.batch = 16;
+    o.memory_total = 7;
+    o.export_models = false;
+    o.progress = false;
+    const nlohmann::json r = run_incremental(o, d, split, images);
+    REQUIRE(r.at("runs").size() == 1);
+    const auto &run = r.at("runs")[0];
+    CHECK(r.at("config").at("memory_total") == 7);
+    CHECK(run.at("incremental_config").at("memory_total") == 7);
+    const auto &steps = run.at("steps");
+    REQUIRE(steps.size() == 2);
+    CHECK(steps[0].at("memory_size") == 7);  // 3 classes: 3, 2, 2
+    CHECK(steps[1].at("memory_size") == 7);  // 4 classes: 2, 2, 2, 1
+    CHECK(steps[0].at("train_images").get<int>() > 7);
+    // NME next to the softmax accuracies: a lower-triangular matrix and its metrics.
+    const auto nme = run.at("nme_matrix").get<std::vector<std::vector<double>>>();
+    REQUIRE(nme.size() == 3);
+    accuracy_matrix m;
+    m.test_count = run.at("test_count").get<std::vector<int>>();
+    for (size_t t = 0; t < 3; ++t) {
+        CHECK(nme[t].size() == t + 1);
+        for (double v : nme[t]) CHECK((v >= 0 && v <= 1));
+        m.add_step(nme[t]);
+    }
+    CHECK(run.at("nme_metrics").at("final_acc").get<double>() ==
+          Approx(compute_cl_metrics(m).final_acc));
+    CHECK(steps[1].at("nme_test_acc").get<std::vector<double>>() == nme[2]);
+    CHECK(run.at("metrics").at("acc").size() == 3);  // the softmax figures are still there
+
+    // A second folder (per-class memory) shares the base: not retrained, same base accuracy.
+    const std::string base_file = o.base_dir + "/base-seed3.pt";
+    REQUIRE(std::filesystem::exists(base_file));
+    const auto stamp = std::filesystem::last_write_time(base_file);
+    incremental_options o2 = o;
+    o2.out = root + "/per-class";
+    o2.memory_total = 0;
+    o2.memory_per_class = 2;
+    const nlohmann::json r2 = run_incremental(o2, d, split, images);
+    CHECK(std::filesystem::last_write_time(base_file) == stamp);
+    CHECK(r2.at("runs")[0].at("matrix")[0] == run.at("matrix")[0]);
+    CHECK(!r2.at("config").contains("memory_total"));
+    CHECK(r2.at("runs")[0].at("steps")[1].at("memory_size") == 4 * 2);
+    // A base trained with other settings is refused, not reused.
+    incremental_options o3 = o;
+    o3.out = root + "/other";
+    o3.base_epochs = 3;
+    CHECK_THROWS_WITH(run_incremental(o3, d, split, images),
+                      Catch::Contains("other base settings"));
+}

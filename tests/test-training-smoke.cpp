@@ -3,13 +3,18 @@
 // folia-train resumes, export writes a model the engine loads, LibTorch vs engine logits.
 #include <signal.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "checkpoint.h"
 #include "export.h"
 #include "file-io.h"
 #include "folia.h"
+#include "folia/augment.h"
 #include "split.h"
 #include "test-support.h"
 #include "trainer.h"
@@ -120,6 +125,119 @@ TEST_CASE("Augmented batches are deterministic and differ from the plain ones", 
     CHECK(b1.x.is_contiguous(torch::MemoryFormat::ChannelsLast));
     const std::vector<int64_t> want = {16, 3, k_size, k_size};
     CHECK(b1.x.sizes().vec() == want);
+}
+
+namespace {
+
+// The batch path as it was before the prefetch worker (one std::async per batch): a copy of each
+// cache image, augment_image on it, a copy into a u8 batch, then normalize_u8_batch.
+train_batch old_sequential_batch(const train_config &c, const image_cache &images,
+                                 const std::vector<train_item> &items, size_t begin, size_t end,
+                                 int epoch) {
+    const int sz = images.size;
+    const size_t per = size_t(sz) * sz * 3, n = end - begin;
+    std::vector<uint8_t> u8(n * per);
+    train_batch b;
+    b.items.assign(items.begin() + long(begin), items.begin() + long(end));
+    std::vector<int64_t> y(n), src(n);
+    std::vector<float> w(n);
+    for (size_t i = 0; i < n; ++i) {
+        const train_item &it = b.items[i];
+        if (c.augment) {
+            const uint64_t seed =
+                mix_seeds(mix_seeds(c.seed, uint64_t(epoch) + 1), uint64_t(it.image) + 1);
+            const folia::image_u8 a =
+                folia::augment_image(images.image_copy(size_t(it.image)), c.aug, seed);
+            std::memcpy(u8.data() + i * per, a.data.data(), per);
+        } else {
+            std::memcpy(u8.data() + i * per, images.image(size_t(it.image)), per);
+        }
+        y[i] = it.label;
+        w[i] = it.weight;
+        src[i] = it.source;
+    }
+    b.x = normalize_u8_batch(u8.data(), int64_t(n), sz);
+    b.y = torch::tensor(y);
+    b.weight = torch::tensor(w);
+    b.source = torch::tensor(src);
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE("The prefetch worker's batches are bitwise those of the old sequential path for a seed",
+          "[training]") {
+    if (data_root().empty()) FAIL("FOLIA_DATA must point at the PlantVillage folder");
+    const slice &s = small_slice();
+    std::vector<train_item> items = s.items;
+    for (size_t i = 0; i < items.size(); ++i) {  // weights and sources must travel too
+        items[i].weight = 0.25f + float(i % 4);
+        items[i].source = int32_t(i % 3);
+    }
+    for (const bool augment : {true, false}) {
+        DYNAMIC_SECTION("augment " << augment) {
+            train_config c = smoke_config();
+            c.augment = augment;
+            c.seed = 7;
+            const int epoch = 2;
+            trainer t(make_model(5, 1), s.images, c);
+            // The epoch's order is the old in-place shuffle.
+            std::vector<train_item> want = items;
+            splitmix64 rng(mix_seeds(c.seed, 0xE90C + uint64_t(epoch)));
+            for (size_t i = want.size(); i > 1; --i) std::swap(want[i - 1], want[rng.below(i)]);
+            const std::vector<train_item> order = t.epoch_order(items, epoch);
+            REQUIRE(order.size() == want.size());
+            for (size_t i = 0; i < order.size(); ++i) CHECK(order[i].image == want[i].image);
+            const int64_t steps = t.epoch_steps(order.size());
+            REQUIRE(steps == 5);  // 80 items, batch 16
+            const auto batches = t.epoch_batches(order, epoch, steps);
+            for (int64_t k = 0; k < steps; ++k) {
+                const train_batch got = batches->next();
+                const train_batch ref = old_sequential_batch(c, s.images, order, size_t(k) * 16,
+                                                             size_t(k + 1) * 16, epoch);
+                INFO("batch " << k);
+                CHECK(torch::equal(got.x, ref.x));
+                CHECK(got.x.strides().vec() == ref.x.strides().vec());
+                CHECK(got.x.is_contiguous(torch::MemoryFormat::ChannelsLast));
+                CHECK(torch::equal(got.y, ref.y));
+                CHECK(torch::equal(got.weight, ref.weight));
+                CHECK(torch::equal(got.source, ref.source));
+                CHECK(torch::equal(
+                    got.x, t.make_batch(order, size_t(k) * 16, size_t(k + 1) * 16, epoch).x));
+            }
+            CHECK_THROWS_AS(batches->next(), std::logic_error);  // all 5 were taken
+        }
+    }
+}
+
+TEST_CASE("The prefetcher keeps order, rethrows where make() failed, and joins when left early",
+          "[training]") {
+    std::atomic<int> made{0};
+    {
+        prefetcher<int> p(6, [&](int64_t k) {
+            ++made;
+            if (k == 3) throw std::runtime_error("bad item 3");
+            return int(k * 10);
+        });
+        CHECK(p.next() == 0);
+        CHECK(p.next() == 10);
+        CHECK(p.next() == 20);
+        CHECK_THROWS_WITH(p.next(), "bad item 3");
+        CHECK_THROWS_WITH(p.next(), "bad item 3");
+    }
+    CHECK(made == 4);  // nothing after the failure
+    // Left after one item of 1000: the worker is at most capacity ahead and joins at once.
+    made = 0;
+    {
+        prefetcher<int> p(
+            1000, [&](int64_t k) { return ++made, int(k); }, 2);
+        CHECK(p.next() == 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        CHECK(made <= 4);
+    }
+    CHECK(made <= 4);
+    prefetcher<int> none(0, [](int64_t) { return 1; });
+    CHECK_THROWS_AS(none.next(), std::logic_error);
 }
 
 TEST_CASE("Checkpoints restore model, optimiser and history, and fit resumes where it stopped",

@@ -1,12 +1,18 @@
 #!/usr/bin/python3
-"""Plots and a Markdown table from folia-incremental's results.json.
+"""Plots and a Markdown table from folia-incremental's results.json files.
 
-Usage: /usr/bin/python3 tools/plot-incremental.py RESULTS.json [--out DIR] [--table FILE]
+Usage: /usr/bin/python3 tools/plot-incremental.py RESULTS.json [MORE.json ...] [--out DIR]
+           [--suffix S] [--table FILE]
 
-Writes DIR/incremental-acc.png (ACC over the seen classes after every step, per strategy, mean
-over seeds with the min-max range shaded; Joint as the upper-bound marker) and
-DIR/incremental-forgetting.png (accuracy on every experience at the end vs right after learning
-it). Prints (or writes to --table) a Markdown table with mean +- std over seeds.
+Several files (e.g. one per run of training/results/incremental/run-128.sh) are merged; they must
+share one configuration apart from the rehearsal memory (memory_total). A rehearsal run with a
+total memory is shown as "<strategy>, total K" next to the per-class one.
+
+Writes DIR/incremental-acc<S>.png (ACC over the seen classes after every step, per strategy, mean
+over seeds with the min-max range shaded, iCaRL's nearest-mean-of-exemplars classifier dashed
+where a run has one; Joint as the upper-bound marker) and DIR/incremental-forgetting<S>.png
+(accuracy on every experience at the end vs right after learning it). Prints (or writes to
+--table) a Markdown table with mean +- std over seeds, titled with the input size.
 """
 import argparse
 import json
@@ -36,20 +42,46 @@ def pct(values):
     return f"{m:.1f} ± {s:.1f}"
 
 
+def display_name(run):
+    total = run.get("incremental_config", {}).get("memory_total", 0)
+    return f"{run['strategy']}, total {total}" if total else run["strategy"]
+
+
+def order_key(name):
+    base = name.split(",")[0]
+    return (ORDER.index(base) if base in ORDER else 99, name)
+
+
+def load_runs(paths):
+    """The runs of every file, and their shared configuration (memory_total dropped)."""
+    runs, cfg = [], None
+    for path in paths:
+        with open(path) as f:
+            res = json.load(f)
+        if res.get("format") != "folia-incremental-1":
+            sys.exit(f"{path}: not a folia-incremental-1 results file")
+        c = {k: v for k, v in res["config"].items() if k != "memory_total"}
+        if cfg is None:
+            cfg = c
+        elif c != cfg:
+            diff = sorted(k for k in set(c) | set(cfg) if c.get(k) != cfg.get(k))
+            sys.exit(f"{path}: another configuration than {paths[0]} ({', '.join(diff)})")
+        runs += res["runs"]
+    return runs, cfg
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("results")
+    ap.add_argument("results", nargs="+")
     ap.add_argument("--out", default=None, help="folder for the PNGs (default: next to results)")
+    ap.add_argument("--suffix", default="", help="appended to the PNG names, e.g. -128")
     ap.add_argument("--table", default=None, help="write the Markdown table here")
     a = ap.parse_args()
-    with open(a.results) as f:
-        res = json.load(f)
-    out = a.out or os.path.dirname(os.path.abspath(a.results))
+    runs, cfg = load_runs(a.results)
+    out = a.out or os.path.dirname(os.path.abspath(a.results[0]))
     os.makedirs(out, exist_ok=True)
-    runs = res["runs"]
-    names = sorted({r["strategy"] for r in runs}, key=lambda n: (ORDER.index(n) if n in ORDER else 99, n))
-    by = {n: [r for r in runs if r["strategy"] == n] for n in names}
-    cfg = res["config"]
+    names = sorted({display_name(r) for r in runs}, key=order_key)
+    by = {n: [r for r in runs if display_name(r) == n] for n in names}
 
     # --- ACC per step ------------------------------------------------------------------
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
@@ -70,6 +102,11 @@ def main():
         hi = [max(s[i] for s in series) for i in steps]
         line, = ax.plot(steps, mean, marker="o", label=f"{n} {mean[-1]:.1f}%")
         ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.15)
+        nme = [[100 * v for v in r["nme_metrics"]["acc"]] for r in rs if "nme_metrics" in r]
+        if len(nme) == len(rs):
+            nm = [statistics.mean(s[i] for s in nme) for i in steps]
+            ax.plot(steps, nm, ls="--", marker="x", color=line.get_color(),
+                    label=f"{n}, NME {nm[-1]:.1f}%")
     ax.set_xticks(list(range(n_steps)))
     outputs = []
     first = cfg["first_classes"]
@@ -81,7 +118,7 @@ def main():
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
-    p1 = os.path.join(out, "incremental-acc.png")
+    p1 = os.path.join(out, f"incremental-acc{a.suffix}.png")
     fig.savefig(p1, dpi=120)
     plt.close(fig)
     outputs.append(p1)
@@ -105,17 +142,20 @@ def main():
         axes[0][0].set_ylabel("test accuracy (%)")
         axes[0][0].legend(fontsize=7, loc="lower left")
         fig.tight_layout()
-        p2 = os.path.join(out, "incremental-forgetting.png")
+        p2 = os.path.join(out, f"incremental-forgetting{a.suffix}.png")
         fig.savefig(p2, dpi=120)
         plt.close(fig)
         outputs.append(p2)
 
     # --- table ---------------------------------------------------------------------------
-    lines = []
+    lines = [f"Input {cfg['size']} x {cfg['size']} px; base / step / joint epochs "
+             f"{cfg['base_epochs']} / {cfg['step_epochs']} / {cfg['joint_epochs']}; seeds {seeds}. "
+             "NME: iCaRL's nearest-mean-of-exemplars classifier on the same model (rehearsal "
+             "only), final ACC over all classes.", ""]
     steps_hdr = " | ".join(f"ACC step {t}" for t in range(n_steps))
-    lines.append(f"| strategy | seeds | {steps_hdr} | final ACC (mean over exps) | forgetting | BWT | "
-                 "forgetting per experience | minutes |")
-    lines.append("|---" * (6 + n_steps + 1) + "|")
+    lines.append(f"| strategy | seeds | {steps_hdr} | final ACC (mean over exps) | NME final ACC | "
+                 "forgetting | BWT | forgetting per experience | minutes |")
+    lines.append("|---" * (7 + n_steps + 1) + "|")
     for n in names:
         rs = by[n]
         mins = f"{statistics.mean(r['seconds'] for r in rs) / 60:.1f}"
@@ -123,7 +163,7 @@ def main():
             accs = [r["metrics"]["final_acc"] for r in rs]
             em = [r["metrics"]["final_acc_exp_mean"] for r in rs]
             cells = " | ".join(["–"] * (n_steps - 1) + [pct(accs)])
-            lines.append(f"| joint (upper bound) | {len(rs)} | {cells} | {pct(em)} | – | – | – | {mins} |")
+            lines.append(f"| joint (upper bound) | {len(rs)} | {cells} | {pct(em)} | – | – | – | – | {mins} |")
             continue
         cells = " | ".join(pct([r["metrics"]["acc"][t] for r in rs]) for t in range(n_steps))
         em = pct([r["metrics"]["final_acc_exp_mean"] for r in rs])
@@ -131,8 +171,10 @@ def main():
         bwt = pct([r["metrics"]["mean_bwt"] for r in rs])
         T = len(rs[0]["metrics"]["forgetting"])
         per = ", ".join(pct([r["metrics"]["forgetting"][j] for r in rs]) for j in range(T))
+        nme = [r["nme_metrics"]["final_acc"] for r in rs if "nme_metrics" in r]
+        nme_cell = pct(nme) if len(nme) == len(rs) else "–"
         label = n + (" (lower bound)" if n == "finetune" else "")
-        lines.append(f"| {label} | {len(rs)} | {cells} | {em} | {fg} | {bwt} | {per} | {mins} |")
+        lines.append(f"| {label} | {len(rs)} | {cells} | {em} | {nme_cell} | {fg} | {bwt} | {per} | {mins} |")
     table = "\n".join(lines) + "\n"
     if a.table:
         with open(a.table, "w") as f:

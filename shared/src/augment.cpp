@@ -284,10 +284,12 @@ augment_params field_augment_params() {
     return p;
 }
 
-image_u8 augment_image(const image_u8 &img, const augment_params &p, uint64_t seed) {
-    image_u8 out = img;
-    if (img.width <= 0 || img.height <= 0 || img.channels < 1 ||
-        img.data.size() < size_t(img.width) * img.height * img.channels) {
+namespace {
+
+// augment_image on its working copy `out` (the input image, owned).
+image_u8 augment_owned(image_u8 out, const augment_params &p, uint64_t seed) {
+    if (out.width <= 0 || out.height <= 0 || out.channels < 1 ||
+        out.data.size() < size_t(out.width) * out.height * out.channels) {
         return out;
     }
     splitmix64 rng{seed};
@@ -339,6 +341,23 @@ image_u8 augment_image(const image_u8 &img, const augment_params &p, uint64_t se
         if (i + 1 < total) d[i + 1] = to_u8(float(d[i + 1]) * gain + offset + r * det_sin(t));
     }
     return out;
+}
+
+}  // namespace
+
+image_u8 augment_image(const image_u8 &img, const augment_params &p, uint64_t seed) {
+    return augment_owned(img, p, seed);
+}
+
+image_u8 augment_image(const uint8_t *pixels, int width, int height, int channels,
+                       const augment_params &p, uint64_t seed) {
+    image_u8 img;
+    img.width = width;
+    img.height = height;
+    img.channels = channels;
+    if (pixels && width > 0 && height > 0 && channels > 0)
+        img.data.assign(pixels, pixels + size_t(width) * height * channels);
+    return augment_owned(std::move(img), p, seed);
 }
 
 }  // namespace folia

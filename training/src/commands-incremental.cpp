@@ -23,33 +23,55 @@
 namespace folia::train {
 
 nlohmann::json incremental_options::to_json() const {
+    nlohmann::json j = {{"size", data.size},
+                        {"split", data.split},
+                        {"max_classes", data.max_classes},
+                        {"per_class", data.per_class},
+                        {"train_parts", train_parts},
+                        {"first_classes", first_classes},
+                        {"steps", steps},
+                        {"shuffle_classes", shuffle_classes},
+                        {"base_epochs", base_epochs},
+                        {"step_epochs", step_epochs},
+                        {"joint_epochs", joint_epochs > 0 ? joint_epochs : base_epochs},
+                        {"batch", fit.batch},
+                        {"lr", fit.lr},
+                        {"step_lr", step_lr},
+                        {"weight_decay", fit.weight_decay},
+                        {"warmup", fit.warmup},
+                        {"step_warmup", step_warmup},
+                        {"min_lr_frac", fit.min_lr_frac},
+                        {"class_weights", fit.weighting},
+                        {"augment", !no_augment},
+                        {"max_steps", fit.max_steps},
+                        {"lwf_alpha", lwf_alpha},
+                        {"lwf_temperature", lwf_temperature},
+                        {"ewc_lambda", ewc_lambda},
+                        {"fisher_samples", fisher_samples},
+                        {"fisher_batch", fisher_batch},
+                        {"memory_per_class", memory_per_class}};
+    // Only when set, so results.json files made before the option still resume.
+    if (memory_total > 0) j["memory_total"] = memory_total;
+    return j;
+}
+
+nlohmann::json incremental_options::base_config() const {
     return {{"size", data.size},
             {"split", data.split},
             {"max_classes", data.max_classes},
             {"per_class", data.per_class},
             {"train_parts", train_parts},
             {"first_classes", first_classes},
-            {"steps", steps},
             {"shuffle_classes", shuffle_classes},
             {"base_epochs", base_epochs},
-            {"step_epochs", step_epochs},
-            {"joint_epochs", joint_epochs > 0 ? joint_epochs : base_epochs},
             {"batch", fit.batch},
             {"lr", fit.lr},
-            {"step_lr", step_lr},
             {"weight_decay", fit.weight_decay},
             {"warmup", fit.warmup},
-            {"step_warmup", step_warmup},
             {"min_lr_frac", fit.min_lr_frac},
             {"class_weights", fit.weighting},
             {"augment", !no_augment},
-            {"max_steps", fit.max_steps},
-            {"lwf_alpha", lwf_alpha},
-            {"lwf_temperature", lwf_temperature},
-            {"ewc_lambda", ewc_lambda},
-            {"fisher_samples", fisher_samples},
-            {"fisher_batch", fisher_batch},
-            {"memory_per_class", memory_per_class}};
+            {"max_steps", fit.max_steps}};
 }
 
 namespace {
@@ -157,6 +179,9 @@ struct incremental_run {
         return std::find(train_parts.begin(), train_parts.end(), s.parts[i]) != train_parts.end();
     }
     void save() const { write_file_atomic(results_path, results.dump(1) + "\n"); }
+    std::string base_path(uint64_t seed) const {
+        return fmt::format("{}/base-seed{}.pt", o.base_dir.empty() ? o.out : o.base_dir, seed);
+    }
 };
 
 // One seed: its protocol, the items of every experience, the shared base model.
@@ -211,8 +236,7 @@ std::vector<cil_protocol> plan_protocols(incremental_run &r) {
         for (size_t i = 0; i < r.d.samples.size(); ++i)
             if (r.in_train_parts(i))
                 n[size_t(p.experience_of_output(p.output_of[size_t(r.d.samples[i].label)]))] += 1;
-        if (!std::filesystem::exists(fmt::format("{}/base-seed{}.pt", o.out, seed)))
-            r.clock.planned += n[0] * o.base_epochs;
+        if (!std::filesystem::exists(r.base_path(seed))) r.clock.planned += n[0] * o.base_epochs;
         for (const auto &sp : r.specs) {
             if (r.finished(seed, sp.name)) continue;
             if (sp.kind == "joint") {
@@ -222,10 +246,10 @@ std::vector<cil_protocol> plan_protocols(incremental_run &r) {
                 continue;
             }
             for (size_t t = 1; t < n.size(); ++t) {
-                const double memory =
-                    sp.kind == "rehearsal"
-                        ? double(p.experiences[t].first_output) * o.memory_per_class
-                        : 0;
+                const double memory = sp.kind != "rehearsal" ? 0
+                                      : o.memory_total > 0   ? double(o.memory_total)
+                                                           : double(p.experiences[t].first_output) *
+                                                                 o.memory_per_class;
                 r.clock.planned += (n[t] + memory) * o.step_epochs;
             }
         }
@@ -254,7 +278,7 @@ seed_run seed_items(const incremental_run &r, uint64_t seed, const cil_protocol 
 // shared by every strategy but joint.
 void train_base(incremental_run &r, seed_run &sr) {
     const incremental_options &o = r.o;
-    const std::string base_path = fmt::format("{}/base-seed{}.pt", o.out, sr.seed);
+    const std::string base_path = r.base_path(sr.seed);
     const int n0 = sr.p->experiences[0].num_outputs_after();
     sr.base = make_model(n0, sr.seed);
     const bool need_base =
@@ -262,16 +286,26 @@ void train_base(incremental_run &r, seed_run &sr) {
             return sp.kind != "joint" && !r.finished(sr.seed, sp.name);
         });
     if (!need_base) return;
-    if (!load_checkpoint(base_path, sr.base, nullptr, &sr.base_meta)) {
+    if (load_checkpoint(base_path, sr.base, nullptr, &sr.base_meta)) {
+        // Made before base_config was recorded: trusted (its folder's results.json config
+        // matched); otherwise it must be this configuration's base.
+        if (sr.base_meta.contains("base_config") && sr.base_meta["base_config"] != o.base_config())
+            throw std::runtime_error(
+                fmt::format("{} was trained with other base settings ({}; these: {}): pass another "
+                            "--base-dir",
+                            base_path, sr.base_meta["base_config"].dump(), o.base_config().dump()));
+        fmt::print(stderr, "[seed {}] base model from {}\n", sr.seed, base_path);
+    } else {
         fmt::print(stderr, "[seed {}] base: experience 0, {} classes, {} images, {} epochs\n",
                    sr.seed, n0, sr.train_items[0].size(), o.base_epochs);
         trainer t(sr.base, r.images,
                   make_train_config(o, o.base_epochs, o.fit.lr, o.fit.warmup, sr.seed));
         const auto hist = t.fit(sr.train_items[0], {});
-        sr.base_meta = {{"seed", sr.seed}, {"seconds", 0.0}};
+        sr.base_meta = {{"seed", sr.seed}, {"seconds", 0.0}, {"base_config", o.base_config()}};
         double secs = 0;
         for (const auto &h : hist) secs += h.seconds;
         sr.base_meta["seconds"] = secs;
+        std::filesystem::create_directories(std::filesystem::path(base_path).parent_path());
         save_checkpoint(base_path, sr.base, nullptr, sr.base_meta);
         r.clock.done += double(sr.train_items[0].size()) * o.base_epochs;
     }
@@ -320,6 +354,7 @@ incremental_config strategy_config(const incremental_options &o, const strategy_
     cfg.fisher_samples = o.fisher_samples;
     cfg.fisher_batch = o.fisher_batch;
     cfg.memory_per_class = o.memory_per_class;
+    cfg.memory_total = o.memory_total;
     cfg.selection = sp.selection;
     cfg.seed = seed;
     return cfg;
@@ -335,9 +370,19 @@ folia_net run_steps(incremental_run &r, seed_run &sr, const strategy_spec &sp,
     auto learner = make_learner(sp.kind, clone_model(sr.base), r.images);
     const int n0 = sr.p->experiences[0].num_outputs_after();
     learner->consolidate({sr.train_items[0], n0}, cfg);  // EWC's Fisher / the memory of exp 0
-    accuracy_matrix m;
-    m.test_count = sr.test_count;
+    accuracy_matrix m, nme;  // nme: iCaRL's nearest-mean classifier, where the strategy has one
+    m.test_count = nme.test_count = sr.test_count;
     m.add_step({double(sr.base_meta["test_acc_exp0"])});
+    const bool has_nme = !learner->nme_means().empty();
+    auto nme_row = [&](int t) {
+        std::vector<double> row;
+        for (int j = 0; j <= t; ++j)
+            row.push_back(nme_accuracy(learner->model(), r.images, learner->nme_means(),
+                                       sr.test_items[size_t(j)]));
+        nme.add_step(row);
+        return row;
+    };
+    if (has_nme) nme_row(0);
     nlohmann::json steps = nlohmann::json::array();
     for (int t = 1; t < sr.T; ++t) {
         const cil_experience &e = sr.p->experiences[size_t(t)];
@@ -356,12 +401,18 @@ folia_net run_steps(incremental_run &r, seed_run &sr, const strategy_spec &sp,
         const cl_metrics cm = compute_cl_metrics(m);
         nlohmann::json sj = res.to_json();
         sj["test_acc"] = row;
+        if (has_nme) sj["nme_test_acc"] = nme_row(t);
         steps.push_back(sj);
         fmt::print(stderr,
                    "[seed {} | {}] after step {}: ACC {:.2f}% | per experience {} | "
                    "forgetting {:.2f} | {}\n",
                    sr.seed, sp.name, t, 100 * cm.acc.back(), percent_list(row),
                    100 * cm.stream_forgetting.back(), r.clock.line());
+        if (has_nme)
+            fmt::print(stderr,
+                       "[seed {} | {}] after step {}: NME ACC {:.2f}% | per experience {}\n",
+                       sr.seed, sp.name, t, 100 * compute_cl_metrics(nme).acc.back(),
+                       percent_list(nme.acc.back()));
         emit_progress("experience", {{"seed", sr.seed},
                                      {"strategy", sp.name},
                                      {"step", t},
@@ -372,6 +423,10 @@ folia_net run_steps(incremental_run &r, seed_run &sr, const strategy_spec &sp,
     }
     run["matrix"] = m.acc;
     run["metrics"] = compute_cl_metrics(m).to_json();
+    if (has_nme) {
+        run["nme_matrix"] = nme.acc;
+        run["nme_metrics"] = compute_cl_metrics(nme).to_json();
+    }
     run["steps"] = steps;
     return learner->model();
 }
@@ -430,19 +485,30 @@ nlohmann::json run_incremental(const incremental_options &o, const dataset &d, c
 int cmd_incremental(const incremental_options &o) {
     const workspace w = load_workspace(o.data, true);
     const nlohmann::json r = run_incremental(o, w.data, w.split, w.images);
-    // Summary: final ACC, mean forgetting per strategy, averaged over seeds.
-    std::map<std::string, std::vector<std::pair<double, double>>> by;
+    // Summary: final ACC, mean forgetting and (rehearsal) NME final ACC per strategy, averaged
+    // over seeds.
+    struct sums {
+        int runs = 0, nme_runs = 0;
+        double acc = 0, forgetting = 0, nme = 0;
+    };
+    std::map<std::string, sums> by;
     for (const auto &run : r.at("runs")) {
         const auto &m = run.at("metrics");
-        by[run.at("strategy")].push_back({m.at("final_acc"), m.value("mean_forgetting", 0.0)});
+        sums &s = by[run.at("strategy")];
+        ++s.runs;
+        s.acc += m.at("final_acc").get<double>();
+        s.forgetting += m.value("mean_forgetting", 0.0);
+        if (run.contains("nme_metrics")) {
+            ++s.nme_runs;
+            s.nme += run.at("nme_metrics").at("final_acc").get<double>();
+        }
     }
-    fmt::print("{:<20} {:>6} {:>10} {:>12}\n", "strategy", "runs", "final ACC", "forgetting");
-    for (const auto &[name, v] : by) {
-        double a = 0, f = 0;
-        for (const auto &[x, y] : v) a += x, f += y;
-        fmt::print("{:<20} {:>6} {:>9.2f}% {:>11.2f}%\n", name, v.size(),
-                   100 * a / double(v.size()), 100 * f / double(v.size()));
-    }
+    fmt::print("{:<20} {:>6} {:>10} {:>12} {:>10}\n", "strategy", "runs", "final ACC", "forgetting",
+               "NME ACC");
+    for (const auto &[name, s] : by)
+        fmt::print("{:<20} {:>6} {:>9.2f}% {:>11.2f}% {:>10}\n", name, s.runs, 100 * s.acc / s.runs,
+                   100 * s.forgetting / s.runs,
+                   s.nme_runs ? fmt::format("{:.2f}%", 100 * s.nme / s.nme_runs) : "-");
     fmt::print("results: {}/results.json\n", o.out);
     return 0;
 }

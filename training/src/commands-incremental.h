@@ -48,16 +48,23 @@ struct incremental_options {
     double ewc_lambda = 1000.0;
     int fisher_samples = 500, fisher_batch = 1;
     int memory_per_class = 20;
+    int memory_total = 0;  // > 0: iCaRL's fixed total memory instead of memory_per_class
+    // The shared base models: <base_dir>/base-seed<s>.pt ("" = out). Several --out folders
+    // (e.g. one per strategy or budget) can share one base per seed; a base trained with other
+    // data or base-training settings is refused (base_config()).
+    std::string base_dir;
     // Output.
     bool export_models = true;  // <out>/models/<strategy>-seed<s>.folia after the last step
     bool progress = true;       // per-epoch bars from the trainer
     nlohmann::json to_json() const;
+    // The settings the base model depends on (data, protocol's first experience, training).
+    nlohmann::json base_config() const;
 };
 
 // Runs every (seed, strategy) not yet in <out>/results.json (it is rewritten atomically after
 // each one, so a killed run resumes at the next unfinished one), and returns the results. The
-// base model of experience 0 is trained once per seed (<out>/base-seed<s>.pt) and shared by
-// all strategies. Throws if <out>/results.json was made with a different protocol or training
+// base model of experience 0 is trained once per seed (<base_dir>/base-seed<s>.pt) and shared
+// by all strategies. Throws if <out>/results.json was made with a different protocol or training
 // configuration.
 nlohmann::json run_incremental(const incremental_options &o, const dataset &d, const data_split &s,
                                const image_cache &images);

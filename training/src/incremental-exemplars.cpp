@@ -97,20 +97,76 @@ std::vector<int> random_selection(int n, int m, uint64_t seed) {
     return idx;
 }
 
+std::vector<int> memory_budget_split(int total, int classes) {
+    if (total < 0 || classes < 0)
+        throw std::invalid_argument("memory_budget_split: negative total or class count");
+    std::vector<int> r(size_t(classes), 0);
+    for (int i = 0; i < classes; ++i) r[size_t(i)] = total / classes + (i < total % classes);
+    return r;
+}
+
+namespace {
+
+void l2_normalise_rows(std::vector<double> &f, int n, int d) {
+    for (int i = 0; i < n; ++i) {
+        double norm = 0;
+        for (int c = 0; c < d; ++c) norm += f[size_t(i) * d + c] * f[size_t(i) * d + c];
+        norm = std::sqrt(norm);
+        if (norm > 0)
+            for (int c = 0; c < d; ++c) f[size_t(i) * d + c] /= norm;
+    }
+}
+
+void check_shape(const std::vector<float> &features, int n, int d, const char *who) {
+    if (n < 0 || d <= 0 || features.size() != size_t(n) * size_t(d))
+        throw std::invalid_argument(std::string(who) + ": features are not (n, d)");
+}
+
+}  // namespace
+
+std::vector<float> nme_class_mean(const std::vector<float> &features, int n, int d) {
+    check_shape(features, n, d, "nme_class_mean");
+    if (n == 0) return {};
+    std::vector<double> f(features.begin(), features.end());
+    l2_normalise_rows(f, n, d);
+    std::vector<double> mu = class_mean(f, n, d);
+    l2_normalise_rows(mu, 1, d);
+    return std::vector<float>(mu.begin(), mu.end());
+}
+
+std::vector<int> nme_predict(const std::vector<std::vector<float>> &means,
+                             const std::vector<float> &features, int n, int d) {
+    check_shape(features, n, d, "nme_predict");
+    for (const auto &m : means)
+        if (!m.empty() && m.size() != size_t(d))
+            throw std::invalid_argument("nme_predict: a class mean is not of size d");
+    std::vector<double> f(features.begin(), features.end());
+    l2_normalise_rows(f, n, d);
+    std::vector<int> pred(size_t(n), -1);
+    for (int i = 0; i < n; ++i) {
+        double best = std::numeric_limits<double>::infinity();
+        for (size_t y = 0; y < means.size(); ++y) {
+            if (means[y].empty()) continue;
+            double dist = 0;
+            for (int c = 0; c < d; ++c) {
+                const double v = f[size_t(i) * d + c] - double(means[y][size_t(c)]);
+                dist += v * v;
+            }
+            if (dist < best) {
+                best = dist;
+                pred[size_t(i)] = int(y);
+            }
+        }
+    }
+    return pred;
+}
+
 std::vector<int> select_exemplars(const std::vector<float> &features, int n, int d, int m,
                                   exemplar_selection how, uint64_t seed, bool l2_normalise) {
-    if (n < 0 || d <= 0 || features.size() != size_t(n) * size_t(d))
-        throw std::invalid_argument("select_exemplars: features are not (n, d)");
+    check_shape(features, n, d, "select_exemplars");
     if (how == exemplar_selection::random) return random_selection(n, m, seed);
     std::vector<double> f(features.begin(), features.end());
-    if (l2_normalise)
-        for (int i = 0; i < n; ++i) {
-            double norm = 0;
-            for (int c = 0; c < d; ++c) norm += f[size_t(i) * d + c] * f[size_t(i) * d + c];
-            norm = std::sqrt(norm);
-            if (norm > 0)
-                for (int c = 0; c < d; ++c) f[size_t(i) * d + c] /= norm;
-        }
+    if (l2_normalise) l2_normalise_rows(f, n, d);
     return how == exemplar_selection::herding ? herding_selection(f, n, d, m)
                                               : distance_selection(f, n, d, m);
 }

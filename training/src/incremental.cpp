@@ -28,15 +28,17 @@ std::vector<uint8_t> gather_images(const image_cache &images, const std::vector<
 }  // namespace
 
 nlohmann::json incremental_config::to_json() const {
-    return {{"train", train.to_json()},
-            {"lwf_alpha", lwf_alpha},
-            {"lwf_temperature", lwf_temperature},
-            {"ewc_lambda", ewc_lambda},
-            {"fisher_samples", fisher_samples},
-            {"fisher_batch", fisher_batch},
-            {"memory_per_class", memory_per_class},
-            {"selection", exemplar_selection_name(selection)},
-            {"seed", seed}};
+    nlohmann::json j = {{"train", train.to_json()},
+                        {"lwf_alpha", lwf_alpha},
+                        {"lwf_temperature", lwf_temperature},
+                        {"ewc_lambda", ewc_lambda},
+                        {"fisher_samples", fisher_samples},
+                        {"fisher_batch", fisher_batch},
+                        {"memory_per_class", memory_per_class},
+                        {"selection", exemplar_selection_name(selection)},
+                        {"seed", seed}};
+    if (memory_total > 0) j["memory_total"] = memory_total;
+    return j;
 }
 
 nlohmann::json incremental_result::to_json() const {
@@ -173,6 +175,20 @@ std::vector<float> extract_features(folia_net &model, const image_cache &images,
     model->train(was);
     if (dim) *dim = d;
     return out;
+}
+
+double nme_accuracy(folia_net &model, const image_cache &images,
+                    const std::vector<std::vector<float>> &means,
+                    const std::vector<train_item> &items) {
+    if (items.empty()) return 0;
+    std::vector<int32_t> idx;
+    for (const auto &it : items) idx.push_back(it.image);
+    int d = 0;
+    const std::vector<float> f = extract_features(model, images, idx, &d);
+    const std::vector<int> pred = nme_predict(means, f, int(idx.size()), d);
+    int64_t correct = 0;
+    for (size_t i = 0; i < items.size(); ++i) correct += pred[i] == items[i].label;
+    return double(correct) / double(items.size());
 }
 
 // ---- the learner -------------------------------------------------------------------------
@@ -317,16 +333,25 @@ class rehearsal_learner : public incremental_learner {
   public:
     using incremental_learner::incremental_learner;
     std::string name() const override { return "rehearsal"; }
+    // New classes (those of `data`) get a fresh selection from all their images; with a total
+    // budget the older sets are cut to their new share first (iCaRL: reduce, then construct).
     void consolidate(const new_data &data, const incremental_config &cfg) override {
         std::map<int, std::vector<train_item>> by_class;
         for (const auto &it : data.train) by_class[it.label].push_back(it);
+        const std::map<int, int> budget = budgets(by_class, cfg);
+        means_.assign(size_t(model_->arch.num_classes), {});
+        for (auto &[label, mem] : memory_)
+            if (!by_class.count(label)) {
+                mem = reduce_exemplar_set(std::move(mem), budget.at(label));
+                means_[size_t(label)] = mean_of(mem);
+            }
         for (auto &[label, items] : by_class) {
             std::vector<int32_t> idx;
             for (const auto &it : items) idx.push_back(it.image);
             int d = 0;
             const std::vector<float> f = extract_features(model_, images_, idx, &d);
             const std::vector<int> pick =
-                select_exemplars(f, int(idx.size()), d, cfg.memory_per_class, cfg.selection,
+                select_exemplars(f, int(idx.size()), d, budget.at(label), cfg.selection,
                                  mix_seeds(cfg.seed, 0xE4E + uint64_t(label)));
             std::vector<train_item> mem;
             for (int i : pick) {
@@ -335,10 +360,12 @@ class rehearsal_learner : public incremental_learner {
                 mem.push_back(m);
             }
             memory_[label] = std::move(mem);  // a class seen again is re-selected
+            means_[size_t(label)] = nme_class_mean(f, int(idx.size()), d);
         }
         ++experiences_;
     }
-    const std::map<int, std::vector<train_item>> &memory() const { return memory_; }
+    std::map<int, std::vector<train_item>> exemplar_sets() const override { return memory_; }
+    const std::vector<std::vector<float>> &nme_means() const override { return means_; }
 
   protected:
     std::vector<train_item> training_set(const new_data &data) override {
@@ -352,6 +379,7 @@ class rehearsal_learner : public incremental_learner {
     }
     void after_fit(incremental_result &r, const incremental_config &cfg) override {
         r.extra["memory_per_class"] = cfg.memory_per_class;
+        if (cfg.memory_total > 0) r.extra["memory_total"] = cfg.memory_total;
         r.extra["selection"] = exemplar_selection_name(cfg.selection);
         r.extra["replayed_images"] = replayed_;
     }
@@ -362,7 +390,30 @@ class rehearsal_learner : public incremental_learner {
     }
 
   private:
+    // Exemplars per seen class (label -> m): memory_per_class each, or the total split over
+    // the seen classes in ascending label order (memory_budget_split).
+    std::map<int, int> budgets(const std::map<int, std::vector<train_item>> &fresh,
+                               const incremental_config &cfg) const {
+        std::set<int> seen;
+        for (const auto &[label, mem] : memory_) seen.insert(label);
+        for (const auto &[label, items] : fresh) seen.insert(label);
+        std::map<int, int> r;
+        const std::vector<int> split = cfg.memory_total > 0
+                                           ? memory_budget_split(cfg.memory_total, int(seen.size()))
+                                           : std::vector<int>(seen.size(), cfg.memory_per_class);
+        size_t i = 0;
+        for (int label : seen) r[label] = split[i++];
+        return r;
+    }
+    std::vector<float> mean_of(const std::vector<train_item> &mem) {
+        std::vector<int32_t> idx;
+        for (const auto &it : mem) idx.push_back(it.image);
+        int d = 0;
+        const std::vector<float> f = extract_features(model_, images_, idx, &d);
+        return nme_class_mean(f, int(idx.size()), d);
+    }
     std::map<int, std::vector<train_item>> memory_;
+    std::vector<std::vector<float>> means_;
     int64_t replayed_ = 0;
 };
 

@@ -10,7 +10,11 @@
 //              diagonal empirical Fisher on experience e's training data, theta*_e the weights
 //              after e; outputs added later are not penalised (old rows only);
 //   rehearsal  a memory of `memory_per_class` training images per old class (herding, random
-//              or distance selection on the model's pooled features), replayed with the new data.
+//              or distance selection on the model's pooled features), replayed with the new data;
+//              or (memory_total > 0) iCaRL's fixed total memory of K images shared by the seen
+//              classes (memory_budget_split), the old sets cut to their selection-order prefix
+//              when new classes arrive. Rehearsal also keeps iCaRL's nearest-mean-of-exemplars
+//              classifier (nme_means below).
 // The output layer grows when new classes arrive (folia_net::grow_classes keeps the old fc2
 // rows, so old logits are unchanged); a fresh Adam is made per experience.
 //
@@ -44,6 +48,7 @@ struct incremental_config {
                              // gradient of b-sample groups (Avalanche's minibatch estimate)
     // Rehearsal
     int memory_per_class = 20;
+    int memory_total = 0;  // > 0: a total budget shared by the seen classes (per-class unused)
     exemplar_selection selection = exemplar_selection::herding;
     uint64_t seed = 1;  // growth init, Fisher subsample, random selection
     nlohmann::json to_json() const;
@@ -80,6 +85,15 @@ class incremental_learner {
         ++experiences_;
     }
 
+    // iCaRL's NME classifier after the last consolidate(): one L2-normalised mean per output
+    // (empty = no mean: the class is never predicted); an empty list = the strategy has none.
+    // Rehearsal: for the classes of the experience just consolidated, the mean over all its
+    // training images (iCaRL: their data is available); for older classes, over their
+    // exemplars; features of the current model in both cases (nme_class_mean).
+    virtual const std::vector<std::vector<float>> &nme_means() const { return no_means_; }
+    // Rehearsal's memory, label -> exemplars in selection order (empty for the others).
+    virtual std::map<int, std::vector<train_item>> exemplar_sets() const { return {}; }
+
     folia_net &model() { return model_; }
     const image_cache &images() const { return images_; }
     int experiences() const { return experiences_; }
@@ -100,6 +114,9 @@ class incremental_learner {
     folia_net model_;
     const image_cache &images_;
     int experiences_ = 0;
+
+  private:
+    std::vector<std::vector<float>> no_means_;
 };
 
 // "finetune", "lwf", "ewc", "rehearsal" (the rehearsal selection comes from the config).
@@ -140,5 +157,10 @@ named_tensors named_parameters_of(folia_net &model);
 // Pooled features (N, C_last) of the given cache images, eval mode, no augmentation.
 std::vector<float> extract_features(folia_net &model, const image_cache &images,
                                     const std::vector<int32_t> &image_indices, int *dim);
+
+// NME accuracy (nme_predict on extract_features) of items against per-output class means.
+double nme_accuracy(folia_net &model, const image_cache &images,
+                    const std::vector<std::vector<float>> &means,
+                    const std::vector<train_item> &items);
 
 }  // namespace folia::train

@@ -46,7 +46,15 @@ int main(int argc, char **argv) {
     app.add_option("--ewc-lambda", o.ewc_lambda, "EWC penalty weight");
     app.add_option("--fisher-samples", o.fisher_samples, "images for EWC's Fisher (0: all)");
     app.add_option("--fisher-batch", o.fisher_batch, "1: per-sample Fisher; b: b-image groups");
-    app.add_option("--memory-per-class", o.memory_per_class, "rehearsal exemplars per class");
+    CLI::Option *per_class =
+        app.add_option("--memory-per-class", o.memory_per_class, "rehearsal exemplars per class");
+    app.add_option("--memory-total", o.memory_total,
+                   "rehearsal: a fixed total of exemplars shared by the seen classes (iCaRL; "
+                   "floor(K/c) each, the remainder to the lowest class ids)")
+        ->check(CLI::Range(1, 1 << 30))
+        ->excludes(per_class);
+    app.add_option("--base-dir", o.base_dir,
+                   "folder of the shared base models base-seed<s>.pt (default: --out)");
     bool no_export = false, quiet = false;
     app.add_flag("--no-export", no_export, "do not write <out>/models/*.folia");
     app.add_flag("--quiet", quiet, "no per-epoch progress bars");

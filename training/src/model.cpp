@@ -139,19 +139,21 @@ torch::Tensor nhwc_to_model_input(const torch::Tensor &nhwc) {
     return nhwc.permute({0, 3, 1, 2});
 }
 
-torch::Tensor normalize_u8_batch(const uint8_t *images, int64_t n, int size) {
-    torch::Tensor out = torch::empty({n, size, size, 3}, torch::kFloat32);
-    float *o = out.data_ptr<float>();
+void normalize_u8_into(const uint8_t *src, int64_t pixels, float *o) {
     float scale[3], shift[3];
     for (int c = 0; c < 3; ++c) {
         scale[c] = 1.0f / (255.0f * k_imagenet_std[c]);
         shift[c] = -k_imagenet_mean[c] / k_imagenet_std[c];
     }
-    const int64_t total = n * size * size;
     // (x / 255 - mean) / std, written as x * scale + shift; same rounding as the shared
     // normalize_nhwc is not required here (parity is checked at the logits level).
-    for (int64_t i = 0; i < total; ++i)
-        for (int c = 0; c < 3; ++c) o[i * 3 + c] = float(images[i * 3 + c]) * scale[c] + shift[c];
+    for (int64_t i = 0; i < pixels; ++i)
+        for (int c = 0; c < 3; ++c) o[i * 3 + c] = float(src[i * 3 + c]) * scale[c] + shift[c];
+}
+
+torch::Tensor normalize_u8_batch(const uint8_t *images, int64_t n, int size) {
+    torch::Tensor out = torch::empty({n, size, size, 3}, torch::kFloat32);
+    normalize_u8_into(images, n * size * size, out.data_ptr<float>());
     return nhwc_to_model_input(out);
 }
 

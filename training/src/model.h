@@ -79,5 +79,8 @@ torch::Tensor predict_logits(folia_net &model, const uint8_t *images, int64_t n,
 
 // u8 (N,S,S,3) -> normalised (N,3,S,S) channels-last f32 with the ImageNet constants.
 torch::Tensor normalize_u8_batch(const uint8_t *images, int64_t n, int size);
+// The arithmetic of normalize_u8_batch for `pixels` RGB pixels, u8 (pixels, 3) -> f32 (pixels,
+// 3) at dst: the trainer writes each augmented image straight into its batch row with it.
+void normalize_u8_into(const uint8_t *src, int64_t pixels, float *dst);
 
 }  // namespace folia::train

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
-#include <future>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -175,13 +174,17 @@ train_batch trainer::make_batch(const std::vector<train_item> &items, size_t beg
                                 int epoch) const {
     const int s = images_.size;
     const size_t per = size_t(s) * s * 3, n = end - begin;
-    std::vector<uint8_t> u8(n * per);
     train_batch b;
     b.items.assign(items.begin() + long(begin), items.begin() + long(end));
     std::vector<int64_t> y(n), src(n);
     std::vector<float> w(n);
+    // (n, S, S, 3) f32: row i is written once, straight from the cache (or from the augmented
+    // image), so the view below is the channels-last (n, 3, S, S) input without another copy.
+    torch::Tensor nhwc = torch::empty({int64_t(n), s, s, 3}, torch::kFloat32);
+    float *x = nhwc.data_ptr<float>();
     for (size_t i = 0; i < n; ++i) {
         const train_item &it = b.items[i];
+        const uint8_t *pixels = images_.image(size_t(it.image));
         if (cfg_.augment) {
             const uint64_t seed =
                 mix_seeds(mix_seeds(cfg_.seed, uint64_t(epoch) + 1), uint64_t(it.image) + 1);
@@ -189,20 +192,54 @@ train_batch trainer::make_batch(const std::vector<train_item> &items, size_t beg
                 it.source >= 0 && size_t(it.source) < cfg_.aug_by_source.size()
                     ? cfg_.aug_by_source[size_t(it.source)]
                     : cfg_.aug;
-            const image_u8 a = augment_image(images_.image_copy(size_t(it.image)), ap, seed);
-            std::memcpy(u8.data() + i * per, a.data.data(), per);
+            const image_u8 a = augment_image(pixels, s, s, 3, ap, seed);
+            normalize_u8_into(a.data.data(), int64_t(s) * s, x + i * per);
         } else {
-            std::memcpy(u8.data() + i * per, images_.image(size_t(it.image)), per);
+            normalize_u8_into(pixels, int64_t(s) * s, x + i * per);
         }
         y[i] = it.label;
         w[i] = it.weight;
         src[i] = it.source;
     }
-    b.x = normalize_u8_batch(u8.data(), int64_t(n), s);
+    b.x = nhwc_to_model_input(nhwc);
     b.y = torch::tensor(y);
     b.weight = torch::tensor(w);
     b.source = torch::tensor(src);
     return b;
+}
+
+std::vector<train_item> trainer::epoch_order(const std::vector<train_item> &items,
+                                             int epoch) const {
+    // Our own RNG (portable); every rank shuffles identically.
+    std::vector<train_item> r = items;
+    splitmix64 rng(mix_seeds(cfg_.seed, 0xE90C + uint64_t(epoch)));
+    for (size_t i = r.size(); i > 1; --i) std::swap(r[i - 1], r[rng.below(i)]);
+    return r;
+}
+
+int64_t trainer::epoch_steps(size_t items) const {
+    const size_t bs = global_batch(), ranks = dist_ ? size_t(dist_->size()) : 1;
+    // Drop the last partial batch (BatchNorm statistics of a tiny batch are noise), unless
+    // the set is smaller than one batch.
+    int64_t steps =
+        items >= bs ? int64_t(items / bs) : (items >= std::max<size_t>(2, ranks) ? 1 : 0);
+    if (cfg_.max_steps_per_epoch > 0) steps = std::min(steps, cfg_.max_steps_per_epoch);
+    return steps;
+}
+
+trainer::batch_rows trainer::rows_of(int64_t k, size_t items) const {
+    // Global batch k is items [k*bs, k*bs + n); rank r takes rows [r*n/R, (r+1)*n/R) of it.
+    const size_t bs = global_batch(), b0 = size_t(k) * bs, n = std::min(items, b0 + bs) - b0;
+    const size_t ranks = dist_ ? size_t(dist_->size()) : 1, me = dist_ ? size_t(dist_->rank()) : 0;
+    return {b0 + me * n / ranks, b0 + (me + 1) * n / ranks, n};
+}
+
+std::unique_ptr<prefetcher<train_batch>> trainer::epoch_batches(
+    const std::vector<train_item> &order, int epoch, int64_t steps) const {
+    return std::make_unique<prefetcher<train_batch>>(steps, [this, &order, epoch](int64_t k) {
+        const batch_rows r = rows_of(k, order.size());
+        return make_batch(order, r.begin, r.end, epoch);
+    });
 }
 
 size_t trainer::global_batch() const {
@@ -300,46 +337,25 @@ epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int e
     epoch_record rec;
     rec.epoch = epoch;
     if (!class_weights_.defined()) class_weights_ = class_weights_for(items_in);
-    // Shuffle with our own RNG (portable), and reseed torch (dropout) per epoch so a resumed
-    // run repeats exactly the epoch it lost. Every rank shuffles identically.
-    std::vector<train_item> items = items_in;
-    splitmix64 rng(mix_seeds(cfg_.seed, 0xE90C + uint64_t(epoch)));
-    for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
+    // Reseed torch (dropout) per epoch so a resumed run repeats exactly the epoch it lost.
+    const std::vector<train_item> items = epoch_order(items_in, epoch);
     torch::manual_seed(mix_seeds(cfg_.seed, 0xD0 + uint64_t(epoch)));
 
     const size_t bs = global_batch();
-    const size_t ranks = dist_ ? size_t(dist_->size()) : 1, me = dist_ ? size_t(dist_->rank()) : 0;
-    // Drop the last partial batch (BatchNorm statistics of a tiny batch are noise), unless
-    // the set is smaller than one batch.
-    int64_t steps = items.size() >= bs ? int64_t(items.size() / bs)
-                                       : (items.size() >= std::max<size_t>(2, ranks) ? 1 : 0);
-    if (cfg_.max_steps_per_epoch > 0) steps = std::min(steps, cfg_.max_steps_per_epoch);
-    // Global batch k is items [k*bs, k*bs + n); rank r takes rows [r*n/R, (r+1)*n/R) of it.
-    struct rows {
-        size_t begin, end, global;
-    };
-    auto range = [&](int64_t k) {
-        const size_t b0 = size_t(k) * bs, n = std::min(items.size(), b0 + bs) - b0;
-        return rows{b0 + me * n / ranks, b0 + (me + 1) * n / ranks, n};
-    };
+    const size_t ranks = dist_ ? size_t(dist_->size()) : 1;
+    const int64_t steps = epoch_steps(items.size());
     model_->train();
     rec.lr = lr_at(step_);
     progress_bar bar(fmt::format("epoch {:>3}/{}", epoch + 1, cfg_.epochs),
                      int64_t(steps) * int64_t(std::min(bs, items.size())));
     double loss_sum = 0, seen = 0, correct = 0;
     double last_emit = -1;  // bar.elapsed_s() of the last "step" line
-    std::future<train_batch> next;
-    if (steps > 0)
-        next = std::async(std::launch::async,
-                          [&, r = range(0)] { return make_batch(items, r.begin, r.end, epoch); });
+    // One worker builds the batches ahead (2 at most); it is joined when this scope ends.
+    const std::unique_ptr<prefetcher<train_batch>> batches = epoch_batches(items, epoch, steps);
     for (int64_t k = 0; k < steps; ++k) {
-        train_batch b = next.get();
-        if (k + 1 < steps)
-            next = std::async(std::launch::async, [&, r = range(k + 1)] {
-                return make_batch(items, r.begin, r.end, epoch);
-            });
+        const train_batch b = batches->next();
         if (dist_) {
-            const rows r = range(k);
+            const batch_rows r = rows_of(k, items.size());
             dist_->global_rows = int64_t(r.global);
             dist_->row_offset = int64_t(r.begin - size_t(k) * bs);
         }
@@ -350,7 +366,8 @@ epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int e
         const double n = double(b.items.size());
         // A rank's loss is its share of the global batch's times the world size (default_loss),
         // so summed over ranks these terms give (global loss) x (global rows).
-        loss_sum += last_loss_ * (dist_ ? double(range(k).global) / double(ranks) : n);
+        loss_sum +=
+            last_loss_ * (dist_ ? double(rows_of(k, items.size()).global) / double(ranks) : n);
         correct += last_correct_;
         seen += n;
         if (cfg_.progress)

@@ -24,6 +24,7 @@
 #include "image-cache.h"
 #include "model.h"
 #include "options.h"
+#include "prefetch.h"
 
 namespace folia::train {
 
@@ -147,8 +148,19 @@ class trainer {
     torch::Tensor class_weights_for(const std::vector<train_item> &items) const;
     train_batch make_batch(const std::vector<train_item> &items, size_t begin, size_t end,
                            int epoch) const;
+    // An epoch's item order (a seeded shuffle of items) and its optimiser steps.
+    std::vector<train_item> epoch_order(const std::vector<train_item> &items, int epoch) const;
+    int64_t epoch_steps(size_t items) const;
+    // The epoch's batches (this rank's rows of global batch k = make_batch on order) from one
+    // persistent prefetch worker, in order: what train_epoch consumes. `order` must outlive it.
+    std::unique_ptr<prefetcher<train_batch>> epoch_batches(const std::vector<train_item> &order,
+                                                           int epoch, int64_t steps) const;
 
   private:
+    struct batch_rows {
+        size_t begin, end, global;  // this rank's rows of the global batch, its size
+    };
+    batch_rows rows_of(int64_t k, size_t items) const;
     void check_same_resume_point(int start);  // distributed --resume
     void save_state(const std::string &path, int next_epoch) const;
     torch::Tensor default_loss(const loss_context &c);

@@ -36,5 +36,9 @@ augment_params field_augment_params();
 // img is (H, W, 3) u8 (already resized to the model's input). The result depends only on
 // (img, params, seed): the same seed gives the same image on every platform.
 image_u8 augment_image(const image_u8 &img, const augment_params &params, uint64_t seed);
+// The same on a borrowed (height, width, channels) u8 buffer, e.g. a row of a training image
+// cache: the result is bitwise augment_image(<a copy of it>, params, seed), without that copy.
+image_u8 augment_image(const uint8_t *pixels, int width, int height, int channels,
+                       const augment_params &params, uint64_t seed);
 
 }  // namespace folia

@@ -1,0 +1,72 @@
+#!/bin/bash
+# The 128x128 class-incremental experiments of training/results/incremental/RESULTS.md (issue 16):
+# the 32-px protocol (20 + 8 + 7 classes) at the shipped model's input size, with iCaRL's fixed
+# total memory and nearest-mean-of-exemplars classifier next to the per-class memory. Run it in
+# the background, one job at a time:
+#
+#   FOLIA_DATA=/path/to/plantvillage nice -n 19 training/results/incremental/run-128.sh [seed...]
+#   (default seeds: 1 2; seed 1's runs all come before seed 2's, so a cut-short session still
+#   has a whole comparison)
+#
+# Runs, per seed, in this order: finetune, lwf, ewc, rehearsal-herding (20 exemplars per class),
+# rehearsal-herding-total (a total of 700 = 20 x 35: 35 per class after experience 0, 25 after
+# experience 1, 20 at the end; + NME), joint. Each is one folia-incremental call with its own
+# --out; all of a seed's runs share one base model (experience 0, trained once:
+# <runs>/base/base-seed<s>.pt, --base-dir). A finished run's results.json is copied to
+# training/results/incremental/i128-<name>-seed<s>.json and skipped when the script is started
+# again; a killed run starts its strategy again from the cached base model (folia-incremental
+# has no mid-strategy checkpoint). The tables and plots are regenerated at the end.
+#
+# Knobs (environment; the defaults are the experiment): SIZE, BASE_EPOCHS, STEP_EPOCHS,
+# JOINT_EPOCHS, MEMORY_TOTAL, THREADS, RUNS (work folder), RES (where the JSON go), PREFIX (of
+# the JSON names, default i<SIZE>), EXTRA (more folia-incremental flags, e.g. a smoke test's
+# "--max-classes 5 --per-class 30 --first-classes 3 --max-steps 2").
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+# nice alone does not yield to other sessions' jobs under the kernel's autogroup scheduling.
+echo 19 2>/dev/null >/proc/self/autogroup || true
+SIZE=${SIZE:-128}
+BASE_EPOCHS=${BASE_EPOCHS:-8}
+STEP_EPOCHS=${STEP_EPOCHS:-6}
+JOINT_EPOCHS=${JOINT_EPOCHS:-8}
+MEMORY_TOTAL=${MEMORY_TOTAL:-700}
+THREADS=${THREADS:-2}
+RES=${RES:-training/results/incremental}
+RUNS=${RUNS:-build/research/incremental$SIZE}
+PREFIX=${PREFIX:-i$SIZE}
+read -r -a EXTRA_ARGS <<<"${EXTRA:-}"
+BIN_DIR=$RUNS/bin
+COMMON=(--size "$SIZE" --threads "$THREADS" --batch 32 --base-epochs "$BASE_EPOCHS"
+  --step-epochs "$STEP_EPOCHS" --joint-epochs "$JOINT_EPOCHS" --base-dir "$RUNS/base" --quiet
+  "${EXTRA_ARGS[@]}")
+mkdir -p "$BIN_DIR" "$RES"
+# A private copy of the binary: rebuilding build/native while a run is going must not change it.
+cp -f build/native/training/folia-incremental "$BIN_DIR/folia-incremental"
+BIN=$BIN_DIR/folia-incremental
+
+log() { echo "==> $(date -u +%H:%M:%S) $*" >&2; }
+
+run() {  # name seed folia-incremental flags...
+  local name=$1 seed=$2
+  shift 2
+  local json=$RES/$PREFIX-$name-seed$seed.json
+  [ -f "$json" ] && { log "$name seed $seed: done already"; return; }
+  log "$name seed $seed"
+  "$BIN" --out "$RUNS/$name-seed$seed" --seeds "$seed" "${COMMON[@]}" "$@"
+  cp "$RUNS/$name-seed$seed/results.json" "$json.tmp"
+  mv "$json.tmp" "$json"
+}
+
+seeds=("$@")
+[ ${#seeds[@]} -eq 0 ] && seeds=(1 2)
+for s in "${seeds[@]}"; do
+  run finetune "$s" --strategies finetune
+  run lwf "$s" --strategies lwf
+  run ewc "$s" --strategies ewc
+  run rehearsal-herding "$s" --strategies rehearsal-herding --memory-per-class 20
+  run rehearsal-herding-total "$s" --strategies rehearsal-herding --memory-total "$MEMORY_TOTAL"
+  run joint "$s" --strategies joint
+done
+log "tables and plots"
+/usr/bin/python3 tools/plot-incremental.py "$RES/$PREFIX"-*.json --out "$RES" --suffix "-$SIZE" \
+  --table "$RES/incremental-tables-$SIZE.md"
