@@ -31,8 +31,8 @@ struct options {
 struct samples {
     std::vector<double> total_ms;
     std::map<std::string, std::vector<double>> stage_ms;
-    std::vector<std::string> order;      // stage keys in run order
-    std::vector<double> conv_block_ms;   // per run: blocks 2..last (every block but the stem)
+    std::vector<std::string> order;     // stage keys in run order
+    std::vector<double> conv_block_ms;  // per run: blocks 2..last (every block but the stem)
 };
 
 double median(std::vector<double> v) {
@@ -51,11 +51,16 @@ options parse(int argc, char **argv) {
     options o;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i], v = argv[i + 1];
-        if (a == "--threads") o.threads = std::atoi(v.c_str());
-        else if (a == "--rounds") o.rounds = std::atoi(v.c_str());
-        else if (a == "--runs") o.runs = std::atoi(v.c_str());
-        else if (a == "--batch") o.batch = std::atoi(v.c_str());
-        else if (a == "--model") o.model = v;
+        if (a == "--threads")
+            o.threads = std::atoi(v.c_str());
+        else if (a == "--rounds")
+            o.rounds = std::atoi(v.c_str());
+        else if (a == "--runs")
+            o.runs = std::atoi(v.c_str());
+        else if (a == "--batch")
+            o.batch = std::atoi(v.c_str());
+        else if (a == "--model")
+            o.model = v;
         else {
             std::fprintf(stderr, "unknown option %s\n", a.c_str());
             std::exit(2);
@@ -149,19 +154,21 @@ int main(int argc, char **argv) {
     std::printf("batch %d, %d thread(s), %d rounds x %d runs, interleaved\n", o.batch, o.threads,
                 o.rounds, o.runs);
     for (int a = 0; a < 2; ++a) {
-        std::printf("\n%s: whole network p50 %.3f ms (min %.3f; profiled runs), conv blocks 2.. "
-                    "p50 %.3f ms (min %.3f)\n",
-                    names[a], median(s[a].total_ms), fastest(s[a].total_ms),
-                    median(s[a].conv_block_ms), fastest(s[a].conv_block_ms));
+        std::printf(
+            "\n%s: whole network p50 %.3f ms (min %.3f; profiled runs), conv blocks 2.. "
+            "p50 %.3f ms (min %.3f)\n",
+            names[a], median(s[a].total_ms), fastest(s[a].total_ms), median(s[a].conv_block_ms),
+            fastest(s[a].conv_block_ms));
         for (const std::string &k : s[a].order)
-            std::printf("  %-40s p50 %7.3f ms  min %7.3f ms\n", k.c_str(),
-                        median(s[a].stage_ms[k]), fastest(s[a].stage_ms[k]));
+            std::printf("  %-40s p50 %7.3f ms  min %7.3f ms\n", k.c_str(), median(s[a].stage_ms[k]),
+                        fastest(s[a].stage_ms[k]));
     }
-    std::printf("\nratio direct / winograd: whole p50 %.2fx (min %.2fx), conv blocks 2.. p50 %.2fx "
-                "(min %.2fx)\n",
-                median(s[0].total_ms) / median(s[1].total_ms),
-                fastest(s[0].total_ms) / fastest(s[1].total_ms),
-                median(s[0].conv_block_ms) / median(s[1].conv_block_ms),
-                fastest(s[0].conv_block_ms) / fastest(s[1].conv_block_ms));
+    std::printf(
+        "\nratio direct / winograd: whole p50 %.2fx (min %.2fx), conv blocks 2.. p50 %.2fx "
+        "(min %.2fx)\n",
+        median(s[0].total_ms) / median(s[1].total_ms),
+        fastest(s[0].total_ms) / fastest(s[1].total_ms),
+        median(s[0].conv_block_ms) / median(s[1].conv_block_ms),
+        fastest(s[0].conv_block_ms) / fastest(s[1].conv_block_ms));
     return 0;
 }

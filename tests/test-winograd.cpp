@@ -26,8 +26,7 @@ struct shape {
 // (N, H, W, C_in), w (C_out, 3, 3, C_in). mag gets the same sums of |w x| (the scale the
 // rounding errors of any summation order are relative to), before bias and ReLU.
 void direct_reference(const shape &s, const std::vector<float> &x, const std::vector<float> &w,
-                      const std::vector<float> &b, bool pool, std::vector<double> *y,
-                      double *mag) {
+                      const std::vector<float> &b, bool pool, std::vector<double> *y, double *mag) {
     std::vector<double> conv(size_t(s.n) * s.h * s.w * s.c_out);
     *mag = 0;
     for (int n = 0; n < s.n; ++n)
@@ -64,9 +63,9 @@ void direct_reference(const shape &s, const std::vector<float> &x, const std::ve
                     for (int a = 0; a < 2; ++a)
                         for (int c = 0; c < 2; ++c)
                             m = std::max(
-                                m, conv[((size_t(n) * s.h + 2 * i + a) * s.w + 2 * j + c) *
-                                            s.c_out +
-                                        o]);
+                                m,
+                                conv[((size_t(n) * s.h + 2 * i + a) * s.w + 2 * j + c) * s.c_out +
+                                     o]);
                     (*y)[((size_t(n) * ph + i) * pw + j) * s.c_out + o] = m;
                 }
 }
@@ -75,17 +74,18 @@ using pool_ptr = std::unique_ptr<pthreadpool, decltype(&pthreadpool_destroy)>;
 
 }  // namespace
 
-TEST_CASE("A Winograd conv block matches a double-precision direct convolution with bias, ReLU "
-          "and the fused 2x2 max-pool",
-          "[winograd]") {
+TEST_CASE(
+    "A Winograd conv block matches a double-precision direct convolution with bias, ReLU "
+    "and the fused 2x2 max-pool",
+    "[winograd]") {
     REQUIRE(xnn_initialize(nullptr) == xnn_status_success);
     // {N, H, W, C_in, C_out}: odd sizes, 1x1, 2x2, one tile, non-multiples of 4, channel counts
     // off the 16-channel step, a batch of 3 (36 tiles: a chunk of 32 and a partial one), and
     // 2 x 18 x 18 = 648 tiles (20 chunks and a partial one).
-    const shape s = GENERATE(shape{1, 7, 9, 5, 13}, shape{3, 5, 5, 13, 5}, shape{1, 1, 1, 8, 8},
-                             shape{2, 2, 2, 16, 17}, shape{1, 4, 4, 32, 64},
-                             shape{1, 10, 6, 8, 24}, shape{3, 13, 11, 13, 16},
-                             shape{2, 70, 69, 8, 8}, shape{1, 16, 16, 128, 256});
+    const shape s =
+        GENERATE(shape{1, 7, 9, 5, 13}, shape{3, 5, 5, 13, 5}, shape{1, 1, 1, 8, 8},
+                 shape{2, 2, 2, 16, 17}, shape{1, 4, 4, 32, 64}, shape{1, 10, 6, 8, 24},
+                 shape{3, 13, 11, 13, 16}, shape{2, 70, 69, 8, 8}, shape{1, 16, 16, 128, 256});
     const bool pool = GENERATE(true, false);
     const int threads = GENERATE(1, 2);
     CAPTURE(s.n, s.h, s.w, s.c_in, s.c_out, pool, threads);
@@ -133,9 +133,10 @@ TEST_CASE("A Winograd conv block matches a double-precision direct convolution w
     CHECK(again == y);
 }
 
-TEST_CASE("The Winograd filter transform of a centre tap is the outer product of G's middle "
-          "column",
-          "[winograd]") {
+TEST_CASE(
+    "The Winograd filter transform of a centre tap is the outer product of G's middle "
+    "column",
+    "[winograd]") {
     // g = e_11 (only the centre weight, 1): U = G e_1 (G e_1)^T, G's column 1 is
     // (0, -1/6, 1/6, 1/12, -1/12, 0).
     const double col[6] = {0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0};

@@ -37,11 +37,10 @@ inline void copy_block(float *dst, const float *src, int n) {
 
 // o = B^T d along one axis, k_cb channels: d0..d5 are the 6 inputs, o0..o5 the 6 outputs. The
 // pointers are restrict (no two overlap), so the channel loop vectorises without alias checks.
-inline void bt6(const float *__restrict d0, const float *__restrict d1,
-                const float *__restrict d2, const float *__restrict d3,
-                const float *__restrict d4, const float *__restrict d5, float *__restrict o0,
-                float *__restrict o1, float *__restrict o2, float *__restrict o3,
-                float *__restrict o4, float *__restrict o5) {
+inline void bt6(const float *__restrict d0, const float *__restrict d1, const float *__restrict d2,
+                const float *__restrict d3, const float *__restrict d4, const float *__restrict d5,
+                float *__restrict o0, float *__restrict o1, float *__restrict o2,
+                float *__restrict o3, float *__restrict o4, float *__restrict o5) {
     for (int c = 0; c < k_cb; ++c) {
         const float a = d1[c], b = d2[c], e = d3[c], h = d4[c];
         o0[c] = 4.0f * d0[c] - 5.0f * b + h;
@@ -54,10 +53,10 @@ inline void bt6(const float *__restrict d0, const float *__restrict d1,
 }
 
 // o = A^T m along one axis, k_cb channels: 6 inputs m0..m5 -> 4 outputs o0..o3.
-inline void at6(const float *__restrict m0, const float *__restrict m1,
-                const float *__restrict m2, const float *__restrict m3,
-                const float *__restrict m4, const float *__restrict m5, float *__restrict o0,
-                float *__restrict o1, float *__restrict o2, float *__restrict o3) {
+inline void at6(const float *__restrict m0, const float *__restrict m1, const float *__restrict m2,
+                const float *__restrict m3, const float *__restrict m4, const float *__restrict m5,
+                float *__restrict o0, float *__restrict o1, float *__restrict o2,
+                float *__restrict o3) {
     for (int c = 0; c < k_cb; ++c) {
         const float s12 = m1[c] + m2[c], d12 = m1[c] - m2[c];
         const float s34 = m3[c] + m4[c], d34 = m3[c] - m4[c];
@@ -73,8 +72,8 @@ inline void at6(const float *__restrict m0, const float *__restrict m1,
 void input_block(const float *const src[36], float *const dst[36]) {
     alignas(64) float t[36][k_cb];  // B^T d: t[6 i + s]
     for (int s = 0; s < 6; ++s)
-        bt6(src[s], src[6 + s], src[12 + s], src[18 + s], src[24 + s], src[30 + s], t[s],
-            t[6 + s], t[12 + s], t[18 + s], t[24 + s], t[30 + s]);
+        bt6(src[s], src[6 + s], src[12 + s], src[18 + s], src[24 + s], src[30 + s], t[s], t[6 + s],
+            t[12 + s], t[18 + s], t[24 + s], t[30 + s]);
     for (int i = 0; i < 6; ++i) {
         const float(*r)[k_cb] = t + 6 * i;
         float *const *o = dst + 6 * i;
@@ -203,8 +202,7 @@ folia_status xnn_fail(std::string *error, const char *what, xnn_status s) {
 }
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-        .count();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace

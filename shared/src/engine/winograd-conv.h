@@ -71,9 +71,9 @@ class winograd_conv {
 
     // w is (C_out, 3, 3, C_in) OHWI, bias (C_out); both are copied/transformed. pool may be
     // NULL (serial); it must outlive the op.
-    static folia_status create(const float *w, const float *bias, int c_in, int c_out,
-                               bool pool2x2, pthreadpool_t pool,
-                               std::unique_ptr<winograd_conv> *out, std::string *error);
+    static folia_status create(const float *w, const float *bias, int c_in, int c_out, bool pool2x2,
+                               pthreadpool_t pool, std::unique_ptr<winograd_conv> *out,
+                               std::string *error);
     ~winograd_conv();
     winograd_conv(const winograd_conv &) = delete;
     winograd_conv &operator=(const winograd_conv &) = delete;
