@@ -1,4 +1,5 @@
-// cmd-bench.cpp: `folia bench [--model M] [--threads N] [--json] [--runs 100] [--warmup 10]`
+// cmd-bench.cpp: `folia bench [--model M] [--threads N] [--json] [--runs 100] [--warmup 10]
+//                             [--conv winograd|xnnpack]`
 // The seed's harness: batch 1 at the model's input size (folia_logits, so decode and resize are
 // not timed), warm-up then timed runs: mean, p50, p99, images/s; plus batch-32 throughput. The
 // peer measured in the same run is the same engine on 1 thread, so the table carries the
@@ -37,6 +38,7 @@ struct bench_options {
     int runs = 100;
     int warmup = 10;
     int batch_runs = 10;
+    std::string conv = "winograd";  // folia_params.conv_algo, to compare the engine's two paths
 };
 
 struct bench_row {
@@ -56,6 +58,7 @@ bool measure(const std::vector<uint8_t> &model_bytes, int threads, const bench_o
     folia_params params = folia_default_params();
     params.num_threads = threads;
     params.max_batch = std::max(params.max_batch, k_big_batch);
+    params.conv_algo = o.conv == "xnnpack" ? FOLIA_CONV_XNNPACK : FOLIA_CONV_WINOGRAD;
     context_ptr ctx;
     if (start_engine(model_bytes, params, &ctx, error) != FOLIA_OK) return false;
     const int n = folia_num_classes(ctx.get());
@@ -140,6 +143,7 @@ int run_bench(const bench_options &o) {
         nlohmann::json j;
         j["model"] = model_name;
         j["input_size"] = size;
+        j["conv"] = o.conv;
         j["warmup"] = o.warmup;
         j["runs"] = o.runs;
         j["batch"] = k_big_batch;
@@ -164,7 +168,7 @@ int run_bench(const bench_options &o) {
         return k_exit_ok;
     }
 
-    fmt::print("folia bench: model {}\n", model_name);
+    fmt::print("folia bench: model {} (conv {})\n", model_name, o.conv);
     fmt::print("batch 1, {}x{}x3, {} warm-up + {} runs; batch {}: {} runs; {:.1f} MFLOP/image\n\n",
                size, size, o.warmup, o.runs, k_big_batch, o.batch_runs, flops / 1e6);
     fmt::print("{:<18} {:>9} {:>9} {:>9} {:>10} {:>9} {:>14}\n", "engine", "mean ms", "p50 ms",
@@ -193,6 +197,9 @@ command add_bench_command(CLI::App &app) {
     sub->add_option("--warmup", o->warmup, "Untimed warm-up runs")->check(CLI::Range(0, 1000000));
     sub->add_option("--batch-runs", o->batch_runs, "Timed batch-32 runs")
         ->check(CLI::Range(1, 1000000));
+    sub->add_option("--conv", o->conv,
+                    "Conv blocks with >= 8 input channels: winograd (default) or xnnpack (direct)")
+        ->check(CLI::IsMember({"winograd", "xnnpack"}));
     return {sub, [o] { return run_bench(*o); }};
 }
 

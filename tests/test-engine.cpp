@@ -191,6 +191,43 @@ TEST_CASE(
     }
 }
 
+TEST_CASE("The engine's Winograd and direct (XNNPACK) conv paths both match the reference model",
+          "[engine][model][winograd]") {
+    // Input 72: the blocks see 72, 36, 18 and 9 (odd: ragged Winograd tiles, a pool that floors).
+    for (const int size : {128, 72}) {
+        CAPTURE(size);
+        const folia::model_file model = make_test_model(11, 4000u + uint32_t(size), size);
+        const std::vector<uint8_t> bytes = serialise(model);
+        const std::vector<float> x = random_input(3, size, 123);
+        const std::vector<double> ref = folia_test::reference_logits(model, x.data(), 3);
+        const auto [lo, hi] = std::minmax_element(ref.begin(), ref.end());
+        REQUIRE(*hi - *lo > 0.5);
+        for (int threads : {1, 2}) {
+            CAPTURE(threads);
+            std::vector<float> out[2];
+            for (int algo : {FOLIA_CONV_WINOGRAD, FOLIA_CONV_XNNPACK}) {
+                CAPTURE(algo);
+                folia_params p = folia_default_params();
+                p.num_threads = threads;
+                p.conv_algo = algo;
+                folia_context *raw = nullptr;
+                REQUIRE(folia_init_from_buffer(bytes.data(), bytes.size(), &p, &raw) == FOLIA_OK);
+                ctx_ptr ctx(raw, folia_free);
+                out[algo].resize(3 * 11);
+                REQUIRE(folia_logits(ctx.get(), x.data(), 3, out[algo].data()) == FOLIA_OK);
+                const double diff = max_abs_diff(out[algo].data(), ref.data(), out[algo].size());
+                CAPTURE(diff);
+                CHECK(diff <= 1e-4);
+            }
+            double between = 0;
+            for (size_t i = 0; i < out[0].size(); ++i)
+                between = std::max(between, double(std::abs(out[0][i] - out[1][i])));
+            CAPTURE(between);
+            CHECK(between <= 1e-4);
+        }
+    }
+}
+
 TEST_CASE("The engine's logits match the reference model for a non-default input size",
           "[engine][model]") {
     const folia::model_file model = make_test_model(7, 77, /*input_size=*/72);
@@ -454,6 +491,14 @@ TEST_CASE("The engine refuses bad arguments and never crashes", "[engine]") {
     p = folia_default_params();
     p.max_batch = 0;
     CHECK(folia_init_from_buffer(good.data(), good.size(), &p, &raw) == FOLIA_ERR_INVALID_ARGUMENT);
+    p = folia_default_params();
+    CHECK(p.conv_algo == FOLIA_CONV_WINOGRAD);
+    for (int algo : {-1, 2}) {
+        p.conv_algo = algo;
+        CHECK(folia_init_from_buffer(good.data(), good.size(), &p, &raw) ==
+              FOLIA_ERR_INVALID_ARGUMENT);
+        CHECK(raw == nullptr);
+    }
 
     ctx_ptr ctx = make_ctx(good, 1);
     std::vector<float> probs(5), x(128 * 128 * 3, 0.0f);
@@ -541,9 +586,11 @@ TEST_CASE("The shipped model reproduces its golden LibTorch logits within 1e-4",
     std::vector<float> x(n_in), want(n_out);  // x is (N,S,S,3) f32, want is (N,K) f32
     std::memcpy(x.data(), &golden[32], 4 * n_in);
     std::memcpy(want.data(), &golden[32 + 4 * n_in], 4 * n_out);
-    for (int threads : {1, 2}) {
+    for (int run = 0; run < 4; ++run) {
+        const int threads = 1 + run % 2;
         folia_params p = folia_default_params();
         p.num_threads = threads;
+        p.conv_algo = run < 2 ? FOLIA_CONV_WINOGRAD : FOLIA_CONV_XNNPACK;
         folia_context *raw = nullptr;
         REQUIRE(folia_init_from_buffer(model.data(), model.size(), &p, &raw) == FOLIA_OK);
         ctx_ptr ctx(raw, folia_free);
@@ -553,7 +600,8 @@ TEST_CASE("The shipped model reproduces its golden LibTorch logits within 1e-4",
         REQUIRE(folia_logits(ctx.get(), x.data(), int(n), got.data()) == FOLIA_OK);
         float worst = 0;
         for (size_t i = 0; i < n_out; ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
-        INFO("threads " << threads << ": max |engine - LibTorch| = " << worst);
+        INFO("threads " << threads << ", conv_algo " << p.conv_algo
+                        << ": max |engine - LibTorch| = " << worst);
         CHECK(worst <= 1e-4f);
     }
 }

@@ -2,7 +2,7 @@
 // p99, images/s; plus batch-32 throughput) for each thread count, in one run, with the ratio of
 // each to the first. A benchmark program, not a test: it prints figures and asserts nothing.
 //   node --no-experimental-fetch build/wasm-mt/web/folia-wasm-bench.js [--threads 1,2]
-//        [--model FILE] [--runs 100] [--warmup 10] [--batch 32] [--json]
+//        [--model FILE] [--runs 100] [--warmup 10] [--batch 32] [--json] [--conv winograd|xnnpack]
 // Without --model it benchmarks a He-initialised model of the shipped shape (38 classes).
 #include <algorithm>
 #include <chrono>
@@ -29,6 +29,7 @@ struct options {
     std::string model_path;
     int runs = 100, warmup = 10, batch = 32;
     bool json = false;
+    int conv_algo = FOLIA_CONV_WINOGRAD;
 };
 
 struct result {
@@ -44,7 +45,8 @@ double now_ms() {
 [[noreturn]] void usage(const char *why) {
     std::fprintf(stderr,
                  "folia-wasm-bench: %s\nusage: folia-wasm-bench [--threads 1,2] "
-                 "[--model FILE] [--runs N] [--warmup N] [--batch N] [--json]\n",
+                 "[--model FILE] [--runs N] [--warmup N] [--batch N] [--json] "
+                 "[--conv winograd|xnnpack]\n",
                  why);
     std::exit(2);
 }
@@ -83,6 +85,10 @@ options parse_args(int argc, char **argv) {
             o.batch = std::atoi(value().c_str());
         } else if (a == "--json") {
             o.json = true;
+        } else if (a == "--conv") {
+            const std::string c = value();
+            if (c != "winograd" && c != "xnnpack") usage("--conv takes winograd or xnnpack");
+            o.conv_algo = c == "xnnpack" ? FOLIA_CONV_XNNPACK : FOLIA_CONV_WINOGRAD;
         } else {
             usage(("unknown argument " + a).c_str());
         }
@@ -110,6 +116,7 @@ result run_one(const options &o, const std::vector<uint8_t> &model, int threads)
     folia_params params = folia_default_params();
     params.num_threads = threads;
     params.max_batch = std::max(params.max_batch, o.batch);
+    params.conv_algo = o.conv_algo;
     folia_context *ctx = nullptr;
     const folia_status st = folia_init_from_buffer(model.data(), model.size(), &params, &ctx);
     if (st != FOLIA_OK) {
@@ -173,6 +180,7 @@ int main(int argc, char **argv) {
                             {"runs", o.runs},
                             {"warmup", o.warmup},
                             {"batch", o.batch},
+                            {"conv", o.conv_algo == FOLIA_CONV_XNNPACK ? "xnnpack" : "winograd"},
                             {"model", o.model_path.empty() ? "random" : o.model_path}};
         for (const result &r : results)
             j["results"].push_back({{"threads", r.threads},
@@ -185,8 +193,9 @@ int main(int argc, char **argv) {
         std::printf("%s\n", j.dump().c_str());
         return 0;
     }
-    std::printf("folia wasm bench (%s): %d warm-up + %d runs, batch 1, %s model\n", build, o.warmup,
-                o.runs, o.model_path.empty() ? "random" : o.model_path.c_str());
+    std::printf("folia wasm bench (%s, conv %s): %d warm-up + %d runs, batch 1, %s model\n", build,
+                o.conv_algo == FOLIA_CONV_XNNPACK ? "xnnpack" : "winograd", o.warmup, o.runs,
+                o.model_path.empty() ? "random" : o.model_path.c_str());
     std::printf("%-8s %9s %9s %9s %10s %11s-%-2d %12s\n", "threads", "mean ms", "p50 ms", "p99 ms",
                 "images/s", "img/s batch", o.batch, "p50 ratio");
     for (const result &r : results)

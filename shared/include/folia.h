@@ -64,10 +64,16 @@ typedef enum folia_status {
 // A one-line, human-readable message for every status (never NULL).
 FOLIA_API const char *folia_status_message(folia_status status);
 
+// folia_params.conv_algo: how the conv blocks with >= 8 input channels run (the RGB stem block
+// always runs on XNNPACK's convolution). Both give the same logits within 1e-4.
+#define FOLIA_CONV_WINOGRAD 0  // default: Winograd F(4x4, 3x3), max-pool fused (~2x faster)
+#define FOLIA_CONV_XNNPACK 1   // XNNPACK's direct convolution, the whole network in one subgraph
+
 typedef struct folia_params {
     int num_threads;    // 1 = no thread pool; default 1
     size_t max_pixels;  // images whose header announces more pixels are refused; default 50e6
     int max_batch;      // largest batch folia_logits accepts without re-planning; default 32
+    int conv_algo;      // FOLIA_CONV_WINOGRAD (default) or FOLIA_CONV_XNNPACK
 } folia_params;
 
 FOLIA_API folia_params folia_default_params(void);

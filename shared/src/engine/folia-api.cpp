@@ -30,7 +30,8 @@ struct folia_context {
 namespace {
 
 bool valid_params(const folia_params &p) {
-    return p.num_threads >= 1 && p.num_threads <= 256 && p.max_pixels > 0 && p.max_batch >= 1;
+    return p.num_threads >= 1 && p.num_threads <= 256 && p.max_pixels > 0 && p.max_batch >= 1 &&
+           (p.conv_algo == FOLIA_CONV_WINOGRAD || p.conv_algo == FOLIA_CONV_XNNPACK);
 }
 
 // probs = softmax(logits / temperature), computed in double with the max subtracted so large
@@ -70,7 +71,9 @@ folia_status init_context(const void *bytes, size_t size, const folia_params *pa
     if (!bytes && size > 0) return FOLIA_ERR_INVALID_ARGUMENT;
     const folia_params p = params ? *params : folia_default_params();
     if (!valid_params(p)) {
-        *detail = "params out of range (num_threads 1..256, max_pixels > 0, max_batch >= 1)";
+        *detail =
+            "params out of range (num_threads 1..256, max_pixels > 0, max_batch >= 1, conv_algo "
+            "FOLIA_CONV_WINOGRAD or FOLIA_CONV_XNNPACK)";
         return FOLIA_ERR_INVALID_ARGUMENT;
     }
     try {
@@ -85,8 +88,10 @@ folia_status init_context(const void *bytes, size_t size, const folia_params *pa
         ctx->preprocess = model->preprocess;
         ctx->calibration = model->calibration;
         ctx->model_crc32 = folia::crc32(b, size);
-        st = folia::engine::xnnpack_graph::create(folia::engine::fold_model(*model), p.num_threads,
-                                                  /*profile=*/false, &ctx->graph, detail);
+        st = folia::engine::xnnpack_graph::create(
+            folia::engine::fold_model(*model), p.num_threads, /*profile=*/false, &ctx->graph,
+            detail, folia::engine::graph_output::logits,
+            static_cast<folia::engine::conv_algo>(p.conv_algo));
         if (st != FOLIA_OK) return st;
         ctx->logits.resize(size_t(ctx->graph->num_classes()));
         ctx->model = std::move(model);
@@ -192,6 +197,7 @@ folia_params folia_default_params(void) {
     p.num_threads = 1;
     p.max_pixels = 50000000;
     p.max_batch = 32;
+    p.conv_algo = FOLIA_CONV_WINOGRAD;
     return p;
 }
 

@@ -1,6 +1,9 @@
-// xnnpack-graph.h (private): the folia-cnn4 network as an XNNPACK subgraph runtime.
-// BatchNorm is folded into the convolutions here; the runtime is planned for one batch size at a
-// time and re-planned only when a different batch size arrives.
+// xnnpack-graph.h (private): the folia-cnn4 network on XNNPACK: either one XNNPACK subgraph
+// runtime (conv_algo::xnnpack) or a sequence of stages (conv_algo::winograd, the default): the
+// RGB stem block in an XNNPACK subgraph, each block with >= 8 input channels as a Winograd
+// F(4x4, 3x3) op with the max-pool fused (winograd-conv.h), then the head (mean, fc1, fc2) in a
+// second subgraph. BatchNorm is folded into the convolutions here; everything is planned for one
+// batch size at a time and re-planned only when a different batch size arrives.
 #pragma once
 
 #include <cstddef>
@@ -51,13 +54,18 @@ int final_spatial_size(int input_size, size_t num_blocks);
 // inference graph stays exactly as fast as before.
 enum class graph_output { logits, features };
 
+// How the conv blocks with >= 8 input channels run (folia_params.conv_algo).
+enum class conv_algo { winograd = FOLIA_CONV_WINOGRAD, xnnpack = FOLIA_CONV_XNNPACK };
+
 class xnnpack_graph {
   public:
     // num_threads 1: no thread pool (runs on the caller's thread).
-    // profile: per-operator timings through XNNPACK's basic profiling (see last_profile()).
+    // profile: per-stage timings (XNNPACK's basic profiling per operator, the Winograd stages
+    // timed here; see last_profile()).
     static folia_status create(network_weights weights, int num_threads, bool profile,
                                std::unique_ptr<xnnpack_graph> *out, std::string *error,
-                               graph_output output = graph_output::logits);
+                               graph_output output = graph_output::logits,
+                               conv_algo algo = conv_algo::winograd);
     ~xnnpack_graph();
     xnnpack_graph(const xnnpack_graph &) = delete;
     xnnpack_graph &operator=(const xnnpack_graph &) = delete;
@@ -75,16 +83,17 @@ class xnnpack_graph {
     // Runs the network on input_buffer(batch)'s contents; logits is (batch, num_outputs()).
     folia_status run(int batch, float *logits, std::string *error);
 
-    // (operator name, milliseconds) of the last run; empty unless created with profile = true.
+    // (stage name, milliseconds) of the last run, in order; empty unless created with
+    // profile = true. XNNPACK operators keep XNNPACK's names; a Winograd block k (1-based) gives
+    // "winograd-in convk", "bmm convk" and "winograd-out+pool convk".
     std::vector<std::pair<std::string, double>> last_profile() const;
 
   private:
     xnnpack_graph() = default;
     folia_status plan(int batch, std::string *error);
-    // Creates the runtime from the defined subgraph (thread pool, plan for batch 1).
-    static folia_status finish_create(std::unique_ptr<xnnpack_graph> g, xnn_subgraph *sg,
-                                      int num_threads, bool profile,
-                                      std::unique_ptr<xnnpack_graph> *out, std::string *error);
+    // Splits the blocks into stages (one subgraph, or stem / Winograd blocks / head).
+    folia_status build_stages(graph_output output, conv_algo algo, bool profile,
+                              std::string *error);
 
     network_weights weights_;
     int num_outputs_ = 0;
