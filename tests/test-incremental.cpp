@@ -102,6 +102,15 @@ train_config quick_config(int epochs) {
     return c;
 }
 
+// The base of an incremental test: a 2-class model (seeded) trained one epoch on classes 0 and 1.
+folia_net trained_base(const image_cache &images, int per_class, uint64_t seed) {
+    torch::manual_seed(seed);
+    folia_net base = make_model(2, seed);
+    trainer t(base, images, quick_config(1));
+    t.fit(synthetic_items(per_class, {0, 1}), {});
+    return base;
+}
+
 // LibTorch eval logits of NHWC input vs the native engine on the exported model file.
 double engine_vs_libtorch(folia_net &model, const model_file &mf, int n,
                           std::vector<float> *engine_out = nullptr) {
@@ -277,10 +286,7 @@ TEST_CASE("An incrementally updated model exports and gives LibTorch's logits in
           "[incremental][engine]") {
     const int size = 32, per = 12;
     image_cache images = synthetic_cache(per, 4, size, 2);
-    torch::manual_seed(11);
-    folia_net base = make_model(2, 11);
-    trainer t(base, images, quick_config(1));
-    t.fit(synthetic_items(per, {0, 1}), {});
+    folia_net base = trained_base(images, per, 11);
     incremental_config cfg;
     cfg.train = quick_config(1);
     cfg.fisher_samples = 8;
@@ -413,10 +419,7 @@ TEST_CASE(
     "[incremental]") {
     const int size = 16, per = 12;
     image_cache images = synthetic_cache(per, 4, size, 3);
-    torch::manual_seed(13);
-    folia_net base = make_model(2, 13);
-    trainer t(base, images, quick_config(1));
-    t.fit(synthetic_items(per, {0, 1}), {});
+    folia_net base = trained_base(images, per, 13);
     incremental_config cfg;
     cfg.train = quick_config(1);
     cfg.memory_total = 7;

@@ -47,16 +47,20 @@ double bench_ours_step(const bench_options &o) {
     return double(o.batch) * o.steps / seconds_since(t0);
 }
 
-double bench_ours_trainer(const bench_options &o) {
-    // Synthetic u8 images stand in for the cache: same sizes, no dataset needed.
-    image_cache images;
-    images.size = o.size;
+// Synthetic u8 images stand in for the cache (same sizes, no dataset needed), one item each.
+void synthetic_data(const bench_options &o, image_cache *images, std::vector<train_item> *items) {
+    images->size = o.size;
     const int n = o.batch * (o.steps + o.warmup);
-    images.data.resize(size_t(n) * o.size * o.size * 3);
+    images->data.resize(size_t(n) * o.size * o.size * 3);
     splitmix64 rng(7);
-    for (auto &b : images.data) b = uint8_t(rng.next() >> 56);
+    for (auto &b : images->data) b = uint8_t(rng.next() >> 56);
+    for (int i = 0; i < n; ++i) items->push_back({i, i % o.classes, 1.0f, 0});
+}
+
+double bench_ours_trainer(const bench_options &o) {
+    image_cache images;
     std::vector<train_item> items;
-    for (int i = 0; i < n; ++i) items.push_back({i, i % o.classes, 1.0f, 0});
+    synthetic_data(o, &images, &items);
     train_config cfg;
     cfg.batch = o.batch;
     cfg.epochs = 1;
@@ -79,13 +83,8 @@ double bench_ours_trainer(const bench_options &o) {
 // and, timed apart on this thread, what building one batch costs (the worker overlaps it).
 nlohmann::json bench_profile(const bench_options &o) {
     image_cache images;
-    images.size = o.size;
-    const int n = o.batch * (o.steps + o.warmup);
-    images.data.resize(size_t(n) * o.size * o.size * 3);
-    splitmix64 rng(7);
-    for (auto &b : images.data) b = uint8_t(rng.next() >> 56);
     std::vector<train_item> items;
-    for (int i = 0; i < n; ++i) items.push_back({i, i % o.classes, 1.0f, 0});
+    synthetic_data(o, &images, &items);
     train_config cfg;
     cfg.batch = o.batch;
     cfg.progress = false;

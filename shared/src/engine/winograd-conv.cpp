@@ -13,6 +13,8 @@
 // in wasm) without intrinsics.
 #include "winograd-conv.h"
 
+#include "folia-platform.h"  // FOLIA_TARGET_CLONES
+
 #include <xnnpack.h>
 
 #include <algorithm>
@@ -69,7 +71,7 @@ inline void at6(const float *__restrict m0, const float *__restrict m1, const fl
 
 // dst[f] = (B^T d B)[f] for the 36 frequencies f = 6 i + j of one 6x6 patch, src[6 r + s] is
 // the patch's pixel (r, s): k_cb channels each; no dst overlaps any src.
-void input_block(const float *const src[36], float *const dst[36]) {
+FOLIA_TARGET_CLONES void input_block(const float *const src[36], float *const dst[36]) {
     alignas(64) float t[36][k_cb];  // B^T d: t[6 i + s]
     for (int s = 0; s < 6; ++s)
         bt6(src[s], src[6 + s], src[12 + s], src[18 + s], src[24 + s], src[30 + s], t[s], t[6 + s],
@@ -94,7 +96,7 @@ alignas(64) const float k_zeros[k_cb] = {};
 // One tile, all channels: B^T d B of the 6x6 patch (zeros outside the image) into v. Whole
 // channel blocks read the image and write v in place; a channel tail goes through local copies
 // (zero-filled past C_in) so nothing reads past the image or writes past the tile's channels.
-void input_tile(void *ctx, size_t i) {
+FOLIA_TARGET_CLONES void input_tile(void *ctx, size_t i) {
     const input_job &j = *static_cast<const input_job *>(ctx);
     const int tw = j.g.tiles_w(), th = j.g.tiles_h(), h = j.g.height, w = j.g.width;
     const size_t t = j.t0 + i;
@@ -141,8 +143,8 @@ struct output_job {
 
 // Stores a tile's 4x4 outputs o (+ bias, ReLU), or their 2x2 maxima when pooling: ReLU and the
 // bias commute with the max (both monotonic), so they are applied once per pooled value.
-void store_outputs(const output_job &j, const float (*o)[k_cb], size_t n, int ty, int tx, int c0,
-                   int cb) {
+FOLIA_TARGET_CLONES void store_outputs(const output_job &j, const float (*o)[k_cb], size_t n,
+                                       int ty, int tx, int c0, int cb) {
     const int scale = j.pool2x2 ? 2 : 1;
     const int oh = j.g.height / scale, ow = j.g.width / scale, side = 4 / scale;
     const size_t c_out = size_t(j.c_out);
@@ -172,7 +174,7 @@ void store_outputs(const output_job &j, const float (*o)[k_cb], size_t n, int ty
 // One tile, all channels: A^T m A of its 36 frequencies (read in place from m), then store
 // (pooled). Channels past a tail's cb read the next tile's (or the slack's) floats: finite,
 // never stored.
-void output_tile(void *ctx, size_t i) {
+FOLIA_TARGET_CLONES void output_tile(void *ctx, size_t i) {
     const output_job &j = *static_cast<const output_job *>(ctx);
     const int tw = j.g.tiles_w(), th = j.g.tiles_h();
     const size_t t = j.t0 + i;
