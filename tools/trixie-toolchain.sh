@@ -71,7 +71,8 @@ run() {
 
 inner() {  # in the private mount namespace: mount, then run the command in the chroot
   local d binds=("$here" "$tp")
-  [ -n "${FOLIA_DATA:-}" ] && [ -d "$FOLIA_DATA" ] && binds+=("$(cd "$FOLIA_DATA" && pwd -P)")
+  # at the path the caller gives (a symlinked path too: the build records that one)
+  [ -n "${FOLIA_DATA:-}" ] && [ -d "$FOLIA_DATA" ] && binds+=("$(cd "$FOLIA_DATA" && pwd)")
   # The header-only packages the wasm build uses (cmake/system-headers.cmake), bookworm's
   # versions: trixie's Catch2 is v3, with another API.
   for d in /usr/include/stb /usr/include/nlohmann /usr/include/catch2 /usr/include/CLI; do
