@@ -102,6 +102,26 @@ train_config quick_config(int epochs) {
     return c;
 }
 
+// 4 classes x 40 photos of $FOLIA_DATA at 32 px, split and cached: the real-data smoke tests'
+// input. Fails (not skips) without the data folder.
+struct real_slice {
+    dataset d;
+    data_split split;
+    image_cache images;
+};
+real_slice real_data_slice() {
+    const std::string data = env_or("FOLIA_DATA", "");
+    if (data.empty() || !std::filesystem::exists(data))
+        FAIL(
+            "FOLIA_DATA is not set or missing: this test needs the PlantVillage folder "
+            "(export FOLIA_DATA=/path/to/plantvillage)");
+    real_slice r;
+    r.d = subset_dataset(scan_dataset(data), 4, 40);
+    r.split = make_split(r.d, split_params{});
+    r.images = build_cache(r.d, 32, 2, false);
+    return r;
+}
+
 // The base of an incremental test: a 2-class model (seeded) trained one epoch on classes 0 and 1.
 folia_net trained_base(const image_cache &images, int per_class, uint64_t seed) {
     torch::manual_seed(seed);
@@ -319,14 +339,10 @@ TEST_CASE("An incrementally updated model exports and gives LibTorch's logits in
 
 TEST_CASE("CI-sized class-incremental run of every strategy on a slice of the real data",
           "[incremental][data]") {
-    const std::string data = env_or("FOLIA_DATA", "");
-    if (data.empty() || !std::filesystem::exists(data))
-        FAIL(
-            "FOLIA_DATA is not set or missing: this test needs the PlantVillage folder "
-            "(export FOLIA_DATA=/path/to/plantvillage)");
-    const dataset d = subset_dataset(scan_dataset(data), 4, 40);
-    const data_split split = make_split(d, split_params{});
-    const image_cache images = build_cache(d, 32, 2, false);
+    const real_slice slice = real_data_slice();
+    const dataset &d = slice.d;
+    const data_split &split = slice.split;
+    const image_cache &images = slice.images;
     incremental_options o;
     o.data.size = 32;
     o.out = env_or("FOLIA_BINARY_DIR", std::filesystem::temp_directory_path().string()) +
@@ -479,14 +495,10 @@ TEST_CASE(
 TEST_CASE(
     "folia-incremental with a total memory and a shared base folder on a slice of the real data",
     "[incremental][data]") {
-    const std::string data = env_or("FOLIA_DATA", "");
-    if (data.empty() || !std::filesystem::exists(data))
-        FAIL(
-            "FOLIA_DATA is not set or missing: this test needs the PlantVillage folder "
-            "(export FOLIA_DATA=/path/to/plantvillage)");
-    const dataset d = subset_dataset(scan_dataset(data), 4, 40);
-    const data_split split = make_split(d, split_params{});
-    const image_cache images = build_cache(d, 32, 2, false);
+    const real_slice slice = real_data_slice();
+    const dataset &d = slice.d;
+    const data_split &split = slice.split;
+    const image_cache &images = slice.images;
     const std::string root =
         env_or("FOLIA_BINARY_DIR", std::filesystem::temp_directory_path().string()) +
         "/test-incremental-total";
