@@ -283,3 +283,24 @@ TEST_CASE("SSL settings refuse an unknown method and tau_min above tau", "[ssl][
     j.erase("tau_min");
     CHECK(ssl_params::from_json(j).method == "fixed-tau");
 }
+
+TEST_CASE("A noisy student takes its teacher's used pseudo-labels above a confidence floor",
+          "[ssl][student]") {
+    ssl_state t = make_state({10, 11, 12, 13, 14}, 3, 1);
+    t.accepted = {{10, 2, 2, 0.95f, 1}, {11, 1, 0, 0.60f, 1}, {12, 0, 0, 0.70f, 2}};
+    t.buffer = {{13, 1, 1, 0.99f, 3}};  // left by --no-final-retrain: never trained on, not used
+    const auto all = student_pseudo_labels(t, 0.0);
+    REQUIRE(all.size() == 3);
+    CHECK(all[0].image == 10);
+    CHECK(all[1].image == 11);
+    CHECK(all[2].image == 12);
+    const auto sure = student_pseudo_labels(t, 0.7);  // 0.70 is kept: the floor is inclusive
+    REQUIRE(sure.size() == 2);
+    CHECK(sure[0].image == 10);
+    CHECK(sure[1].image == 12);
+    CHECK(precision(sure) == 1.0);
+    CHECK(precision(all) == Approx(2.0 / 3.0));
+    CHECK(per_class_counts(all, 3) == std::vector<int>{1, 1, 1});
+    CHECK(per_class_counts(sure, 3) == std::vector<int>{1, 0, 1});
+    CHECK(student_pseudo_labels(t, 0.96).empty());
+}

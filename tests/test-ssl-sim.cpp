@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 
+#include "checkpoint.h"
 #include "file-io.h"
 #include "folia.h"
 #include "image-cache.h"
@@ -229,6 +230,72 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
         nlohmann::json partial = r;
         partial["complete"] = false;
         CHECK_THROWS_WITH(control_schedule(partial), Catch::Contains("complete SSL run"));
+    }
+
+    SECTION("a noisy student trains a fresh model on labeled + the teacher's pseudo-labels") {
+        student_options so;
+        so.out = fresh_dir("student");
+        so.teacher = o.out;
+        so.data.size = 32;
+        so.seed = 5;
+        so.cfg.epochs = 3;
+        so.cfg.batch = 8;
+        so.cfg.lr = 2e-3;
+        so.cfg.patience = 0;
+        so.progress = false;
+        so.export_model = so.out + "/model.folia";
+        const nlohmann::json sr = run_student(so, &w);
+        CHECK(sr["kind"] == "ssl");
+        CHECK(sr["method"] == "noisy-student");
+        CHECK(sr["complete"] == true);
+        // Every pseudo-label the teacher used, with its labels and precision, and nothing else.
+        CHECK(sr["final"]["accepted_used"] == fin["accepted_used"]);
+        CHECK(sr["final"]["accepted_per_class"] == fin["accepted_per_class"]);
+        CHECK(sr["final"]["precision_used"].get<double>() ==
+              Approx(fin["precision_used"].get<double>()));
+        CHECK(sr["train_images"] == int(r["labeled_images"]) + int(fin["accepted_used"]));
+        CHECK(sr["pretrain"] == r["pretrain"]);  // the chain's 20 % start, for the gain
+        CHECK(sr["teacher"]["method"] == "fixed-tau");
+        // The supervised schedule, best validation epoch: 3 epochs, val_acc the history's best.
+        REQUIRE(sr["history"].size() == 3);
+        double best = -1;
+        for (const auto &h : sr["history"]) best = std::max(best, h["val_acc"].get<double>());
+        CHECK(sr["val_acc"].get<double>() == Approx(best));
+        const engine_accuracy e =
+            engine_accuracy_of(so.export_model, w, w.split.indices({part::val}));
+        CHECK(sr["val_acc"].get<double>() ==
+              Approx(e.acc).margin(double(e.near_ties) / e.n + 1e-9));
+
+        // The confidence floor keeps exactly the teacher's pseudo-labels at or above it.
+        const ssl_state ts =
+            ssl_state::from_json(read_checkpoint_meta(o.out + "/state.pt").at("state"));
+        REQUIRE(!ts.accepted.empty());
+        std::vector<float> conf;
+        for (const auto &p : ts.accepted) conf.push_back(p.confidence);
+        std::sort(conf.begin(), conf.end());
+        so.min_confidence = conf[conf.size() / 2];
+        const auto kept = std::count_if(conf.begin(), conf.end(),
+                                        [&](float c) { return c >= so.min_confidence; });
+        so.out = fresh_dir("student-floor");
+        so.export_model.clear();
+        so.cfg.epochs = 1;
+        CHECK(run_student(so, &w)["final"]["accepted_used"] == kept);
+
+        // A teacher that is missing, unfinished or at another size is refused, clearly.
+        so.teacher = fresh_dir("no-teacher");
+        CHECK_THROWS_WITH(run_student(so, &w), Catch::Contains("has no results.json"));
+        const std::string bad = fresh_dir("bad-teacher");
+        fs::create_directories(bad);
+        fs::copy_file(o.out + "/state.pt", bad + "/state.pt");
+        nlohmann::json partial = r;
+        partial["complete"] = false;
+        write_file_atomic(bad + "/results.json", partial.dump());
+        so.teacher = bad;
+        CHECK_THROWS_WITH(run_student(so, &w), Catch::Contains("not a complete SSL run"));
+        nlohmann::json other_size = r;
+        other_size["data"]["size"] = 64;
+        write_file_atomic(bad + "/results.json", other_size.dump());
+        CHECK_THROWS_WITH(run_student(so, &w), Catch::Contains("ran at 64 px"));
     }
 
     SECTION("a run stopped between checkpoints resumes to the same result") {

@@ -103,7 +103,9 @@ def methods_table(runs, sup):
     for r in runs:
         if r["kind"] in ("ssl", "control"):
             name = r.get("method", "fixed-tau")
-            if r["kind"] == "ssl" and r["ssl"]["retrain_threshold"] != 500:
+            if name == "noisy-student":  # folia-ssl student: named by its teacher's method
+                name += f" of {r['teacher']['method']}"
+            elif r["kind"] == "ssl" and r["ssl"]["retrain_threshold"] != 500:
                 name += f" (retrain at {r['ssl']['retrain_threshold']})"
             groups.setdefault(name, []).append(r)
     for frac in sorted(sup):

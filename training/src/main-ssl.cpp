@@ -1,6 +1,6 @@
 // folia-ssl: the semi-supervised pseudo-labelling stream simulation (run), its supervised
-// baselines (supervised) and the export of a run's model. No LibTorch in this file (ssl-sim.h
-// is plain C++).
+// baselines (supervised), the noisy student of a finished run (student) and the export of a
+// run's model. No LibTorch in this file (ssl-sim.h is plain C++).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -91,6 +91,24 @@ int main(int argc, char **argv) {
     sup->add_option("--export", su.export_model, "write the model file here");
     sup->add_flag("--quiet", su_quiet, "no progress bars");
 
+    student_options st;
+    bool st_quiet = false;
+    auto *stu = app.add_subcommand(
+        "student",
+        "noisy student: a fresh model on labeled + a finished SSL run's pseudo-labels, with the "
+        "supervised baselines' schedule");
+    add_run_options(stu, st.data, st.cfg, "training", st.out,
+                    "run folder: last.pt, best.pt, history.json, results.json");
+    stu->add_option("--teacher", st.teacher, "a finished folia-ssl run folder (its pseudo-labels)")
+        ->required();
+    stu->add_option("--seed", st.seed, "model init, augmentation, shuffling");
+    stu->add_option("--lambda", st.lambda, "weight of the pseudo-label loss (no ramp)");
+    stu->add_option("--min-confidence", st.min_confidence,
+                    "use only the teacher's pseudo-labels at least this confident");
+    stu->add_flag("--resume", st.resume, "continue from <out>/last.pt");
+    stu->add_option("--export", st.export_model, "write the model file here");
+    stu->add_flag("--quiet", st_quiet, "no progress bars");
+
     std::string ex_run, ex_out;
     data_options ex_data;
     auto *exp =
@@ -119,6 +137,11 @@ int main(int argc, char **argv) {
             su.command = command;
             setup_runtime(su.data.threads);
             run_supervised(su);
+        } else if (*stu) {
+            st.progress = !st_quiet;
+            st.command = command;
+            setup_runtime(st.data.threads);
+            run_student(st);
         } else if (*exp) {
             export_ssl_state(ex_run, ex_data, ex_out);
         }

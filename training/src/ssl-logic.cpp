@@ -295,10 +295,23 @@ double precision_all(const ssl_state &s) {
     return double(ok) / double(n);
 }
 
-std::vector<int> accepted_per_class(const ssl_state &s, int k) {
+std::vector<pseudo_label> student_pseudo_labels(const ssl_state &teacher, double min_confidence) {
+    // Compared in f32, the confidences' own precision: a floor of 0.7 keeps a stored 0.7f.
+    const float floor = float(min_confidence);
+    std::vector<pseudo_label> v;
+    for (const auto &p : teacher.accepted)
+        if (p.confidence >= floor) v.push_back(p);
+    return v;
+}
+
+std::vector<int> per_class_counts(const std::vector<pseudo_label> &v, int k) {
     std::vector<int> c(size_t(k), 0);
-    for (const auto &p : s.accepted) ++c.at(size_t(p.label));
+    for (const auto &p : v) ++c.at(size_t(p.label));
     return c;
+}
+
+std::vector<int> accepted_per_class(const ssl_state &s, int k) {
+    return per_class_counts(s.accepted, k);
 }
 
 double utilisation(int labeled, int accepted, int pool) {

@@ -161,6 +161,12 @@ int commit_buffer(ssl_state &s);
 double precision(const std::vector<pseudo_label> &v);
 double precision_all(const ssl_state &s);  // buffer + accepted
 std::vector<int> accepted_per_class(const ssl_state &s, int k);
+// The pseudo-labels a noisy-student run (ssl-sim.h) trains on: those its finished teacher run
+// used (the accepted set, in acceptance order; a buffer left by --no-final-retrain is not
+// used), without the ones whose confidence is below min_confidence.
+std::vector<pseudo_label> student_pseudo_labels(const ssl_state &teacher, double min_confidence);
+// Pseudo-labels per assigned class (size k).
+std::vector<int> per_class_counts(const std::vector<pseudo_label> &v, int k);
 // (labeled + accepted pseudo-labels) / (labeled + stream pool).
 double utilisation(int labeled, int accepted, int pool);
 

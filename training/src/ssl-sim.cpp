@@ -179,6 +179,139 @@ nlohmann::json run_supervised(const supervised_options &o, const workspace *give
 
 namespace {
 
+// A finished SSL run that a student learns from: its results.json and its stream state.
+struct teacher_run {
+    nlohmann::json results;
+    ssl_state state;
+};
+
+// Read before the data is loaded, so that a wrong --teacher fails at once.
+teacher_run load_teacher(const std::string &dir) {
+    const std::string res_path = dir + "/results.json", state_path = dir + "/state.pt";
+    if (dir.empty() || !fs::exists(res_path) || !fs::exists(state_path))
+        throw std::runtime_error("--teacher '" + dir +
+                                 "' has no results.json and state.pt: pass a folia-ssl run folder");
+    teacher_run t;
+    t.results = read_json_file(res_path);
+    if (t.results.value("kind", "") != "ssl" || !t.results.value("complete", false))
+        throw std::runtime_error("--teacher: '" + res_path + "' is not a complete SSL run");
+    t.state = ssl_state::from_json(read_checkpoint_meta(state_path).at("state"));
+    return t;
+}
+
+// The teacher must have run on this data: same input size, classes and split.
+void check_teacher(const teacher_run &t, const workspace &w) {
+    const int size = t.results.at("data").at("size");
+    if (size != w.images.size)
+        throw std::runtime_error(
+            fmt::format("--teacher ran at {} px, this run uses {} px", size, w.images.size));
+    if (t.state.per_class.size() != w.data.classes.size())
+        throw std::runtime_error(fmt::format("--teacher has {} classes, the data {}",
+                                             t.state.per_class.size(), w.data.classes.size()));
+    std::vector<char> in_stream(w.data.samples.size(), 0);
+    for (int i : part_indices(w, part::stream)) in_stream[size_t(i)] = 1;
+    for (const auto &p : t.state.accepted)
+        if (p.image < 0 || size_t(p.image) >= in_stream.size() || !in_stream[size_t(p.image)])
+            throw std::runtime_error(fmt::format(
+                "--teacher pseudo-labelled image {}, which is not a stream image of this split",
+                p.image));
+}
+
+// The student's results JSON (the fields plot-ssl.py's methods table reads, as run_ssl's).
+nlohmann::json student_json(const student_options &o, const workspace &w,
+                            const teacher_run &teacher, const std::vector<pseudo_label> &pls,
+                            size_t train_images, const std::vector<epoch_record> &hist,
+                            double val_acc, double test_acc, double seconds) {
+    const size_t labeled = part_indices(w, part::labeled).size();
+    const int pool = int(labeled + part_indices(w, part::stream).size());
+    nlohmann::json h = nlohmann::json::array(), per_class = nlohmann::json::object();
+    for (const auto &r : hist) h.push_back(r.to_json());
+    const std::vector<int> per = per_class_counts(pls, int(w.data.classes.size()));
+    for (size_t c = 0; c < per.size(); ++c) per_class[w.data.classes[c]] = per[c];
+    const nlohmann::json &tr = teacher.results;
+    return {{"kind", "ssl"},
+            {"method", "noisy-student"},
+            {"complete", true},
+            {"selection", "best validation epoch"},
+            {"command", o.command},
+            {"seed", o.seed},
+            {"teacher",
+             {{"run", o.teacher},
+              {"method", tr.value("method", "fixed-tau")},
+              {"seed", tr.at("seed")},
+              {"val_acc", tr.at("val_acc")},
+              {"test_acc", tr.at("test_acc")}}},
+            {"lambda", o.lambda},
+            {"min_confidence", o.min_confidence},
+            {"config", o.cfg.to_json()},
+            {"data", data_json(w, o.data)},
+            {"labeled_images", labeled},
+            {"train_images", train_images},
+            {"pool", pool},
+            // The chain's supervised start (the teacher's), for the gain over the 20 % model.
+            {"pretrain", tr.at("pretrain")},
+            {"final",
+             {{"accepted_used", pls.size()},
+              {"precision_used", precision(pls)},
+              {"accepted_per_class", per_class},
+              {"utilisation", utilisation(int(labeled), int(pls.size()), pool)}}},
+            {"val_acc", val_acc},
+            {"test_acc", test_acc},
+            {"epochs_run", hist.size()},
+            {"history", h},
+            {"seconds", seconds}};
+}
+
+}  // namespace
+
+nlohmann::json run_student(const student_options &o, const workspace *given) {
+    if (!(o.lambda >= 0)) throw std::invalid_argument("--lambda must be >= 0");
+    if (!(o.min_confidence >= 0 && o.min_confidence <= 1))
+        throw std::invalid_argument("--min-confidence must be in [0, 1]");
+    const auto t0 = clock_type::now();
+    const teacher_run teacher = load_teacher(o.teacher);
+    loaded_workspace lw;
+    load(lw, o.data, given);
+    const workspace &w = *lw.w;
+    check_teacher(teacher, w);
+    const std::vector<pseudo_label> pls = student_pseudo_labels(teacher.state, o.min_confidence);
+    const std::vector<int> labeled = part_indices(w, part::labeled);
+    const std::vector<int> val = part_indices(w, part::val), test = part_indices(w, part::test);
+    const std::vector<train_item> labeled_items = items_for(w.data, labeled);
+    std::vector<train_item> items = labeled_items;
+    for (const auto &p : pls) items.push_back({p.image, p.label, p.confidence, 1});
+    fmt::print(stderr,
+               "student of {}: {} labeled + {} pseudo-labels (precision {:.1f} %), val {}, "
+               "test {}\n",
+               o.teacher, labeled.size(), pls.size(), 100 * precision(pls), val.size(),
+               test.size());
+
+    fs::create_directories(o.out);
+    folia_net model = make_model(int(w.data.classes.size()), o.seed);
+    trainer t(model, w.images, make_train_config(o.cfg, o.seed, o.out, o.resume, o.progress));
+    torch::Tensor class_w;  // undefined = plain cross-entropy on the labeled items
+    if (o.cfg.weighting != "none") class_w = t.class_weights_for(labeled_items);
+    t.set_loss([&](const loss_context &c) {
+        return ssl_loss(c.logits, c.batch.y, c.batch.weight, c.batch.source, o.lambda, class_w)
+            .total;
+    });
+    const auto hist = t.fit(items, items_for(w.data, val));
+    // fit() leaves the best weights (by validation accuracy) in the model.
+    const double val_acc = accuracy_of(model, w, val), test_acc = accuracy_of(model, w, test);
+    const nlohmann::json res =
+        student_json(o, w, teacher, pls, items.size(), hist, val_acc, test_acc, seconds_since(t0));
+    write_file_atomic(o.out + "/results.json", res.dump(1) + "\n");
+    if (!o.export_model.empty())
+        export_to(model, w,
+                  {{"trainer", "folia-ssl student"}, {"val_acc", val_acc}, {"seed", o.seed}},
+                  o.export_model);
+    fmt::print(stderr, "student: val acc {:.2f} %, test acc {:.2f} % ({} epochs, {})\n",
+               100 * val_acc, 100 * test_acc, hist.size(), format_duration(seconds_since(t0)));
+    return res;
+}
+
+namespace {
+
 // One run_ssl call: the data, the model and its retrain trainer, the stream state, and the
 // figures the progress lines and the results JSON report.
 struct ssl_run {

@@ -21,6 +21,13 @@
 // as round 0). results.json's top-level val_acc / test_acc are that checkpoint's; "last_*" are
 // the final model's (the one --export writes).
 //
+// run_student (method "noisy-student", after Xie et al. 2020's Noisy Student, with a student
+// the teacher's size): a fresh model trained on the labeled pool + the pseudo-labels a finished
+// SSL run (the teacher) accepted on the stream, with the supervised baselines' schedule (warmup
+// + cosine, early stopping, best validation epoch) instead of the teacher's short constant-LR
+// retrains; the loss is ssl-loss.h's with lambda and no ramp, the noise is the baselines'
+// augmentation and dropout. Resumable like run_supervised (<out>/last.pt).
+//
 // run_supervised: the baselines: labeled pool + the first part of the same seeded stream
 // order with their TRUE labels, up to label_frac of the training pool (labeled + stream).
 #pragma once
@@ -72,10 +79,24 @@ struct supervised_options {
     std::string command;
 };
 
-// Both return the results JSON (also written to <out>/results.json). A workspace may be passed
+struct student_options {
+    data_options data;
+    std::string out = "build/ssl/student";
+    std::string teacher;        // a finished SSL run's folder (results.json, state.pt)
+    sup_config cfg;             // the student's training: the supervised baselines' knobs
+    double lambda = 1.0;        // weight of L_pseudo (constant: no ramp)
+    double min_confidence = 0;  // drop teacher pseudo-labels below this confidence
+    uint64_t seed = 42;
+    bool resume = false, progress = true;
+    std::string export_model;
+    std::string command;
+};
+
+// All three return the results JSON (also written to <out>/results.json). A workspace may be passed
 // (tests build a small one in memory); otherwise it is loaded from options.data.
 nlohmann::json run_ssl(const sim_options &o, const workspace *w = nullptr);
 nlohmann::json run_supervised(const supervised_options &o, const workspace *w = nullptr);
+nlohmann::json run_student(const student_options &o, const workspace *w = nullptr);
 
 // The control's optimiser steps per round, from a finished SSL run's results.json: each round's
 // retrain_epochs x floor(train_items / batch), as trainer::train_epoch counts steps. Throws when

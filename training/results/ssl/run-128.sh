@@ -6,15 +6,17 @@
 #
 #   FOLIA_DATA=/path/to/plantvillage nice -n 19 training/results/ssl/run-128.sh [stage...]
 #   stages: main1 main2 main3 sup60 sup100 ablation (default: all, in that order; mainS is seed S's
-#   supervised 20 %, its SSL run, its control and its FlexMatch run, so a cut-short session still
-#   has whole paired comparisons), or one of sup20 ssl control flex (all three seeds)
+#   supervised 20 %, its SSL run, its control, its FlexMatch run and the noisy student of its SSL
+#   run, so a cut-short session still has whole paired comparisons), or one of sup20 ssl control
+#   flex student student-flex (all three seeds), or studentS (seed S's noisy student)
 #
 # One selection rule for every configuration: the checkpoint with the best validation accuracy
 # (supervised: best epoch; SSL and control: best round, the supervised start included).
 # Supervised: Adam lr 1e-3, warmup 1 epoch + cosine over at most 60 epochs, early stopping with
 # patience 8 (it fires well before the cap). SSL: the seed's knobs (tau 0.9, cap 500, 100 images
 # a day, retrain at 500 pseudo-labels, lambda 1), 3 retrain epochs at lr 1e-4, T_ramp 6 epochs
-# so that the ramp reaches full weight by the second retrain.
+# so that the ramp reaches full weight by the second retrain. Noisy student: a fresh model on
+# labeled + the SSL run's pseudo-labels with the supervised knobs (folia-ssl student).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 # nice alone does not yield to other sessions' jobs under the kernel's autogroup scheduling.
@@ -52,6 +54,15 @@ ssl() {  # name seed retrain_threshold [extra folia-ssl run flags...]; starts fr
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
 
+student() {  # name seed teacher-run; a noisy student of a finished SSL run of the same seed
+  local name=$1 seed=$2 teacher=$3
+  [ -f "$RES/s128-$name.json" ] && { log "$name: done already"; return; }
+  log "$name"
+  "$BIN" student --out "$RUNS/$name" --teacher "$RUNS/$teacher" --seed "$seed" \
+    "${COMMON[@]}" "${SUP[@]}" --resume --quiet
+  cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
+}
+
 stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(main1 main2 main3 sup60 sup100 ablation)
 for st in "${stages[@]}"; do
@@ -60,7 +71,8 @@ for st in "${stages[@]}"; do
                sup "sup20-seed$s" 0.2 "$s"
                ssl "ssl-fixed-tau-seed$s" "$s" 500
                ssl "control-seed$s" "$s" 500 --control "$RUNS/ssl-fixed-tau-seed$s/results.json"
-               ssl "ssl-flexmatch-seed$s" "$s" 500 --method flexmatch ;;
+               ssl "ssl-flexmatch-seed$s" "$s" 500 --method flexmatch
+               student "ssl-student-seed$s" "$s" "ssl-fixed-tau-seed$s" ;;
     sup20) for s in 1 2 3; do sup "sup20-seed$s" 0.2 "$s"; done ;;
     ssl) for s in 1 2 3; do ssl "ssl-fixed-tau-seed$s" "$s" 500; done ;;
     sup60) for s in 1 2; do sup "sup60-seed$s" 0.6 "$s"; done ;;
@@ -69,6 +81,10 @@ for st in "${stages[@]}"; do
                ssl "control-seed$s" "$s" 500 --control "$RUNS/ssl-fixed-tau-seed$s/results.json"; done ;;
     ablation) ssl "ssl-fixed-tau-rt200-seed1" 1 200 ;;
     flex) for s in 1 2 3; do ssl "ssl-flexmatch-seed$s" "$s" 500 --method flexmatch; done ;;
+    student) for s in 1 2 3; do student "ssl-student-seed$s" "$s" "ssl-fixed-tau-seed$s"; done ;;
+    student-flex) for s in 1 2 3; do
+                    student "ssl-student-flex-seed$s" "$s" "ssl-flexmatch-seed$s"; done ;;
+    student[123]) s=${st#student}; student "ssl-student-seed$s" "$s" "ssl-fixed-tau-seed$s" ;;
     *) echo "unknown stage $st" >&2; exit 2 ;;
   esac
 done
