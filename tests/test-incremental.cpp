@@ -430,6 +430,55 @@ TEST_CASE("CI-sized class-incremental run of every strategy on a slice of the re
     CHECK_THROWS(run_incremental(o, d, split, images));
 }
 
+TEST_CASE("Weight Aligning scales the new output rows to the old rows' mean norm",
+          "[incremental][wa]") {
+    arch_desc a;
+    a.channels = {4, 8};
+    a.hidden = 2;
+    a.num_classes = 4;
+    folia_net m(a);
+    {
+        torch::NoGradGuard ng;
+        // Old rows |(3,4)| = 5, |(0,1)| = 1: mean 3. New rows |(6,8)| = 10, |(0,2)| = 2: mean 6.
+        m->fc2->weight.copy_(torch::tensor({3.f, 4.f, 0.f, 1.f, 6.f, 8.f, 0.f, 2.f}).view({4, 2}));
+        m->fc2->bias.copy_(torch::tensor({1.f, -1.f, 4.f, -2.f}));
+    }
+    m->eval();
+    const torch::Tensor x = torch::randn({3, 3, 8, 8});
+    const torch::Tensor before = m->forward(x).detach().clone();
+    CHECK(weight_align(m, 2) == Approx(0.5));  // gamma = 3 / 6
+    const torch::Tensor w = m->fc2->weight, b = m->fc2->bias;
+    CHECK(torch::allclose(w, torch::tensor({3.f, 4.f, 0.f, 1.f, 3.f, 4.f, 0.f, 1.f}).view({4, 2})));
+    CHECK(torch::allclose(b, torch::tensor({1.f, -1.f, 2.f, -1.f})));
+    // Old logits unchanged, new logits halved.
+    const torch::Tensor after = m->forward(x).detach();
+    CHECK(torch::equal(after.slice(1, 0, 2), before.slice(1, 0, 2)));
+    CHECK(torch::allclose(after.slice(1, 2, 4), 0.5 * before.slice(1, 2, 4), 1e-5, 1e-6));
+    // Nothing to align: no old or no new outputs.
+    CHECK(weight_align(m, 0) == 1.0);
+    CHECK(weight_align(m, 4) == 1.0);
+    CHECK(torch::equal(m->fc2->weight, w));
+
+    // Through rehearsal: the step's gamma is recorded and the new rows end at the old mean norm.
+    image_cache images = synthetic_cache(10, 3, 16, 2);
+    arch_desc a2;
+    a2.channels = {4, 8};
+    a2.hidden = 16;
+    a2.num_classes = 2;
+    auto learner = make_learner("rehearsal", folia_net(a2), images);
+    incremental_config cfg;
+    cfg.train = quick_config(2);
+    cfg.memory_per_class = 3;
+    cfg.weight_aligning = true;
+    learner->consolidate({synthetic_items(10, {0, 1}), 2}, cfg);
+    const incremental_result r = learner->learn_incremental({synthetic_items(10, {2}), 3}, cfg);
+    REQUIRE(r.extra.contains("wa_gamma"));
+    CHECK(r.extra["wa_gamma"].get<double>() > 0);
+    const torch::Tensor n = learner->model()->fc2->weight.norm(2, 1);
+    CHECK(n[2].item<double>() == Approx(n.slice(0, 0, 2).mean().item<double>()).epsilon(1e-5));
+    CHECK(cfg.to_json()["weight_aligning"] == true);
+}
+
 TEST_CASE(
     "A fixed total memory is shared by the seen classes and old sets keep their herding prefix",
     "[incremental]") {

@@ -52,6 +52,7 @@ nlohmann::json incremental_options::to_json() const {
                         {"memory_per_class", memory_per_class}};
     // Only when set, so results.json files made before the option still resume.
     if (memory_total > 0) j["memory_total"] = memory_total;
+    if (weight_aligning) j["weight_aligning"] = true;
     return j;
 }
 
@@ -355,6 +356,7 @@ incremental_config strategy_config(const incremental_options &o, const strategy_
     cfg.fisher_batch = o.fisher_batch;
     cfg.memory_per_class = o.memory_per_class;
     cfg.memory_total = o.memory_total;
+    cfg.weight_aligning = o.weight_aligning;
     cfg.selection = sp.selection;
     cfg.seed = seed;
     return cfg;

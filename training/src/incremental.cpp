@@ -38,7 +38,21 @@ nlohmann::json incremental_config::to_json() const {
                         {"selection", exemplar_selection_name(selection)},
                         {"seed", seed}};
     if (memory_total > 0) j["memory_total"] = memory_total;
+    if (weight_aligning) j["weight_aligning"] = true;
     return j;
+}
+
+double weight_align(folia_net &model, int old_outputs) {
+    torch::NoGradGuard ng;
+    const torch::Tensor w = model->fc2->weight, b = model->fc2->bias;  // (N, hidden), (N)
+    const int64_t n = w.size(0);
+    if (old_outputs <= 0 || old_outputs >= n) return 1.0;
+    const torch::Tensor norms = w.norm(2, 1);  // (N)
+    const double gamma = norms.slice(0, 0, old_outputs).mean().item<double>() /
+                         norms.slice(0, old_outputs, n).mean().item<double>();
+    w.slice(0, old_outputs, n).mul_(gamma);
+    b.slice(0, old_outputs, n).mul_(gamma);
+    return gamma;
 }
 
 nlohmann::json incremental_result::to_json() const {
@@ -368,6 +382,11 @@ class rehearsal_learner : public incremental_learner {
     const std::vector<std::vector<float>> &nme_means() const override { return means_; }
 
   protected:
+    void prepare(trainer &t, const new_data &data, const incremental_config &cfg,
+                 int old_outputs) override {
+        (void)t, (void)data, (void)cfg;
+        old_outputs_ = old_outputs;
+    }
     std::vector<train_item> training_set(const new_data &data) override {
         std::set<int> fresh;
         for (const auto &it : data.train) fresh.insert(it.label);
@@ -382,6 +401,9 @@ class rehearsal_learner : public incremental_learner {
         if (cfg.memory_total > 0) r.extra["memory_total"] = cfg.memory_total;
         r.extra["selection"] = exemplar_selection_name(cfg.selection);
         r.extra["replayed_images"] = replayed_;
+        // Before consolidate(): the exemplars and class means are features, which WA leaves
+        // alone; the softmax accuracy measured after the step sees the aligned layer.
+        if (cfg.weight_aligning) r.extra["wa_gamma"] = weight_align(model_, old_outputs_);
     }
     int memory_size() const override {
         int n = 0;
@@ -390,6 +412,7 @@ class rehearsal_learner : public incremental_learner {
     }
 
   private:
+    int old_outputs_ = 0;  // outputs before the step being learned (prepare())
     // Exemplars per seen class (label -> m): memory_per_class each, or the total split over
     // the seen classes in ascending label order (memory_budget_split).
     std::map<int, int> budgets(const std::map<int, std::vector<train_item>> &fresh,

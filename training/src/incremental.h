@@ -14,7 +14,9 @@
 //              or (memory_total > 0) iCaRL's fixed total memory of K images shared by the seen
 //              classes (memory_budget_split), the old sets cut to their selection-order prefix
 //              when new classes arrive. Rehearsal also keeps iCaRL's nearest-mean-of-exemplars
-//              classifier (nme_means below).
+//              classifier (nme_means below). With weight_aligning, Weight Aligning (Zhao et
+//              al. 2020) corrects the output layer's bias towards the new classes after each
+//              step (weight_align below).
 // The output layer grows when new classes arrive (folia_net::grow_classes keeps the old fc2
 // rows, so old logits are unchanged); a fresh Adam is made per experience.
 //
@@ -50,6 +52,7 @@ struct incremental_config {
     int memory_per_class = 20;
     int memory_total = 0;  // > 0: a total budget shared by the seen classes (per-class unused)
     exemplar_selection selection = exemplar_selection::herding;
+    bool weight_aligning = false;  // rehearsal: weight_align() after each step's training
     uint64_t seed = 1;  // growth init, Fisher subsample, random selection
     nlohmann::json to_json() const;
 };
@@ -153,6 +156,12 @@ torch::Tensor ewc_penalty(const named_tensors &current, const named_tensors &fis
                           const named_tensors &saved);
 
 named_tensors named_parameters_of(folia_net &model);
+
+// Weight Aligning (Zhao et al. 2020): gamma = mean_{c < old} |W_c| / mean_{c >= old} |W_c| over
+// fc2's weight rows; the rows (and biases) of the new outputs c >= old are multiplied by gamma,
+// so every new logit is scaled by gamma and the new classes' norms match the old ones on
+// average. Returns gamma (1, nothing changed, when there are no old or no new outputs).
+double weight_align(folia_net &model, int old_outputs);
 
 // Pooled features (N, C_last) of the given cache images, eval mode, no augmentation.
 std::vector<float> extract_features(folia_net &model, const image_cache &images,

@@ -53,6 +53,9 @@ int main(int argc, char **argv) {
                    "floor(K/c) each, the remainder to the lowest class ids)")
         ->check(CLI::Range(1, 1 << 30))
         ->excludes(per_class);
+    app.add_flag("--weight-aligning", o.weight_aligning,
+                 "rehearsal: Weight Aligning (Zhao et al. 2020) after each step: the new "
+                 "classes' output rows scaled to the old rows' mean norm");
     app.add_option("--base-dir", o.base_dir,
                    "folder of the shared base models base-seed<s>.pt (default: --out)");
     bool no_export = false, quiet = false;
