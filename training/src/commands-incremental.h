@@ -48,7 +48,7 @@ struct incremental_options {
     double ewc_lambda = 1000.0;
     int fisher_samples = 500, fisher_batch = 1;
     int memory_per_class = 20;
-    int memory_total = 0;  // > 0: iCaRL's fixed total memory instead of memory_per_class
+    int memory_total = 0;          // > 0: iCaRL's fixed total memory instead of memory_per_class
     bool weight_aligning = false;  // rehearsal: Weight Aligning after each step
     // The shared base models: <base_dir>/base-seed<s>.pt ("" = out). Several --out folders
     // (e.g. one per strategy or budget) can share one base per seed; a base trained with other

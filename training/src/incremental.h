@@ -53,7 +53,7 @@ struct incremental_config {
     int memory_total = 0;  // > 0: a total budget shared by the seen classes (per-class unused)
     exemplar_selection selection = exemplar_selection::herding;
     bool weight_aligning = false;  // rehearsal: weight_align() after each step's training
-    uint64_t seed = 1;  // growth init, Fisher subsample, random selection
+    uint64_t seed = 1;             // growth init, Fisher subsample, random selection
     nlohmann::json to_json() const;
 };
 
