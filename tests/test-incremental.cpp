@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -477,6 +478,48 @@ TEST_CASE("Weight Aligning scales the new output rows to the old rows' mean norm
     const torch::Tensor n = learner->model()->fc2->weight.norm(2, 1);
     CHECK(n[2].item<double>() == Approx(n.slice(0, 0, 2).mean().item<double>()).epsilon(1e-5));
     CHECK(cfg.to_json()["weight_aligning"] == true);
+}
+
+TEST_CASE("Rehearsal with distillation keeps the old outputs closer to the model before the step",
+          "[incremental][kd]") {
+    const int per = 10;
+    image_cache images = synthetic_cache(per, 3, 16, 4);
+    folia_net base = trained_base(images, per, 21);
+    const std::vector<train_item> old_items = synthetic_items(per, {0, 1});
+    auto old_logits_of = [&](folia_net &m) {
+        std::vector<int> idx;
+        for (const auto &it : old_items) idx.push_back(it.image);
+        const std::vector<uint8_t> u8 = [&] {
+            const size_t n = size_t(images.size) * images.size * 3;
+            std::vector<uint8_t> v(idx.size() * n);
+            for (size_t i = 0; i < idx.size(); ++i)
+                std::memcpy(v.data() + i * n, images.image(size_t(idx[i])), n);
+            return v;
+        }();
+        return predict_logits(m, u8.data(), int64_t(idx.size()), images.size).slice(1, 0, 2);
+    };
+    const torch::Tensor before = old_logits_of(base);
+    auto drift_after_step = [&](double alpha, nlohmann::json *extra) {
+        auto learner = make_learner("rehearsal", clone_model(base), images);
+        incremental_config cfg;
+        cfg.train = quick_config(3);
+        cfg.train.lr = 5e-3;
+        cfg.memory_per_class = 4;
+        cfg.rehearsal_distill = alpha;
+        learner->consolidate({old_items, 2}, cfg);
+        const incremental_result r =
+            learner->learn_incremental({synthetic_items(per, {2}), 3}, cfg);
+        *extra = r.extra;
+        // KL(softmax(before / T) || softmax(after / T)) over the old outputs, T = 2.
+        return distillation_loss(old_logits_of(learner->model()), before, 2.0).item<double>();
+    };
+    nlohmann::json plain, kd;
+    const double drift_plain = drift_after_step(0, &plain), drift_kd = drift_after_step(50, &kd);
+    CHECK(!plain.contains("mean_distillation_loss"));
+    REQUIRE(kd.contains("mean_distillation_loss"));
+    CHECK(kd["distill_alpha"] == 50.0);
+    CHECK(std::isfinite(kd["mean_distillation_loss"].get<double>()));
+    CHECK(drift_kd < 0.5 * drift_plain);
 }
 
 TEST_CASE(

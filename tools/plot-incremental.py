@@ -5,9 +5,9 @@ Usage: /usr/bin/python3 tools/plot-incremental.py RESULTS.json [MORE.json ...] [
            [--suffix S] [--table FILE]
 
 Several files (e.g. one per run of training/results/incremental/run-128.sh) are merged; they must
-share one configuration apart from the rehearsal memory (memory_total) and Weight Aligning. A
-rehearsal run with a total memory is shown as "<strategy>, total K" next to the per-class one, a
-run with Weight Aligning gets ", WA".
+share one configuration apart from the rehearsal memory (memory_total), Weight Aligning and
+rehearsal's distillation. A rehearsal run with a total memory is shown as "<strategy>, total K"
+next to the per-class one; one with distillation gets ", KD <alpha>", with Weight Aligning ", WA".
 
 Writes DIR/incremental-acc<S>.png (ACC over the seen classes after every step, per strategy, mean
 over seeds with the min-max range shaded, iCaRL's nearest-mean-of-exemplars classifier dashed
@@ -47,6 +47,8 @@ def display_name(run):
     cfg = run.get("incremental_config", {})
     total = cfg.get("memory_total", 0)
     name = f"{run['strategy']}, total {total}" if total else run["strategy"]
+    if cfg.get("rehearsal_distill"):
+        name += f", KD {cfg['rehearsal_distill']:g}"
     return name + ", WA" if cfg.get("weight_aligning") else name
 
 
@@ -63,7 +65,7 @@ def load_runs(paths):
             res = json.load(f)
         if res.get("format") != "folia-incremental-1":
             sys.exit(f"{path}: not a folia-incremental-1 results file")
-        c = {k: v for k, v in res["config"].items() if k not in ("memory_total", "weight_aligning")}
+        c = {k: v for k, v in res["config"].items() if k not in ("memory_total", "weight_aligning", "rehearsal_distill")}
         if cfg is None:
             cfg = c
         elif c != cfg:

@@ -53,6 +53,7 @@ nlohmann::json incremental_options::to_json() const {
     // Only when set, so results.json files made before the option still resume.
     if (memory_total > 0) j["memory_total"] = memory_total;
     if (weight_aligning) j["weight_aligning"] = true;
+    if (rehearsal_distill > 0) j["rehearsal_distill"] = rehearsal_distill;
     return j;
 }
 
@@ -357,6 +358,7 @@ incremental_config strategy_config(const incremental_options &o, const strategy_
     cfg.memory_per_class = o.memory_per_class;
     cfg.memory_total = o.memory_total;
     cfg.weight_aligning = o.weight_aligning;
+    cfg.rehearsal_distill = o.rehearsal_distill;
     cfg.selection = sp.selection;
     cfg.seed = seed;
     return cfg;

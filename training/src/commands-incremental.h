@@ -50,6 +50,7 @@ struct incremental_options {
     int memory_per_class = 20;
     int memory_total = 0;          // > 0: iCaRL's fixed total memory instead of memory_per_class
     bool weight_aligning = false;  // rehearsal: Weight Aligning after each step
+    double rehearsal_distill = 0;  // rehearsal: LwF distillation weight (0 = off)
     // The shared base models: <base_dir>/base-seed<s>.pt ("" = out). Several --out folders
     // (e.g. one per strategy or budget) can share one base per seed; a base trained with other
     // data or base-training settings is refused (base_config()).

@@ -39,6 +39,7 @@ nlohmann::json incremental_config::to_json() const {
                         {"seed", seed}};
     if (memory_total > 0) j["memory_total"] = memory_total;
     if (weight_aligning) j["weight_aligning"] = true;
+    if (rehearsal_distill > 0) j["rehearsal_distill"] = rehearsal_distill;
     return j;
 }
 
@@ -253,6 +254,40 @@ class finetune_learner : public incremental_learner {
     std::string name() const override { return "finetune"; }
 };
 
+// LwF's term, + alpha * distillation_loss(new logits, frozen old model's logits) on every
+// training batch: LwF's whole addition, and rehearsal's optional knowledge distillation.
+class distiller {
+  public:
+    // model is copied as it is now (before the step); nothing is added before any experience.
+    void install(trainer &t, folia_net &model, int experiences, int old_outputs, double alpha,
+                 double temperature) {
+        sum_ = 0;
+        steps_ = 0;
+        if (experiences == 0 || old_outputs == 0 || alpha == 0) return;
+        old_ = std::make_shared<folia_net>(clone_model(model));
+        (*old_)->eval();
+        auto old = old_;
+        t.add_extra_loss([this, old, old_outputs, alpha, temperature](const loss_context &ctx) {
+            torch::Tensor old_logits;
+            {
+                torch::NoGradGuard ng;
+                old_logits = (*old)->forward(ctx.batch.x).slice(1, 0, old_outputs);
+            }
+            torch::Tensor d = distillation_loss(ctx.logits, old_logits, temperature);
+            sum_ += d.item<double>();
+            ++steps_;
+            return alpha * d;
+        });
+    }
+    double mean_loss() const { return steps_ ? sum_ / double(steps_) : 0.0; }
+    void reset() { old_.reset(); }
+
+  private:
+    std::shared_ptr<folia_net> old_;
+    double sum_ = 0;
+    int64_t steps_ = 0;
+};
+
 class lwf_learner : public incremental_learner {
   public:
     using incremental_learner::incremental_learner;
@@ -261,36 +296,17 @@ class lwf_learner : public incremental_learner {
   protected:
     void prepare(trainer &t, const new_data &, const incremental_config &cfg,
                  int old_outputs) override {
-        dist_sum_ = 0;
-        dist_steps_ = 0;
-        if (experiences_ == 0 || old_outputs == 0) return;  // nothing learned yet to keep
-        old_ = std::make_shared<folia_net>(clone_model(model_));
-        (*old_)->eval();
-        const double alpha = cfg.lwf_alpha, temp = cfg.lwf_temperature;
-        auto old = old_;
-        t.add_extra_loss([this, old, old_outputs, alpha, temp](const loss_context &ctx) {
-            torch::Tensor old_logits;
-            {
-                torch::NoGradGuard ng;
-                old_logits = (*old)->forward(ctx.batch.x).slice(1, 0, old_outputs);
-            }
-            torch::Tensor d = distillation_loss(ctx.logits, old_logits, temp);
-            dist_sum_ += d.item<double>();
-            ++dist_steps_;
-            return alpha * d;
-        });
+        kd_.install(t, model_, experiences_, old_outputs, cfg.lwf_alpha, cfg.lwf_temperature);
     }
     void after_fit(incremental_result &r, const incremental_config &cfg) override {
         r.extra["lwf_alpha"] = cfg.lwf_alpha;
         r.extra["lwf_temperature"] = cfg.lwf_temperature;
-        r.extra["mean_distillation_loss"] = dist_steps_ ? dist_sum_ / double(dist_steps_) : 0.0;
-        old_.reset();
+        r.extra["mean_distillation_loss"] = kd_.mean_loss();
+        kd_.reset();
     }
 
   private:
-    std::shared_ptr<folia_net> old_;
-    double dist_sum_ = 0;
-    int64_t dist_steps_ = 0;
+    distiller kd_;
 };
 
 class ewc_learner : public incremental_learner {
@@ -384,8 +400,10 @@ class rehearsal_learner : public incremental_learner {
   protected:
     void prepare(trainer &t, const new_data &data, const incremental_config &cfg,
                  int old_outputs) override {
-        (void)t, (void)data, (void)cfg;
+        (void)data;
         old_outputs_ = old_outputs;
+        kd_.install(t, model_, experiences_, old_outputs, cfg.rehearsal_distill,
+                    cfg.lwf_temperature);
     }
     std::vector<train_item> training_set(const new_data &data) override {
         std::set<int> fresh;
@@ -404,6 +422,11 @@ class rehearsal_learner : public incremental_learner {
         // Before consolidate(): the exemplars and class means are features, which WA leaves
         // alone; the softmax accuracy measured after the step sees the aligned layer.
         if (cfg.weight_aligning) r.extra["wa_gamma"] = weight_align(model_, old_outputs_);
+        if (cfg.rehearsal_distill > 0) {
+            r.extra["distill_alpha"] = cfg.rehearsal_distill;
+            r.extra["mean_distillation_loss"] = kd_.mean_loss();
+        }
+        kd_.reset();
     }
     int memory_size() const override {
         int n = 0;
@@ -413,6 +436,7 @@ class rehearsal_learner : public incremental_learner {
 
   private:
     int old_outputs_ = 0;  // outputs before the step being learned (prepare())
+    distiller kd_;         // cfg.rehearsal_distill > 0: LwF's term on new data + exemplars
     // Exemplars per seen class (label -> m): memory_per_class each, or the total split over
     // the seen classes in ascending label order (memory_budget_split).
     std::map<int, int> budgets(const std::map<int, std::vector<train_item>> &fresh,

@@ -16,7 +16,8 @@
 //              when new classes arrive. Rehearsal also keeps iCaRL's nearest-mean-of-exemplars
 //              classifier (nme_means below). With weight_aligning, Weight Aligning (Zhao et
 //              al. 2020) corrects the output layer's bias towards the new classes after each
-//              step (weight_align below).
+//              step (weight_align below); with rehearsal_distill, LwF's distillation term
+//              is added on the batches of new images and exemplars.
 // The output layer grows when new classes arrive (folia_net::grow_classes keeps the old fc2
 // rows, so old logits are unchanged); a fresh Adam is made per experience.
 //
@@ -53,7 +54,10 @@ struct incremental_config {
     int memory_total = 0;  // > 0: a total budget shared by the seen classes (per-class unused)
     exemplar_selection selection = exemplar_selection::herding;
     bool weight_aligning = false;  // rehearsal: weight_align() after each step's training
-    uint64_t seed = 1;             // growth init, Fisher subsample, random selection
+    // Rehearsal: + alpha * LwF's distillation term (lwf_temperature) on its batches of new
+    // images and exemplars, as iCaRL and WA's full method do; 0 = off.
+    double rehearsal_distill = 0;
+    uint64_t seed = 1;  // growth init, Fisher subsample, random selection
     nlohmann::json to_json() const;
 };
 

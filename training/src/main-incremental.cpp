@@ -56,6 +56,10 @@ int main(int argc, char **argv) {
     app.add_flag("--weight-aligning", o.weight_aligning,
                  "rehearsal: Weight Aligning (Zhao et al. 2020) after each step: the new "
                  "classes' output rows scaled to the old rows' mean norm");
+    app.add_option("--rehearsal-distill", o.rehearsal_distill,
+                   "rehearsal: weight of LwF's distillation term on new images and exemplars "
+                   "(iCaRL / WA's knowledge distillation; 0: off)")
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--base-dir", o.base_dir,
                    "folder of the shared base models base-seed<s>.pt (default: --out)");
     bool no_export = false, quiet = false;
