@@ -39,8 +39,9 @@ def mean_std(values):
 
 
 def pct(values):
+    """mean ± sample std over seeds; one seed has no spread to show."""
     m, s = mean_std([100 * v for v in values])
-    return f"{m:.1f} ± {s:.1f}"
+    return f"{m:.1f} ± {s:.1f}" if len(values) > 1 else f"{m:.1f}"
 
 
 def display_name(run):
