@@ -12,7 +12,8 @@
 # rehearsal-herding-total (a total of 700 = 20 x 35: 35 per class after experience 0, 25 after
 # experience 1, 20 at the end; + NME), rehearsal with Weight Aligning (the new classes' output
 # rows scaled to the old rows' mean norm after each step), total-memory rehearsal with LwF's
-# distillation (alpha 1, LwF's default) and WA (WA's full method, with iCaRL's memory), joint. Each is one folia-incremental call with its own
+# distillation (alpha 1, LwF's default; iCaRL's memory and its distillation, softmax and NME
+# classifiers), joint. Each is one folia-incremental call with its own
 # --out; all of a seed's runs share one base model (experience 0, trained once:
 # <runs>/base/base-seed<s>.pt, --base-dir). A finished run's results.json is copied to
 # training/results/incremental/i128-<name>-seed<s>.json and skipped when the script is started
@@ -69,8 +70,8 @@ for s in "${seeds[@]}"; do
   run rehearsal-herding-total "$s" --strategies rehearsal-herding --memory-total "$MEMORY_TOTAL"
   run rehearsal-herding-wa "$s" --strategies rehearsal-herding --memory-per-class 20 \
     --weight-aligning
-  run rehearsal-herding-total-kd-wa "$s" --strategies rehearsal-herding \
-    --memory-total "$MEMORY_TOTAL" --rehearsal-distill 1 --weight-aligning
+  run rehearsal-herding-total-kd "$s" --strategies rehearsal-herding \
+    --memory-total "$MEMORY_TOTAL" --rehearsal-distill 1
   run joint "$s" --strategies joint
 done
 log "tables and plots"
