@@ -1,11 +1,13 @@
 // The seed's semi-supervised loss (training/src/ssl-loss.h) against hand-computed values.
 // Reference numbers: written out by hand as -log softmax and checked with Python's math module
 // (double precision); the tolerance covers f32 arithmetic.
-#include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "ssl-loss.h"
+
+// Last, and after dropping glog's CHECK (LibTorch's logging pulls it in): CHECK must be Catch's.
+#undef CHECK
+#include <catch2/catch.hpp>
 
 using namespace folia::train::ssl;
 
@@ -78,4 +80,58 @@ TEST_CASE("SSL loss of a batch without one of the sources is finite", "[ssl]") {
     CHECK(
         pseudo_label_loss(torch::zeros({0, 3}), torch::zeros({0}, torch::kInt64), torch::zeros({0}))
             .item<double>() == 0.0);
+}
+
+TEST_CASE("FixMatch loss masks the strong view by the weak view's confidence per class",
+          "[ssl][fixmatch]") {
+    // Rows 0, 1 labeled (y = 0, 1); rows 2, 3 unlabeled (their y is never read). Weak views:
+    // softmax(3, 0, 0) = (0.909443, ...) -> y_hat 0; softmax(0, 0, 4) = (..., 0.964663) -> 2.
+    const torch::Tensor y = torch::tensor({0, 1, -1, -1}, torch::kInt64);
+    const torch::Tensor src = torch::tensor({0, 0, 2, 2}, torch::kInt64);
+    const torch::Tensor weak = torch::tensor({3.0f, 0.0f, 0.0f, 0.0f, 0.0f, 4.0f}).view({2, 3});
+    const torch::Tensor rows = torch::tensor({2, 3}, torch::kInt64);
+    // tau 0.95 everywhere: only row 3 passes. L_u = CE((0.5, -0.5, 3), 2) / 2 (M = 2 rows, not
+    // the 1 masked row); L_labeled = mean CE of rows 0, 1; lambda_u = 2.
+    fixmatch_terms t = fixmatch_loss(logits4(), y, src, weak, rows, {0.95, 0.95, 0.95}, 2.0);
+    CHECK(t.labeled.item<double>() == Approx(0.36064536674416825).margin(1e-6));
+    CHECK(t.unlabeled.item<double>() == Approx(0.053207052139977895).margin(1e-6));
+    CHECK(t.total.item<double>() == Approx(0.46705947102412404).margin(1e-6));
+    CHECK(t.mask[0].item<bool>() == false);
+    CHECK(t.mask[1].item<bool>() == true);
+    CHECK(t.y_hat[0].item<int64_t>() == 0);
+    CHECK(t.y_hat[1].item<int64_t>() == 2);
+    CHECK(t.confidence[1].item<double>() == Approx(0.9646631559719039).margin(1e-6));
+    // Class thresholds (0.9, 0.99, 0.99): now row 2 passes (0.909 >= 0.9) and row 3 does not
+    // (0.965 < 0.99): L_u = CE((1, 1, 1), 0) / 2 = log(3) / 2.
+    t = fixmatch_loss(logits4(), y, src, weak, rows, {0.9, 0.99, 0.99}, 2.0);
+    CHECK(t.unlabeled.item<double>() == Approx(0.5493061443340548).margin(1e-6));
+    CHECK(t.total.item<double>() == Approx(1.4592576554122778).margin(1e-6));
+    // Gradient: none into the weak view, none on a masked-out row, some on the passing one.
+    torch::Tensor l = logits4().clone().requires_grad_(true);
+    torch::Tensor wl = weak.clone().requires_grad_(true);
+    fixmatch_loss(l, y, src, wl, rows, {0.9, 0.99, 0.99}, 2.0).total.backward();
+    CHECK(!wl.grad().defined());
+    CHECK(l.grad()[3].abs().max().item<float>() == 0.0f);
+    CHECK(l.grad()[2].abs().max().item<float>() > 0.0f);
+}
+
+TEST_CASE("FixMatch loss: a confidence equal to its threshold passes; no unlabeled rows is fine",
+          "[ssl][fixmatch]") {
+    // softmax(0, 0) = (0.5, 0.5) exactly: y_hat is the first maximum, 0; tau 0.5 passes it.
+    const torch::Tensor one = torch::tensor({1.0f, 2.0f}).view({1, 2});
+    const torch::Tensor src = torch::tensor({2}, torch::kInt64);
+    const torch::Tensor y = torch::tensor({-1}, torch::kInt64);
+    const torch::Tensor rows = torch::tensor({0}, torch::kInt64);
+    const auto t = fixmatch_loss(one, y, src, torch::zeros({1, 2}), rows, {0.5, 0.5}, 1.0);
+    CHECK(t.mask[0].item<bool>());
+    // CE((1, 2), 0) = log(1 + e) = 1.313262 (by hand), and no labeled row: L_labeled = 0.
+    CHECK(t.unlabeled.item<double>() == Approx(1.3132616875182228).margin(1e-6));
+    CHECK(t.labeled.item<double>() == 0.0);
+    const auto none = fixmatch_loss(logits4(), torch::tensor({0, 1, 1, 2}, torch::kInt64),
+                                    torch::zeros({4}, torch::kInt64), {}, {}, {0.9, 0.9, 0.9}, 1.0);
+    CHECK(none.unlabeled.item<double>() == 0.0);
+    CHECK(none.mask.numel() == 0);
+    CHECK(none.total.item<double>() == Approx(none.labeled.item<double>()));
+    CHECK_THROWS_WITH(fixmatch_loss(one, y, src, torch::zeros({1, 2}), rows, {0.5}, 1.0),
+                      Catch::Contains("one threshold per class"));
 }

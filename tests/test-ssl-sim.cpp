@@ -3,8 +3,6 @@
 // full run relies on: every stream image arrives once, thresholding and the cap, the buffer
 // trigger, the ramp of the pseudo-label weight across retrains, the precision bookkeeping, and
 // that a run stopped between checkpoints resumes to the same result as an uninterrupted one.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -13,11 +11,17 @@
 #include <map>
 
 #include "checkpoint.h"
+#include "model.h"
 #include "file-io.h"
 #include "folia.h"
 #include "image-cache.h"
 #include "ssl-sim.h"
+#include "trainer.h"
 #include "workspace.h"
+
+// Last, and after dropping glog's CHECK (LibTorch's logging pulls it in): CHECK must be Catch's.
+#undef CHECK
+#include <catch2/catch.hpp>
 
 using namespace folia::train;
 using namespace folia::train::ssl;
@@ -298,6 +302,86 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
         CHECK_THROWS_WITH(run_student(so, &w), Catch::Contains("ran at 64 px"));
     }
 
+    SECTION("FixMatch trains on every stream image, unlabeled, from the supervised start") {
+        const std::string start = o.out + "/pretrain/best.pt";
+        REQUIRE(fs::exists(start));
+        fixmatch_options fo;
+        fo.out = fresh_dir("fixmatch");
+        fo.pretrained = start;
+        fo.data.size = 32;
+        fo.seed = 4;
+        fo.thresholds = "flex";
+        fo.tau = 0.4;  // the start is unsure (see small_options)
+        fo.tau_min = 0.2;
+        fo.cfg.epochs = 2;
+        fo.cfg.batch = 8;
+        fo.cfg.lr = 1e-3;
+        fo.cfg.patience = 0;
+        fo.progress = false;
+        fo.export_model = fo.out + "/model.folia";
+        const nlohmann::json fr = run_fixmatch(fo, &w);
+        CHECK(fr["kind"] == "ssl");
+        CHECK(fr["method"] == "fixmatch-flex");
+        CHECK(fr["unlabeled_images"] == n_stream);
+        CHECK(fr["train_images"] == int(r["labeled_images"]) + n_stream);
+        // The start's accuracies are the supervised start's (the SSL run measured the same
+        // weights on the same images).
+        CHECK(fr["pretrain"]["test_acc"].get<double>() ==
+              Approx(r["pretrain"]["test_acc"].get<double>()));
+        // Epoch 0's sigma, recomputed here from the start's weights: stream images predicted
+        // as c with confidence >= tau (eval mode, no augmentation).
+        folia_net m = make_model(int(w.data.classes.size()), 1);
+        REQUIRE(load_checkpoint(start, m, nullptr, nullptr));
+        const std::vector<int> stream = w.split.indices({part::stream});
+        std::vector<uint8_t> u8;
+        for (int i : stream)
+            u8.insert(u8.end(), w.images.image(size_t(i)), w.images.image(size_t(i)) + 32 * 32 * 3);
+        const auto [conf, pred] =
+            torch::softmax(predict_logits(m, u8.data(), int64_t(stream.size()), 32), 1).max(1);
+        std::vector<int64_t> sigma(w.data.classes.size(), 0);
+        for (int64_t j = 0; j < conf.numel(); ++j)
+            if (conf[j].item<float>() >= float(fo.tau)) ++sigma[size_t(pred[j].item<int64_t>())];
+        const auto &uh = fr["unlabeled_history"];
+        REQUIRE(uh.size() == 2);
+        CHECK(uh[0]["sigma"].get<std::vector<int64_t>>() == sigma);
+        for (const auto &e : uh) {
+            // Each epoch sees every unlabeled image once, less the dropped partial batch.
+            CHECK(int(e["unlabeled_rows"]) <= n_stream);
+            CHECK(int(e["unlabeled_rows"]) >= n_stream - (fo.cfg.batch - 1));
+            CHECK(int(e["masked"]) <= int(e["unlabeled_rows"]));
+            // The thresholds are class_thresholds of the recorded sigma, within [tau_min, tau].
+            ssl_params p;
+            p.method = "flexmatch";
+            p.tau = fo.tau;
+            p.tau_min = fo.tau_min;
+            const auto tau = class_thresholds(p, e["sigma"].get<std::vector<int64_t>>(), n_stream);
+            CHECK(e["threshold_min"].get<double>() ==
+                  Approx(*std::min_element(tau.begin(), tau.end())));
+            CHECK(e["threshold_max"].get<double>() ==
+                  Approx(*std::max_element(tau.begin(), tau.end())));
+            CHECK(e["threshold_min"].get<double>() >= fo.tau_min);
+        }
+        // Best validation epoch, and that model is the exported one, in the native engine.
+        double best = -1;
+        for (const auto &h : fr["history"]) best = std::max(best, h["val_acc"].get<double>());
+        CHECK(fr["val_acc"].get<double>() == Approx(best));
+        const engine_accuracy e =
+            engine_accuracy_of(fo.export_model, w, w.split.indices({part::val}));
+        CHECK(fr["val_acc"].get<double>() ==
+              Approx(e.acc).margin(double(e.near_ties) / e.n + 1e-9));
+        // Fixed thresholds: method fixmatch, tau for every class; bad knobs are refused.
+        fo.thresholds = "fixed";
+        fo.out = fresh_dir("fixmatch-fixed");
+        fo.export_model.clear();
+        fo.cfg.epochs = 1;
+        const nlohmann::json ff = run_fixmatch(fo, &w);
+        CHECK(ff["method"] == "fixmatch");
+        CHECK(ff["unlabeled_history"][0]["threshold_min"] == fo.tau);
+        CHECK(ff["unlabeled_history"][0]["threshold_max"] == fo.tau);
+        fo.thresholds = "adaptive";
+        CHECK_THROWS_WITH(run_fixmatch(fo, &w), Catch::Contains("fixed or flex"));
+    }
+
     SECTION("a run stopped between checkpoints resumes to the same result") {
         // Stop one day after the first retrain: that day is lost (no checkpoint covers it) and
         // must be replayed identically on resume.
@@ -365,4 +449,39 @@ TEST_CASE("SSL supervised baseline labels the first stream images up to the requ
     CHECK(r["test_acc"].get<double>() == Approx(t.acc).margin(double(t.near_ties) / t.n + 1e-9));
     o.label_frac = 0.0;
     CHECK_THROWS_AS(run_supervised(o, &w), std::invalid_argument);
+}
+
+TEST_CASE("The trainer gives weak-view items a second view of the same image, the batch's other",
+          "[ssl][fixmatch]") {
+    const workspace &w = slice();
+    train_config cfg;
+    cfg.seed = 9;
+    cfg.progress = false;
+    // Weak = identity (every probability 0), so the weak view must be the plain image; the
+    // first view of source 2 is strong.
+    cfg.aug = folia::augment_params{};
+    cfg.aug.flip_p = cfg.aug.rotate_p = cfg.aug.color_p = cfg.aug.noise_p = 0.0f;
+    folia::augment_params strong = folia::field_augment_params();
+    strong.cutout_p = 1.0f;
+    cfg.aug_by_source = {cfg.aug, cfg.aug, strong};
+    cfg.weak_view_source = 2;
+    trainer t(make_model(int(w.data.classes.size()), 1), w.images, cfg);
+    std::vector<train_item> items;
+    for (int i = 0; i < 6; ++i) items.push_back({i, i < 3 ? 0 : -1, 1.0f, i < 3 ? 0 : 2});
+    const train_batch b = t.make_batch(items, 0, items.size(), 0);
+    REQUIRE(b.weak_rows.defined());
+    CHECK(b.weak_rows.equal(torch::tensor({3, 4, 5}, torch::kInt64)));
+    REQUIRE(b.x_weak.size(0) == 3);
+    // The reference: the same items without any augmentation.
+    train_config plain = cfg;
+    plain.augment = false;
+    plain.weak_view_source = -1;
+    trainer tp(make_model(int(w.data.classes.size()), 1), w.images, plain);
+    const train_batch p = tp.make_batch(items, 0, items.size(), 0);
+    CHECK(!p.x_weak.defined());
+    for (int j = 0; j < 3; ++j) {
+        CHECK(b.x_weak[j].equal(p.x[3 + j]));
+        CHECK(!b.x[3 + j].equal(p.x[3 + j]));  // Cutout always: the strong view differs
+        CHECK(b.x[j].equal(p.x[j]));           // labeled rows: identity augmentation
+    }
 }

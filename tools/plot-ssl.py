@@ -105,7 +105,7 @@ def methods_table(runs, sup):
             name = r.get("method", "fixed-tau")
             if name == "noisy-student":  # folia-ssl student: named by its teacher's method
                 name += f" of {r['teacher']['method']}"
-            elif r["kind"] == "ssl" and r["ssl"]["retrain_threshold"] != 500:
+            elif r["kind"] == "ssl" and "ssl" in r and r["ssl"]["retrain_threshold"] != 500:
                 name += f" (retrain at {r['ssl']['retrain_threshold']})"
             groups.setdefault(name, []).append(r)
     for frac in sorted(sup):

@@ -1,6 +1,6 @@
 // folia-ssl: the semi-supervised pseudo-labelling stream simulation (run), its supervised
-// baselines (supervised), the noisy student of a finished run (student) and the export of a
-// run's model. No LibTorch in this file (ssl-sim.h is plain C++).
+// baselines (supervised), the noisy student of a finished run (student), FixMatch (fixmatch)
+// and the export of a run's model. No LibTorch in this file (ssl-sim.h is plain C++).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -109,6 +109,28 @@ int main(int argc, char **argv) {
     stu->add_option("--export", st.export_model, "write the model file here");
     stu->add_flag("--quiet", st_quiet, "no progress bars");
 
+    fixmatch_options fm;
+    bool fm_quiet = false;
+    auto *fix = app.add_subcommand(
+        "fixmatch",
+        "FixMatch consistency training on every stream image (no labels) from a supervised "
+        "checkpoint, with fixed or FlexMatch class thresholds");
+    add_run_options(fix, fm.data, fm.cfg, "training", fm.out,
+                    "run folder: last.pt, best.pt, history.json, unlabeled-history.json, "
+                    "results.json");
+    fix->add_option("--pretrained", fm.pretrained,
+                    "start from this checkpoint (e.g. the 20 % baseline's best.pt)");
+    fix->add_option("--thresholds", fm.thresholds,
+                    "fixed (method fixmatch) or flex (FlexMatch's class thresholds: "
+                    "fixmatch-flex)");
+    fix->add_option("--tau", fm.tau, "confidence threshold (flex: the highest)");
+    fix->add_option("--tau-min", fm.tau_min, "flex: the lowest class threshold");
+    fix->add_option("--lambda-u", fm.lambda_u, "weight of the unlabeled loss");
+    fix->add_option("--seed", fm.seed, "model init, augmentation, shuffling");
+    fix->add_flag("--resume", fm.resume, "continue from <out>/last.pt");
+    fix->add_option("--export", fm.export_model, "write the model file here");
+    fix->add_flag("--quiet", fm_quiet, "no progress bars");
+
     std::string ex_run, ex_out;
     data_options ex_data;
     auto *exp =
@@ -142,6 +164,11 @@ int main(int argc, char **argv) {
             st.command = command;
             setup_runtime(st.data.threads);
             run_student(st);
+        } else if (*fix) {
+            fm.progress = !fm_quiet;
+            fm.command = command;
+            setup_runtime(fm.data.threads);
+            run_fixmatch(fm);
         } else if (*exp) {
             export_ssl_state(ex_run, ex_data, ex_out);
         }

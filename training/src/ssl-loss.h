@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 namespace folia::train::ssl {
 
 // logits (B,K) f32, y_hat (B) i64, w (B) f32 -> scalar. 0 (not NaN) for an empty batch.
@@ -23,5 +25,27 @@ struct ssl_loss_terms {
 ssl_loss_terms ssl_loss(const torch::Tensor &logits, const torch::Tensor &y,
                         const torch::Tensor &weight, const torch::Tensor &source,
                         double pseudo_scale, const torch::Tensor &class_weights = {});
+
+// FixMatch (Sohn et al. 2020): on the unlabeled rows, the pseudo-label is the weakly
+// augmented view's argmax, kept when its softmax confidence reaches its class's threshold:
+//   L = L_labeled + lambda_u * L_u
+//   L_labeled = mean cross-entropy over the labeled rows (source 0; 0 when there are none)
+//   L_u = sum_j mask_j * CE(f(strong_j), y_hat_j) / M, over all M unlabeled rows (FixMatch
+//         divides by M, not by the mask count: few confident rows give a small loss)
+//   y_hat_j = argmax q_j, q_j = softmax(weak_logits_j), mask_j = max q_j >= tau[y_hat_j]
+struct fixmatch_terms {
+    torch::Tensor total, labeled, unlabeled;  // scalars
+    torch::Tensor y_hat;                      // (M) i64
+    torch::Tensor confidence;                 // (M) f32
+    torch::Tensor mask;                       // (M) bool
+};
+
+// logits (B,K) of the batch (strong views on the unlabeled rows), y (B) i64 (used on labeled
+// rows only), source (B) i64, weak_logits (M,K) (no gradient), weak_rows (M) i64: the batch
+// rows of the weak views (undefined or empty: no unlabeled rows), tau (K): class thresholds.
+fixmatch_terms fixmatch_loss(const torch::Tensor &logits, const torch::Tensor &y,
+                             const torch::Tensor &source, const torch::Tensor &weak_logits,
+                             const torch::Tensor &weak_rows, const std::vector<double> &tau,
+                             double lambda_u);
 
 }  // namespace folia::train::ssl

@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "progress.h"
 #include "split.h"
+#include "ssl-common.h"
 #include "ssl-loss.h"
 #include "trainer.h"
 #include "workspace.h"
@@ -22,13 +23,16 @@
 namespace folia::train::ssl {
 
 namespace fs = std::filesystem;
-using clock_type = std::chrono::steady_clock;
 
 namespace {
 
 // Epoch numbers handed to trainer::train_epoch during the stream phase (they seed the
 // augmentation, the shuffle and dropout): offset so they never repeat pre-training's.
 constexpr int k_stream_epoch_offset = 100000;
+
+}  // namespace
+
+namespace detail {
 
 double seconds_since(clock_type::time_point t0) {
     return std::chrono::duration<double>(clock_type::now() - t0).count();
@@ -97,11 +101,6 @@ void export_to(folia_net &model, const workspace &w, const nlohmann::json &meta,
                w.images.size, w.images.size);
 }
 
-struct loaded_workspace {
-    workspace own;
-    const workspace *w = nullptr;
-};
-
 void load(loaded_workspace &lw, const data_options &d, const workspace *given) {
     if (given) {
         lw.w = given;
@@ -113,7 +112,21 @@ void load(loaded_workspace &lw, const data_options &d, const workspace *given) {
         throw std::runtime_error("ssl: the image cache does not match the dataset");
 }
 
-}  // namespace
+void load_start_checkpoint(const std::string &path, folia_net &model, int size) {
+    const fs::path res = fs::path(path).parent_path() / "results.json";
+    if (fs::exists(res)) {
+        const int trained = read_json_file(res.string()).at("data").at("size");
+        if (trained != size)
+            throw std::runtime_error(fmt::format(
+                "--pretrained was trained at {} px, this run uses {} px", trained, size));
+    }
+    if (!load_checkpoint(path, model, nullptr, nullptr))
+        throw std::runtime_error("--pretrained '" + path + "' does not exist");
+}
+
+}  // namespace detail
+
+using namespace detail;
 
 nlohmann::json run_supervised(const supervised_options &o, const workspace *given) {
     if (!(o.label_frac > 0 && o.label_frac <= 1))
@@ -388,17 +401,8 @@ bool resume_run(ssl_run &r) {
 
 // --pretrained: the starting weights from a checkpoint trained at the same input size.
 void load_pretrained(ssl_run &r) {
-    const sim_options &o = r.o;
-    const fs::path res = fs::path(o.pretrained).parent_path() / "results.json";
-    if (fs::exists(res)) {
-        const int size = read_json_file(res.string()).at("data").at("size");
-        if (size != r.w.images.size)
-            throw std::runtime_error(fmt::format(
-                "--pretrained was trained at {} px, this run uses {} px", size, r.w.images.size));
-    }
-    if (!load_checkpoint(o.pretrained, r.model, nullptr, nullptr))
-        throw std::runtime_error("--pretrained '" + o.pretrained + "' does not exist");
-    r.pre_info["source"] = o.pretrained;
+    load_start_checkpoint(r.o.pretrained, r.model, r.w.images.size);
+    r.pre_info["source"] = r.o.pretrained;
 }
 
 // A fresh run: the seeded stream order, then the supervised start (--pretrained, or

@@ -28,6 +28,18 @@
 // retrains; the loss is ssl-loss.h's with lambda and no ramp, the noise is the baselines'
 // augmentation and dropout. Resumable like run_supervised (<out>/last.pt).
 //
+// run_fixmatch (methods "fixmatch" and "fixmatch-flex"; Sohn et al. 2020, with FlexMatch's
+// class thresholds, Zhang et al. 2021, for the second): consistency training at the end of the
+// stream, on every stream image at once with no label, starting from a supervised checkpoint
+// (the 20 % baseline's best.pt). Each batch is drawn from labeled + unlabeled items; an
+// unlabeled image's weak view (the baselines' augmentation) is scored without gradient, and
+// its argmax is the target of its strong view (strong_augment_params) when the confidence
+// reaches the class threshold (ssl-loss.h's fixmatch_loss). fixmatch: tau for every class;
+// fixmatch-flex: ssl-logic.h's class_thresholds (method flexmatch), with sigma_c counted at the
+// start of each epoch over every unlabeled image (no augmentation, eval mode): a pure
+// function of the weights, so --resume repeats it exactly. The supervised schedule (warmup +
+// cosine, early stopping, best validation epoch), resumable like run_supervised.
+//
 // run_supervised: the baselines: labeled pool + the first part of the same seeded stream
 // order with their TRUE labels, up to label_frac of the training pool (labeled + stream).
 #pragma once
@@ -92,11 +104,27 @@ struct student_options {
     std::string command;
 };
 
-// All three return the results JSON (also written to <out>/results.json). A workspace may be passed
+struct fixmatch_options {
+    data_options data;
+    std::string out = "build/ssl/fixmatch";
+    std::string pretrained;            // checkpoint to start from ("" = a fresh model)
+    sup_config cfg;                    // the schedule: the supervised baselines' knobs
+    std::string thresholds = "fixed";  // fixed (method fixmatch) or flex (fixmatch-flex)
+    double tau = 0.95;                 // confidence threshold (flex: its upper end)
+    double tau_min = 0.5;              // flex: the lowest class threshold
+    double lambda_u = 1.0;             // weight of L_u
+    uint64_t seed = 42;
+    bool resume = false, progress = true;
+    std::string export_model;
+    std::string command;
+};
+
+// All four return the results JSON (also written to <out>/results.json). A workspace may be passed
 // (tests build a small one in memory); otherwise it is loaded from options.data.
 nlohmann::json run_ssl(const sim_options &o, const workspace *w = nullptr);
 nlohmann::json run_supervised(const supervised_options &o, const workspace *w = nullptr);
 nlohmann::json run_student(const student_options &o, const workspace *w = nullptr);
+nlohmann::json run_fixmatch(const fixmatch_options &o, const workspace *w = nullptr);
 
 // The control's optimiser steps per round, from a finished SSL run's results.json: each round's
 // retrain_epochs x floor(train_items / batch), as trainer::train_epoch counts steps. Throws when

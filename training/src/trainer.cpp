@@ -77,6 +77,26 @@ train_config config_from_options(const fit_options &o) {
     return cfg;
 }
 
+nlohmann::json augment_params_json(const augment_params &a) {
+    return {{"flip_p", a.flip_p},
+            {"rotate_p", a.rotate_p},
+            {"max_degrees", a.max_degrees},
+            {"color_p", a.color_p},
+            {"brightness", a.brightness},
+            {"contrast", a.contrast},
+            {"noise_p", a.noise_p},
+            {"noise_std", a.noise_std},
+            {"crop_p", a.crop_p},
+            {"crop_min_area", a.crop_min_area},
+            {"crop_max_ratio", a.crop_max_ratio},
+            {"hue_p", a.hue_p},
+            {"hue_degrees", a.hue_degrees},
+            {"saturation", a.saturation},
+            {"blur_p", a.blur_p},
+            {"cutout_p", a.cutout_p},
+            {"cutout_max_side", a.cutout_max_side}};
+}
+
 nlohmann::json train_config::to_json() const {
     const char *w = weighting == class_weighting::none      ? "none"
                     : weighting == class_weighting::inverse ? "inverse"
@@ -93,24 +113,7 @@ nlohmann::json train_config::to_json() const {
             {"augment", augment},
             {"class_weighting", w},
             {"optimizer", "adam"},
-            {"augment_params",
-             {{"flip_p", aug.flip_p},
-              {"rotate_p", aug.rotate_p},
-              {"max_degrees", aug.max_degrees},
-              {"color_p", aug.color_p},
-              {"brightness", aug.brightness},
-              {"contrast", aug.contrast},
-              {"noise_p", aug.noise_p},
-              {"noise_std", aug.noise_std},
-              {"crop_p", aug.crop_p},
-              {"crop_min_area", aug.crop_min_area},
-              {"crop_max_ratio", aug.crop_max_ratio},
-              {"hue_p", aug.hue_p},
-              {"hue_degrees", aug.hue_degrees},
-              {"saturation", aug.saturation},
-              {"blur_p", aug.blur_p},
-              {"cutout_p", aug.cutout_p},
-              {"cutout_max_side", aug.cutout_max_side}}},
+            {"augment_params", augment_params_json(aug)},
             {"label_smoothing", label_smoothing}};
 }
 
@@ -153,7 +156,8 @@ double trainer::lr_at(int64_t step) const {
 torch::Tensor trainer::class_weights_for(const std::vector<train_item> &items) const {
     const int k = model_->arch.num_classes;
     std::vector<double> count(size_t(k), 0);
-    for (const auto &it : items) count[size_t(it.label)] += 1;
+    for (const auto &it : items)
+        if (it.label >= 0) count[size_t(it.label)] += 1;
     std::vector<float> w(size_t(k), 0.0f);
     double sum = 0;
     int present = 0;
@@ -202,10 +206,33 @@ train_batch trainer::make_batch(const std::vector<train_item> &items, size_t beg
         src[i] = it.source;
     }
     b.x = nhwc_to_model_input(nhwc);
+    add_weak_views(b, epoch);
     b.y = torch::tensor(y);
     b.weight = torch::tensor(w);
     b.source = torch::tensor(src);
     return b;
+}
+
+void trainer::add_weak_views(train_batch &b, int epoch) const {
+    if (cfg_.weak_view_source < 0) return;
+    std::vector<int64_t> rows;
+    for (size_t i = 0; i < b.items.size(); ++i)
+        if (b.items[i].source == cfg_.weak_view_source) rows.push_back(int64_t(i));
+    if (rows.empty()) return;
+    const int s = images_.size;
+    const size_t per = size_t(s) * s * 3;
+    torch::Tensor nhwc = torch::empty({int64_t(rows.size()), s, s, 3}, torch::kFloat32);
+    float *x = nhwc.data_ptr<float>();
+    for (size_t j = 0; j < rows.size(); ++j) {
+        const train_item &it = b.items[size_t(rows[j])];
+        // Its own seed stream, so the weak view is not the strong view's random draws reused.
+        const uint64_t seed = mix_seeds(
+            mix_seeds(mix_seeds(cfg_.seed, 0x3EA6), uint64_t(epoch) + 1), uint64_t(it.image) + 1);
+        const image_u8 a = augment_image(images_.image(size_t(it.image)), s, s, 3, cfg_.aug, seed);
+        normalize_u8_into(a.data.data(), int64_t(s) * s, x + j * per);
+    }
+    b.x_weak = nhwc_to_model_input(nhwc);
+    b.weak_rows = torch::tensor(rows);
 }
 
 std::vector<train_item> trainer::epoch_order(const std::vector<train_item> &items,
@@ -277,8 +304,16 @@ torch::Tensor trainer::default_loss(const loss_context &c) {
 void trainer::train_step(const train_batch &b, int epoch, double lr) {
     for (auto &g : optimizer_->param_groups())
         static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
+    torch::Tensor weak_logits;
+    if (b.x_weak.defined()) {
+        // FixMatch's pseudo-label view: no gradient, BatchNorm running statistics, no dropout.
+        torch::NoGradGuard no_grad;
+        model_->eval();
+        weak_logits = model_->forward(b.x_weak);
+        model_->train();
+    }
     const torch::Tensor logits = model_->forward(b.x);
-    const loss_context ctx{epoch, step_, b, logits, model_, class_weights_};
+    const loss_context ctx{epoch, step_, b, logits, model_, class_weights_, weak_logits};
     torch::Tensor loss = loss_ ? loss_(ctx) : default_loss(ctx);
     for (auto &e : extras_) loss = loss + e(ctx);
     optimizer_->zero_grad();
@@ -334,6 +369,7 @@ void trainer::emit_epoch(const epoch_record &rec, int epoch, bool has_val, bool 
 }
 
 epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int epoch) {
+    if (epoch_begin_cb_) epoch_begin_cb_(epoch);
     epoch_record rec;
     rec.epoch = epoch;
     if (!class_weights_.defined()) class_weights_ = class_weights_for(items_in);

@@ -45,6 +45,9 @@ std::vector<train_item> items_for(const dataset &d, const std::vector<int> &indi
 enum class class_weighting { none, sqrt_inverse, inverse };
 class_weighting parse_class_weighting(const std::string &s);  // "none", "sqrt", "inverse"
 
+// Every field, for the results files.
+nlohmann::json augment_params_json(const augment_params &a);
+
 struct train_config {
     int epochs = 30;
     int batch = 32;
@@ -63,7 +66,11 @@ struct train_config {
     class_weighting weighting = class_weighting::sqrt_inverse;
     double label_smoothing = 0.0;     // of the default loss's targets (0: plain cross-entropy)
     int64_t max_steps_per_epoch = 0;  // 0 = all (smoke tests cap it)
-    std::string out_dir;              // checkpoints (last.pt, best.pt) and history.json; "" = none
+    // Consistency training (FixMatch): items of this source also get a second, weakly augmented
+    // view (`aug`, its own seed; their first view uses aug_by_source), scored by the model in
+    // eval mode without gradient before the step: loss_context::weak_logits. -1 = none.
+    int weak_view_source = -1;
+    std::string out_dir;  // checkpoints (last.pt, best.pt) and history.json; "" = none
     bool resume = false;
     bool progress = true;
     nlohmann::json to_json() const;
@@ -80,6 +87,8 @@ struct train_batch {
     torch::Tensor weight;  // (B) f32 item weights
     torch::Tensor source;  // (B) i64
     std::vector<train_item> items;
+    torch::Tensor x_weak;     // (M,3,S,S) f32: the weak views (train_config::weak_view_source)
+    torch::Tensor weak_rows;  // (M) i64: the batch rows they belong to; undefined when M = 0
 };
 
 struct loss_context {
@@ -89,6 +98,7 @@ struct loss_context {
     const torch::Tensor &logits;  // (B, num_classes)
     folia_net &model;
     const torch::Tensor &class_weights;  // (num_classes) f32
+    torch::Tensor weak_logits;  // (M, num_classes) f32 of batch.x_weak, no gradient; or undefined
 };
 using loss_fn = std::function<torch::Tensor(const loss_context &)>;
 
@@ -126,6 +136,9 @@ class trainer {
     void set_distributed(std::shared_ptr<dist_group> g, bool sync_bn = true);
     bool writes_files() const;
 
+    // Called as every epoch starts, before its first forward pass (the weights, BatchNorm
+    // statistics included, are the previous epoch's end, or the resumed checkpoint's).
+    void on_epoch_begin(std::function<void(int epoch)> f) { epoch_begin_cb_ = std::move(f); }
     // Called after every epoch (after the checkpoint is written).
     void on_epoch_end(std::function<void(const epoch_record &)> f) { epoch_cb_ = std::move(f); }
 
@@ -144,7 +157,8 @@ class trainer {
     const train_config &config() const { return cfg_; }
     const std::vector<epoch_record> &history() const { return history_; }
     double lr_at(int64_t step) const;
-    // Class weights for a training set under cfg.weighting (mean 1 over present classes).
+    // Class weights for a training set under cfg.weighting (mean 1 over present classes;
+    // unlabeled items, label < 0, are not counted).
     torch::Tensor class_weights_for(const std::vector<train_item> &items) const;
     train_batch make_batch(const std::vector<train_item> &items, size_t begin, size_t end,
                            int epoch) const;
@@ -161,7 +175,8 @@ class trainer {
         size_t begin, end, global;  // this rank's rows of the global batch, its size
     };
     batch_rows rows_of(int64_t k, size_t items) const;
-    void check_same_resume_point(int start);  // distributed --resume
+    void add_weak_views(train_batch &b, int epoch) const;  // cfg.weak_view_source's rows
+    void check_same_resume_point(int start);               // distributed --resume
     void save_state(const std::string &path, int next_epoch) const;
     torch::Tensor default_loss(const loss_context &c);
     void train_step(const train_batch &b, int epoch, double lr);
@@ -178,6 +193,7 @@ class trainer {
     std::unique_ptr<torch::optim::Adam> optimizer_;
     loss_fn loss_;
     std::vector<loss_fn> extras_;
+    std::function<void(int)> epoch_begin_cb_;
     std::function<void(const epoch_record &)> epoch_cb_;
     std::vector<epoch_record> history_;
     torch::Tensor class_weights_;
