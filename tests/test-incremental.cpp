@@ -584,6 +584,69 @@ TEST_CASE(
     CHECK(make_learner("finetune", clone_model(base), images)->nme_means().empty());
 }
 
+TEST_CASE("Balanced fine-tuning is a fit on the memory alone after the step, then fresh NME means",
+          "[incremental][bft]") {
+    const int per = 10;
+    image_cache images = synthetic_cache(per, 3, 16, 5);
+    folia_net base = trained_base(images, per, 31);
+    incremental_config cfg;
+    cfg.train = quick_config(2);
+    cfg.memory_per_class = 3;
+    // The reference: rehearsal without it, then by hand what the option documents: a fresh
+    // trainer on the memory (3 classes x 3 = 9 exemplars), constant lr * 0.1, no class
+    // weights, the seed mixed with 0xBF7 + the experience count (1: the base was consolidated).
+    auto plain = make_learner("rehearsal", clone_model(base), images);
+    plain->consolidate({synthetic_items(per, {0, 1}), 2}, cfg);
+    plain->learn_incremental({synthetic_items(per, {2}), 3}, cfg);
+    std::vector<train_item> memory;
+    for (const auto &[label, mem] : plain->exemplar_sets())
+        memory.insert(memory.end(), mem.begin(), mem.end());
+    REQUIRE(memory.size() == 9);
+    train_config tc = cfg.train;
+    tc.epochs = 3;
+    tc.lr = cfg.train.lr * 0.1;
+    tc.schedule = "constant";
+    tc.weighting = class_weighting::none;
+    tc.seed = mix_seeds(cfg.train.seed, 0xBF7 + 1);
+    trainer by_hand(plain->model(), images, tc);
+    by_hand.fit(memory, {});
+
+    cfg.balanced_finetune_epochs = 3;
+    auto bft = make_learner("rehearsal", clone_model(base), images);
+    bft->consolidate({synthetic_items(per, {0, 1}), 2}, cfg);
+    const incremental_result r = bft->learn_incremental({synthetic_items(per, {2}), 3}, cfg);
+    // 3 epochs x floor(9 / batch 8) steps; the same weights as the hand-made pass.
+    CHECK(r.extra["balanced_finetune_steps"] == 3);
+    const auto pa = plain->model()->parameters(), pb = bft->model()->parameters();
+    REQUIRE(pa.size() == pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) CHECK(torch::allclose(pa[i], pb[i], 1e-5, 1e-6));
+    // The means are the fine-tuned model's: the new class over all its images, the old ones
+    // over their exemplars.
+    auto mean_of = [&](const std::vector<train_item> &items) {
+        std::vector<int32_t> idx;
+        for (const auto &it : items) idx.push_back(it.image);
+        int d = 0;
+        const std::vector<float> f = extract_features(bft->model(), images, idx, &d);
+        return nme_class_mean(f, int(idx.size()), d);
+    };
+    const auto &means = bft->nme_means();
+    REQUIRE(means.size() == 3);
+    for (int c = 0; c < 2; ++c) {
+        const auto ref = mean_of(bft->exemplar_sets().at(c));
+        REQUIRE(means[size_t(c)].size() == ref.size());
+        for (size_t i = 0; i < ref.size(); ++i)
+            CHECK(means[size_t(c)][i] == Approx(ref[i]).margin(1e-5));
+    }
+    const auto ref2 = mean_of(synthetic_items(per, {2}));
+    for (size_t i = 0; i < ref2.size(); ++i) CHECK(means[2][i] == Approx(ref2[i]).margin(1e-5));
+    CHECK(cfg.to_json()["balanced_finetune_epochs"] == 3);
+    // Not after the base: consolidating experience 0 trains nothing.
+    auto base_only = make_learner("rehearsal", clone_model(base), images);
+    base_only->consolidate({synthetic_items(per, {0, 1}), 2}, cfg);
+    const auto p0 = base->parameters(), p1 = base_only->model()->parameters();
+    for (size_t i = 0; i < p0.size(); ++i) CHECK(torch::equal(p0[i], p1[i]));
+}
+
 TEST_CASE(
     "folia-incremental with a total memory and a shared base folder on a slice of the real data",
     "[incremental][data]") {

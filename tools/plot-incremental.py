@@ -50,6 +50,8 @@ def display_name(run):
     name = f"{run['strategy']}, total {total}" if total else run["strategy"]
     if cfg.get("rehearsal_distill"):
         name += f", KD {cfg['rehearsal_distill']:g}"
+    if cfg.get("balanced_finetune_epochs"):
+        name += f", BFT {cfg['balanced_finetune_epochs']}"
     return name + ", WA" if cfg.get("weight_aligning") else name
 
 
@@ -66,7 +68,8 @@ def load_runs(paths):
             res = json.load(f)
         if res.get("format") != "folia-incremental-1":
             sys.exit(f"{path}: not a folia-incremental-1 results file")
-        c = {k: v for k, v in res["config"].items() if k not in ("memory_total", "weight_aligning", "rehearsal_distill")}
+        c = {k: v for k, v in res["config"].items() if k not in ("memory_total", "weight_aligning", "rehearsal_distill",
+                                                              "balanced_finetune", "balanced_finetune_lr_frac")}
         if cfg is None:
             cfg = c
         elif c != cfg:

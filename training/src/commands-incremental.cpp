@@ -54,6 +54,10 @@ nlohmann::json incremental_options::to_json() const {
     if (memory_total > 0) j["memory_total"] = memory_total;
     if (weight_aligning) j["weight_aligning"] = true;
     if (rehearsal_distill > 0) j["rehearsal_distill"] = rehearsal_distill;
+    if (balanced_finetune > 0) {
+        j["balanced_finetune"] = balanced_finetune;
+        j["balanced_finetune_lr_frac"] = balanced_finetune_lr_frac;
+    }
     return j;
 }
 
@@ -359,6 +363,8 @@ incremental_config strategy_config(const incremental_options &o, const strategy_
     cfg.memory_total = o.memory_total;
     cfg.weight_aligning = o.weight_aligning;
     cfg.rehearsal_distill = o.rehearsal_distill;
+    cfg.balanced_finetune_epochs = o.balanced_finetune;
+    cfg.balanced_finetune_lr_frac = o.balanced_finetune_lr_frac;
     cfg.selection = sp.selection;
     cfg.seed = seed;
     return cfg;

@@ -51,6 +51,8 @@ struct incremental_options {
     int memory_total = 0;          // > 0: iCaRL's fixed total memory instead of memory_per_class
     bool weight_aligning = false;  // rehearsal: Weight Aligning after each step
     double rehearsal_distill = 0;  // rehearsal: LwF distillation weight (0 = off)
+    int balanced_finetune = 0;     // rehearsal: EEIL balanced fine-tuning epochs (0 = off)
+    double balanced_finetune_lr_frac = 0.1;
     // The shared base models: <base_dir>/base-seed<s>.pt ("" = out). Several --out folders
     // (e.g. one per strategy or budget) can share one base per seed; a base trained with other
     // data or base-training settings is refused (base_config()).

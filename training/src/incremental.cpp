@@ -40,6 +40,10 @@ nlohmann::json incremental_config::to_json() const {
     if (memory_total > 0) j["memory_total"] = memory_total;
     if (weight_aligning) j["weight_aligning"] = true;
     if (rehearsal_distill > 0) j["rehearsal_distill"] = rehearsal_distill;
+    if (balanced_finetune_epochs > 0) {
+        j["balanced_finetune_epochs"] = balanced_finetune_epochs;
+        j["balanced_finetune_lr_frac"] = balanced_finetune_lr_frac;
+    }
     return j;
 }
 
@@ -241,6 +245,7 @@ incremental_result incremental_learner::learn_incremental(const new_data &data,
     r.train_images = int64_t(items.size());
     after_fit(r, cfg);
     consolidate(data, cfg);
+    after_consolidate(r);
     r.memory_size = memory_size();
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
@@ -392,6 +397,13 @@ class rehearsal_learner : public incremental_learner {
             memory_[label] = std::move(mem);  // a class seen again is re-selected
             means_[size_t(label)] = nme_class_mean(f, int(idx.size()), d);
         }
+        bft_steps_ = 0;
+        if (cfg.balanced_finetune_epochs > 0 && experiences_ > 0) {
+            bft_steps_ = balanced_finetune(cfg);
+            // The features moved: the means again, as above (new classes: all their images).
+            for (const auto &[label, mem] : memory_)
+                means_[size_t(label)] = mean_of(by_class.count(label) ? by_class.at(label) : mem);
+        }
         ++experiences_;
     }
     std::map<int, std::vector<train_item>> exemplar_sets() const override { return memory_; }
@@ -428,6 +440,9 @@ class rehearsal_learner : public incremental_learner {
         }
         kd_.reset();
     }
+    void after_consolidate(incremental_result &r) override {
+        if (bft_steps_ > 0) r.extra["balanced_finetune_steps"] = bft_steps_;
+    }
     int memory_size() const override {
         int n = 0;
         for (const auto &[label, mem] : memory_) n += int(mem.size());
@@ -459,9 +474,26 @@ class rehearsal_learner : public incremental_learner {
         const std::vector<float> f = extract_features(model_, images_, idx, &d);
         return nme_class_mean(f, int(idx.size()), d);
     }
+    // The balanced fine-tuning pass (incremental_config); returns its optimiser steps.
+    int64_t balanced_finetune(const incremental_config &cfg) {
+        std::vector<train_item> set;
+        for (const auto &[label, mem] : memory_) set.insert(set.end(), mem.begin(), mem.end());
+        train_config tc = cfg.train;
+        tc.epochs = cfg.balanced_finetune_epochs;
+        tc.lr = cfg.train.lr * cfg.balanced_finetune_lr_frac;
+        tc.schedule = "constant";
+        tc.patience = 0;
+        tc.weighting = class_weighting::none;  // the memory is balanced (budgets differ by <= 1)
+        tc.out_dir.clear();
+        tc.resume = false;
+        tc.seed = mix_seeds(cfg.train.seed, 0xBF7 + uint64_t(experiences_));
+        trainer t(model_, images_, tc);  // a fresh Adam
+        t.fit(set, {});
+        return int64_t(tc.epochs) * t.epoch_steps(set.size());
+    }
     std::map<int, std::vector<train_item>> memory_;
     std::vector<std::vector<float>> means_;
-    int64_t replayed_ = 0;
+    int64_t replayed_ = 0, bft_steps_ = 0;
 };
 
 }  // namespace

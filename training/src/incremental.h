@@ -17,7 +17,8 @@
 //              classifier (nme_means below). With weight_aligning, Weight Aligning (Zhao et
 //              al. 2020) corrects the output layer's bias towards the new classes after each
 //              step (weight_align below); with rehearsal_distill, LwF's distillation term
-//              is added on the batches of new images and exemplars.
+//              is added on the batches of new images and exemplars; with
+//              balanced_finetune_epochs, EEIL's balanced fine-tuning on the memory follows.
 // The output layer grows when new classes arrive (folia_net::grow_classes keeps the old fc2
 // rows, so old logits are unchanged); a fresh Adam is made per experience.
 //
@@ -57,6 +58,12 @@ struct incremental_config {
     // Rehearsal: + alpha * LwF's distillation term (lwf_temperature) on its batches of new
     // images and exemplars, as iCaRL and WA's full method do; 0 = off.
     double rehearsal_distill = 0;
+    // Rehearsal: EEIL's balanced fine-tuning (Castro et al. 2018, without its extra
+    // distillation): after each step (not the base), this many epochs on the memory alone,
+    // where every seen class has its exemplar budget, at train.lr * balanced_finetune_lr_frac,
+    // constant, no class weights; then the NME means are taken again. 0 = off.
+    int balanced_finetune_epochs = 0;
+    double balanced_finetune_lr_frac = 0.1;
     uint64_t seed = 1;  // growth init, Fisher subsample, random selection
     nlohmann::json to_json() const;
 };
@@ -116,6 +123,8 @@ class incremental_learner {
     virtual void after_fit(incremental_result &r, const incremental_config &cfg) {
         (void)r, (void)cfg;
     }
+    // After consolidate(): figures of the consolidation into r.extra.
+    virtual void after_consolidate(incremental_result &r) { (void)r; }
     virtual int memory_size() const { return 0; }
 
     folia_net model_;

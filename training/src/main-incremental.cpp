@@ -60,6 +60,13 @@ int main(int argc, char **argv) {
                    "rehearsal: weight of LwF's distillation term on new images and exemplars "
                    "(iCaRL / WA's knowledge distillation; 0: off)")
         ->check(CLI::NonNegativeNumber);
+    app.add_option("--balanced-finetune", o.balanced_finetune,
+                   "rehearsal: EEIL's balanced fine-tuning after each step, this many epochs on "
+                   "the memory alone (every seen class at its budget); 0: off")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--balanced-finetune-lr-frac", o.balanced_finetune_lr_frac,
+                   "its constant learning rate, as a fraction of the step's")
+        ->check(CLI::PositiveNumber);
     app.add_option("--base-dir", o.base_dir,
                    "folder of the shared base models base-seed<s>.pt (default: --out)");
     bool no_export = false, quiet = false;

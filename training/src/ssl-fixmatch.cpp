@@ -46,24 +46,24 @@ augment_params strong_augment_params() {
 // One epoch's figures over the unlabeled rows, and the thresholds it trained with.
 struct epoch_stats {
     int epoch = -1;
-    std::vector<double> tau;      // (K) class thresholds of this epoch
-    std::vector<int64_t> sigma;   // (K) flex: confident predictions at the epoch's start
+    std::vector<double> tau;     // (K) class thresholds of this epoch
+    std::vector<int64_t> sigma;  // (K) flex: confident predictions at the epoch's start
     int64_t rows = 0, masked = 0, masked_correct = 0, steps = 0;
     double loss_labeled = 0, loss_unlabeled = 0;
     nlohmann::json to_json() const {
         const auto [lo, hi] = std::minmax_element(tau.begin(), tau.end());
-        return {{"epoch", epoch},
-                {"unlabeled_rows", rows},
-                {"masked", masked},
-                {"mask_rate", rows ? double(masked) / double(rows) : 0.0},
-                {"precision", masked ? double(masked_correct) / double(masked) : 0.0},
-                {"loss_labeled", steps ? loss_labeled / double(steps) : 0.0},
-                {"loss_unlabeled", steps ? loss_unlabeled / double(steps) : 0.0},
-                {"threshold_min", *lo},
-                {"threshold_max", *hi},
-                {"threshold_mean",
-                 std::accumulate(tau.begin(), tau.end(), 0.0) / double(tau.size())},
-                {"sigma", sigma}};
+        return {
+            {"epoch", epoch},
+            {"unlabeled_rows", rows},
+            {"masked", masked},
+            {"mask_rate", rows ? double(masked) / double(rows) : 0.0},
+            {"precision", masked ? double(masked_correct) / double(masked) : 0.0},
+            {"loss_labeled", steps ? loss_labeled / double(steps) : 0.0},
+            {"loss_unlabeled", steps ? loss_unlabeled / double(steps) : 0.0},
+            {"threshold_min", *lo},
+            {"threshold_max", *hi},
+            {"threshold_mean", std::accumulate(tau.begin(), tau.end(), 0.0) / double(tau.size())},
+            {"sigma", sigma}};
     }
 };
 
@@ -246,16 +246,15 @@ nlohmann::json run_fixmatch(const fixmatch_options &o, const workspace *given) {
     const auto hist = t.fit(items, items_for(w.data, val));
     // fit() leaves the best weights (by validation accuracy) in the model.
     const double val_acc = accuracy_of(model, w, val), test_acc = accuracy_of(model, w, test);
-    const nlohmann::json res = fixmatch_json(o, w, pre, unlabeled.size(), hist, log, val_acc,
-                                             test_acc, seconds_since(t0));
+    const nlohmann::json res =
+        fixmatch_json(o, w, pre, unlabeled.size(), hist, log, val_acc, test_acc, seconds_since(t0));
     write_file_atomic(o.out + "/results.json", res.dump(1) + "\n");
     if (!o.export_model.empty())
         export_to(model, w,
                   {{"trainer", "folia-ssl fixmatch"}, {"val_acc", val_acc}, {"seed", o.seed}},
                   o.export_model);
-    fmt::print(stderr, "{}: val acc {:.2f} %, test acc {:.2f} % ({} epochs, {})\n",
-               method_name(o), 100 * val_acc, 100 * test_acc, hist.size(),
-               format_duration(seconds_since(t0)));
+    fmt::print(stderr, "{}: val acc {:.2f} %, test acc {:.2f} % ({} epochs, {})\n", method_name(o),
+               100 * val_acc, 100 * test_acc, hist.size(), format_duration(seconds_since(t0)));
     return res;
 }
 

@@ -13,7 +13,9 @@
 # experience 1, 20 at the end; + NME), rehearsal with Weight Aligning (the new classes' output
 # rows scaled to the old rows' mean norm after each step), total-memory rehearsal with LwF's
 # distillation (alpha 1, LwF's default; iCaRL's memory and its distillation, softmax and NME
-# classifiers), joint. Each is one folia-incremental call with its own
+# classifiers), joint, and (added after the others, so it runs last) total-memory rehearsal
+# with EEIL's balanced fine-tuning (10 epochs on the memory alone at a tenth of the step's
+# learning rate after each step). Each is one folia-incremental call with its own
 # --out; all of a seed's runs share one base model (experience 0, trained once:
 # <runs>/base/base-seed<s>.pt, --base-dir). A finished run's results.json is copied to
 # training/results/incremental/i128-<name>-seed<s>.json and skipped when the script is started
@@ -73,6 +75,8 @@ for s in "${seeds[@]}"; do
   run rehearsal-herding-total-kd "$s" --strategies rehearsal-herding \
     --memory-total "$MEMORY_TOTAL" --rehearsal-distill 1
   run joint "$s" --strategies joint
+  run rehearsal-herding-total-bft "$s" --strategies rehearsal-herding \
+    --memory-total "$MEMORY_TOTAL" --balanced-finetune 10
 done
 log "tables and plots"
 /usr/bin/python3 tools/plot-incremental.py "$RES/$PREFIX"-*.json --out "$RES" --suffix "-$SIZE" \

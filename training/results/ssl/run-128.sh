@@ -8,7 +8,8 @@
 #   stages: main1 main2 main3 sup60 sup100 ablation (default: all, in that order; mainS is seed S's
 #   supervised 20 %, its SSL run, its control, its FlexMatch run and the noisy student of its SSL
 #   run, so a cut-short session still has whole paired comparisons), or one of sup20 ssl control
-#   flex student student-flex (all three seeds), or studentS (seed S's noisy student)
+#   flex student student-flex fixmatch fixmatch-flex (all three seeds), or studentS (seed S's
+#   noisy student), fixmatchS / fixmatch-flexS (seed S's FixMatch run)
 #
 # One selection rule for every configuration: the checkpoint with the best validation accuracy
 # (supervised: best epoch; SSL and control: best round, the supervised start included).
@@ -17,6 +18,9 @@
 # a day, retrain at 500 pseudo-labels, lambda 1), 3 retrain epochs at lr 1e-4, T_ramp 6 epochs
 # so that the ramp reaches full weight by the second retrain. Noisy student: a fresh model on
 # labeled + the SSL run's pseudo-labels with the supervised knobs (folia-ssl student).
+# FixMatch (folia-ssl fixmatch): from the 20 % model, every stream image unlabeled, tau 0.95
+# (FixMatch's), flex: FlexMatch's class thresholds floored at tau-min 0.5, the supervised knobs
+# with a 30-epoch cap (an epoch costs ~1.4 supervised 60 % epochs: 6.6K items, 5.2K weak views).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 # nice alone does not yield to other sessions' jobs under the kernel's autogroup scheduling.
@@ -63,6 +67,17 @@ student() {  # name seed teacher-run; a noisy student of a finished SSL run of t
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
 
+fixmatch() {  # name seed thresholds; FixMatch from the seed's 20 % model
+  local name=$1 seed=$2 thr=$3
+  [ -f "$RES/s128-$name.json" ] && { log "$name: done already"; return; }
+  log "$name"
+  "$BIN" fixmatch --out "$RUNS/$name" --pretrained "$RUNS/sup20-seed$seed/best.pt" \
+    --seed "$seed" --thresholds "$thr" --tau 0.95 --tau-min 0.5 \
+    "${COMMON[@]}" --lr 1e-3 --warmup 1 --epochs 30 --patience 8 --class-weights none \
+    --resume --quiet
+  cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
+}
+
 stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(main1 main2 main3 sup60 sup100 ablation)
 for st in "${stages[@]}"; do
@@ -85,6 +100,10 @@ for st in "${stages[@]}"; do
     student-flex) for s in 1 2 3; do
                     student "ssl-student-flex-seed$s" "$s" "ssl-flexmatch-seed$s"; done ;;
     student[123]) s=${st#student}; student "ssl-student-seed$s" "$s" "ssl-fixed-tau-seed$s" ;;
+    fixmatch) for s in 1 2 3; do fixmatch "ssl-fixmatch-seed$s" "$s" fixed; done ;;
+    fixmatch-flex) for s in 1 2 3; do fixmatch "ssl-fixmatch-flex-seed$s" "$s" flex; done ;;
+    fixmatch[123]) s=${st#fixmatch}; fixmatch "ssl-fixmatch-seed$s" "$s" fixed ;;
+    fixmatch-flex[123]) s=${st#fixmatch-flex}; fixmatch "ssl-fixmatch-flex-seed$s" "$s" flex ;;
     *) echo "unknown stage $st" >&2; exit 2 ;;
   esac
 done
