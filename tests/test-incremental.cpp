@@ -3,7 +3,6 @@
 // and a CI-sized end-to-end run of every strategy on a slice of the real data ($FOLIA_DATA).
 #include <torch/torch.h>
 
-#include <catch2/catch.hpp>
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -19,6 +18,10 @@
 #include "incremental-metrics.h"
 #include "incremental-protocol.h"
 #include "incremental.h"
+
+// Last, and after dropping glog's CHECK (LibTorch's logging pulls it in): CHECK must be Catch's.
+#undef CHECK
+#include <catch2/catch.hpp>
 
 using namespace folia;
 using namespace folia::train;

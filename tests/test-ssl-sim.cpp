@@ -344,7 +344,11 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
         const auto &uh = fr["unlabeled_history"];
         REQUIRE(uh.size() == 2);
         CHECK(uh[0]["sigma"].get<std::vector<int64_t>>() == sigma);
+        int64_t masked = 0;
+        double loss_u = 0;
         for (const auto &e : uh) {
+            masked += e["masked"].get<int64_t>();
+            loss_u += e["loss_unlabeled"].get<double>();
             // Each epoch sees every unlabeled image once, less the dropped partial batch.
             CHECK(int(e["unlabeled_rows"]) <= n_stream);
             CHECK(int(e["unlabeled_rows"]) >= n_stream - (fo.cfg.batch - 1));
@@ -361,6 +365,11 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
                   Approx(*std::max_element(tau.begin(), tau.end())));
             CHECK(e["threshold_min"].get<double>() >= fo.tau_min);
         }
+        // The mask fires (tau 0.4 on an unsure start), so the unlabeled term trained.
+        CHECK(masked > 0);
+        CHECK(loss_u > 0);
+        // Train accuracy counts the labeled rows only (unlabeled ones have no answer).
+        for (const auto &h : fr["history"]) CHECK(h["train_acc"].get<double>() <= 1.0);
         // Best validation epoch, and that model is the exported one, in the native engine.
         double best = -1;
         for (const auto &h : fr["history"]) best = std::max(best, h["val_acc"].get<double>());
@@ -380,6 +389,9 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
         CHECK(ff["unlabeled_history"][0]["threshold_max"] == fo.tau);
         fo.thresholds = "adaptive";
         CHECK_THROWS_WITH(run_fixmatch(fo, &w), Catch::Contains("fixed or flex"));
+        fo.thresholds = "fixed";
+        fo.cfg.weighting = "sqrt";
+        CHECK_THROWS_WITH(run_fixmatch(fo, &w), Catch::Contains("--class-weights must be none"));
     }
 
     SECTION("a run stopped between checkpoints resumes to the same result") {

@@ -483,7 +483,8 @@ class rehearsal_learner : public incremental_learner {
         tc.lr = cfg.train.lr * cfg.balanced_finetune_lr_frac;
         tc.schedule = "constant";
         tc.patience = 0;
-        tc.weighting = class_weighting::none;  // the memory is balanced (budgets differ by <= 1)
+        // Balanced: budgets differ by <= 1, except for classes smaller than their budget.
+        tc.weighting = class_weighting::none;
         tc.out_dir.clear();
         tc.resume = false;
         tc.seed = mix_seeds(cfg.train.seed, 0xBF7 + uint64_t(experiences_));

@@ -61,7 +61,8 @@ struct incremental_config {
     // Rehearsal: EEIL's balanced fine-tuning (Castro et al. 2018, without its extra
     // distillation): after each step (not the base), this many epochs on the memory alone,
     // where every seen class has its exemplar budget, at train.lr * balanced_finetune_lr_frac,
-    // constant, no class weights; then the NME means are taken again. 0 = off.
+    // constant, no class weights; then the NME means are taken again. 0 = off. With
+    // weight_aligning it retrains the layer WA has just aligned (no script combines them).
     int balanced_finetune_epochs = 0;
     double balanced_finetune_lr_frac = 0.1;
     uint64_t seed = 1;  // growth init, Fisher subsample, random selection

@@ -128,14 +128,19 @@ void validate(const fixmatch_options &o) {
     if (!(o.tau_min >= 0 && o.tau_min <= o.tau))
         throw std::invalid_argument("--tau-min must be in [0, tau]");
     if (!(o.lambda_u >= 0)) throw std::invalid_argument("--lambda-u must be >= 0");
+    if (o.cfg.weighting != "none")
+        throw std::invalid_argument(
+            "fixmatch: --class-weights must be none (L_labeled is a plain "
+            "mean, as in FixMatch)");
 }
 
 }  // namespace
 
 namespace {
 
-// The per-epoch figures of the unlabeled rows, kept beside last.pt so --resume has them all
-// (written after the trainer's checkpoint: a kill between the two loses that epoch's entry).
+// The per-epoch figures of the unlabeled rows, kept beside last.pt so --resume has them all.
+// Written when the epoch's steps are done, before its checkpoint: a kill in between repeats
+// the epoch on --resume, whose entry then replaces the one written.
 struct stats_log {
     std::string path;
     nlohmann::json epochs = nlohmann::json::array();
@@ -233,7 +238,10 @@ nlohmann::json run_fixmatch(const fixmatch_options &o, const workspace *given) {
     fs::create_directories(o.out);
     folia_net model = make_model(int(w.data.classes.size()), o.seed);
     const nlohmann::json pre = load_start(o, model, w);
-    train_config cfg = make_train_config(o.cfg, o.seed, o.out, o.resume, o.progress);
+    // Its own seed for augmentation, shuffling and dropout: o.seed is also the supervised
+    // start's, whose draws would otherwise repeat epoch for epoch on the labeled images.
+    train_config cfg =
+        make_train_config(o.cfg, mix_seeds(o.seed, 0xF1C), o.out, o.resume, o.progress);
     cfg.weak_view_source = k_unlabeled;
     cfg.aug_by_source = {cfg.aug, cfg.aug, strong_augment_params()};
     trainer t(model, w.images, cfg);
@@ -242,7 +250,7 @@ nlohmann::json run_fixmatch(const fixmatch_options &o, const workspace *given) {
     epoch_stats s;
     t.on_epoch_begin([&](int epoch) { start_epoch(s, epoch, o, t.model(), w, unlabeled); });
     t.set_loss([&](const loss_context &c) { return batch_loss(c, s, o, w); });
-    t.on_epoch_end([&](const epoch_record &) { log.add(s); });
+    t.on_epoch_trained([&](int) { log.add(s); });
     const auto hist = t.fit(items, items_for(w.data, val));
     // fit() leaves the best weights (by validation accuracy) in the model.
     const double val_acc = accuracy_of(model, w, val), test_acc = accuracy_of(model, w, test);

@@ -33,6 +33,9 @@ ssl_loss_terms ssl_loss(const torch::Tensor &logits, const torch::Tensor &y,
 //   L_u = sum_j mask_j * CE(f(strong_j), y_hat_j) / M, over all M unlabeled rows (FixMatch
 //         divides by M, not by the mask count: few confident rows give a small loss)
 //   y_hat_j = argmax q_j, q_j = softmax(weak_logits_j), mask_j = max q_j >= tau[y_hat_j]
+// (compared in f32). One process: L_labeled and M are this batch's, so under data-parallel
+// training the averaged gradients would not be the global batch's loss (folia-ssl trains on
+// one process).
 struct fixmatch_terms {
     torch::Tensor total, labeled, unlabeled;  // scalars
     torch::Tensor y_hat;                      // (M) i64

@@ -228,7 +228,12 @@ void trainer::add_weak_views(train_batch &b, int epoch) const {
         // Its own seed stream, so the weak view is not the strong view's random draws reused.
         const uint64_t seed = mix_seeds(
             mix_seeds(mix_seeds(cfg_.seed, 0x3EA6), uint64_t(epoch) + 1), uint64_t(it.image) + 1);
-        const image_u8 a = augment_image(images_.image(size_t(it.image)), s, s, 3, cfg_.aug, seed);
+        const uint8_t *pixels = images_.image(size_t(it.image));
+        if (!cfg_.augment) {
+            normalize_u8_into(pixels, int64_t(s) * s, x + j * per);
+            continue;
+        }
+        const image_u8 a = augment_image(pixels, s, s, 3, cfg_.aug, seed);
         normalize_u8_into(a.data.data(), int64_t(s) * s, x + j * per);
     }
     b.x_weak = nhwc_to_model_input(nhwc);
@@ -322,7 +327,9 @@ void trainer::train_step(const train_batch &b, int epoch, double lr) {
     if (reducer_) reducer_->finish();
     optimizer_->step();
     last_loss_ = loss.item<double>();
+    // Accuracy over the labeled rows only (unlabeled items, label -1, have no answer).
     last_correct_ = logits.argmax(1).eq(b.y).sum().item<double>();
+    last_labeled_ = b.y.ge(0).sum().item<double>();
 }
 
 // --progress json: a "step" line at most twice a second and at an epoch's last step. eta_s
@@ -384,7 +391,7 @@ epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int e
     rec.lr = lr_at(step_);
     progress_bar bar(fmt::format("epoch {:>3}/{}", epoch + 1, cfg_.epochs),
                      int64_t(steps) * int64_t(std::min(bs, items.size())));
-    double loss_sum = 0, seen = 0, correct = 0;
+    double loss_sum = 0, seen = 0, correct = 0, labeled = 0;
     double last_emit = -1;  // bar.elapsed_s() of the last "step" line
     // One worker builds the batches ahead (2 at most); it is joined when this scope ends.
     const std::unique_ptr<prefetcher<train_batch>> batches = epoch_batches(items, epoch, steps);
@@ -405,24 +412,27 @@ epoch_record trainer::train_epoch(const std::vector<train_item> &items_in, int e
         loss_sum +=
             last_loss_ * (dist_ ? double(rows_of(k, items.size()).global) / double(ranks) : n);
         correct += last_correct_;
+        labeled += last_labeled_;
         seen += n;
+        const double acc = labeled > 0 ? correct / labeled : 0;
         if (cfg_.progress)
-            bar.update(int64_t(seen) * int64_t(ranks),
-                       fmt::format(" loss {:.3f} acc {:.1f}% lr {:.2e}", loss_sum / seen,
-                                   100 * correct / seen, lr));
+            bar.update(
+                int64_t(seen) * int64_t(ranks),
+                fmt::format(" loss {:.3f} acc {:.1f}% lr {:.2e}", loss_sum / seen, 100 * acc, lr));
         if (cfg_.progress && progress_json())
-            emit_step(epoch, k, steps, loss_sum / seen, correct / seen, lr, bar, &last_emit);
+            emit_step(epoch, k, steps, loss_sum / seen, acc, lr, bar, &last_emit);
     }
     if (dist_) {
         // The epoch's figures over all ranks.
-        torch::Tensor t = torch::tensor({loss_sum, correct, seen}, torch::kFloat64);
+        torch::Tensor t = torch::tensor({loss_sum, correct, seen, labeled}, torch::kFloat64);
         dist_->allreduce_sum(t);
         loss_sum = t[0].item<double>();
         correct = t[1].item<double>();
         seen = t[2].item<double>();
+        labeled = t[3].item<double>();
     }
     rec.train_loss = seen ? loss_sum / seen : 0;
-    rec.train_acc = seen ? correct / seen : 0;
+    rec.train_acc = labeled > 0 ? correct / labeled : 0;
     rec.seconds = bar.elapsed_s();
     rec.images_per_s = rec.seconds > 0 ? seen / rec.seconds : 0;
     if (cfg_.progress)
@@ -575,6 +585,7 @@ std::vector<epoch_record> trainer::fit(const std::vector<train_item> &train,
         if (cfg_.patience > 0 && best_epoch_ >= 0 && epoch - best_epoch_ > cfg_.patience) break;
         trained = true;
         epoch_record rec = train_epoch(train, epoch);
+        if (epoch_trained_cb_) epoch_trained_cb_(epoch);
         if (!val.empty()) std::tie(rec.val_loss, rec.val_acc) = validate(val);
         history_.push_back(rec);
         const bool improved = val.empty() || rec.val_acc > best_acc_;

@@ -67,8 +67,9 @@ struct train_config {
     double label_smoothing = 0.0;     // of the default loss's targets (0: plain cross-entropy)
     int64_t max_steps_per_epoch = 0;  // 0 = all (smoke tests cap it)
     // Consistency training (FixMatch): items of this source also get a second, weakly augmented
-    // view (`aug`, its own seed; their first view uses aug_by_source), scored by the model in
-    // eval mode without gradient before the step: loss_context::weak_logits. -1 = none.
+    // view (`aug`, its own seed; their first view uses aug_by_source; the plain image when
+    // augment is off), scored by the model in eval mode without gradient before the step:
+    // loss_context::weak_logits. -1 = none.
     int weak_view_source = -1;
     std::string out_dir;  // checkpoints (last.pt, best.pt) and history.json; "" = none
     bool resume = false;
@@ -139,6 +140,9 @@ class trainer {
     // Called as every epoch starts, before its first forward pass (the weights, BatchNorm
     // statistics included, are the previous epoch's end, or the resumed checkpoint's).
     void on_epoch_begin(std::function<void(int epoch)> f) { epoch_begin_cb_ = std::move(f); }
+    // Called when an epoch's training steps are done, before validation and its checkpoint
+    // (a kill after it repeats the epoch on --resume, so what it writes is redone, not lost).
+    void on_epoch_trained(std::function<void(int epoch)> f) { epoch_trained_cb_ = std::move(f); }
     // Called after every epoch (after the checkpoint is written).
     void on_epoch_end(std::function<void(const epoch_record &)> f) { epoch_cb_ = std::move(f); }
 
@@ -193,7 +197,7 @@ class trainer {
     std::unique_ptr<torch::optim::Adam> optimizer_;
     loss_fn loss_;
     std::vector<loss_fn> extras_;
-    std::function<void(int)> epoch_begin_cb_;
+    std::function<void(int)> epoch_begin_cb_, epoch_trained_cb_;
     std::function<void(const epoch_record &)> epoch_cb_;
     std::vector<epoch_record> history_;
     torch::Tensor class_weights_;
@@ -202,7 +206,7 @@ class trainer {
     int best_epoch_ = -1;
     std::shared_ptr<dist_group> dist_;
     std::shared_ptr<grad_reducer> reducer_;
-    double last_loss_ = 0, last_correct_ = 0;  // of the last train_step (this rank's rows)
+    double last_loss_ = 0, last_correct_ = 0, last_labeled_ = 0;  // last train_step, this rank
 };
 
 }  // namespace folia::train

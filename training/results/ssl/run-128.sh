@@ -20,7 +20,8 @@
 # labeled + the SSL run's pseudo-labels with the supervised knobs (folia-ssl student).
 # FixMatch (folia-ssl fixmatch): from the 20 % model, every stream image unlabeled, tau 0.95
 # (FixMatch's), flex: FlexMatch's class thresholds floored at tau-min 0.5, the supervised knobs
-# with a 30-epoch cap (an epoch costs ~1.4 supervised 60 % epochs: 6.6K items, 5.2K weak views).
+# with a 30-epoch cap (an epoch: 6.6K items, 5.2K weak views, and for flex one eval pass over
+# the 5.2K stream images for the thresholds).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 # nice alone does not yield to other sessions' jobs under the kernel's autogroup scheduling.
