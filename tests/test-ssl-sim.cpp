@@ -387,6 +387,25 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
         CHECK(ff["method"] == "fixmatch");
         CHECK(ff["unlabeled_history"][0]["threshold_min"] == fo.tau);
         CHECK(ff["unlabeled_history"][0]["threshold_max"] == fo.tau);
+        // Resume: one epoch, then --resume to two, equals two epochs in one go (a constant
+        // learning rate, so the first epoch does not depend on the epoch count): the flex
+        // thresholds of epoch 1 come from the checkpoint's weights, the history is whole.
+        fo.thresholds = "flex";
+        fo.cfg.schedule = "constant";
+        fo.cfg.epochs = 2;
+        fo.out = fresh_dir("fixmatch-whole");
+        const nlohmann::json whole = run_fixmatch(fo, &w);
+        fo.out = fresh_dir("fixmatch-resumed");
+        fo.cfg.epochs = 1;
+        run_fixmatch(fo, &w);
+        fo.cfg.epochs = 2;
+        fo.resume = true;
+        const nlohmann::json resumed = run_fixmatch(fo, &w);
+        REQUIRE(resumed["unlabeled_history"].size() == 2);
+        CHECK(resumed["unlabeled_history"] == whole["unlabeled_history"]);
+        CHECK(resumed["val_acc"] == whole["val_acc"]);
+        CHECK(resumed["test_acc"] == whole["test_acc"]);
+        fo.resume = false;
         fo.thresholds = "adaptive";
         CHECK_THROWS_WITH(run_fixmatch(fo, &w), Catch::Contains("fixed or flex"));
         fo.thresholds = "fixed";
