@@ -20,7 +20,7 @@
 # labeled + the SSL run's pseudo-labels with the supervised knobs (folia-ssl student).
 # FixMatch (folia-ssl fixmatch): from the 20 % model, every stream image unlabeled, tau 0.95
 # (FixMatch's), flex: FlexMatch's class thresholds floored at tau-min 0.5, the supervised knobs
-# with a 30-epoch cap (an epoch: 6.6K items, 5.2K weak views, and for flex one eval pass over
+# with a 20-epoch cap (an epoch: 6.6K items, 5.2K weak views, and for flex one eval pass over
 # the 5.2K stream images for the thresholds).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -74,7 +74,7 @@ fixmatch() {  # name seed thresholds; FixMatch from the seed's 20 % model
   log "$name"
   "$BIN" fixmatch --out "$RUNS/$name" --pretrained "$RUNS/sup20-seed$seed/best.pt" \
     --seed "$seed" --thresholds "$thr" --tau 0.95 --tau-min 0.5 \
-    "${COMMON[@]}" --lr 1e-3 --warmup 1 --epochs 30 --patience 8 --class-weights none \
+    "${COMMON[@]}" --lr 1e-3 --warmup 1 --epochs 20 --patience 8 --class-weights none \
     --resume --quiet
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
