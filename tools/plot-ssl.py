@@ -30,6 +30,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 
 def load(folder, size=None):
@@ -302,7 +303,41 @@ def main():
         fig.tight_layout()
         fig.savefig(os.path.join(out, f"ssl-ablation{sfx}.png"), dpi=110)
         plt.close(fig)
-    print(f"wrote {out}/ssl-accuracy-vs-day{sfx}.png, ssl-ablation{sfx}.png, ssl-tables{sfx}.md")
+    wrote = plot_fixmatch(runs, out, sfx)
+    print(f"wrote {out}/ssl-accuracy-vs-day{sfx}.png, ssl-ablation{sfx}.png, ssl-tables{sfx}.md{wrote}")
+
+
+def plot_fixmatch(runs, out, sfx):
+    """FixMatch runs per epoch: val accuracy against the start, and the unlabeled images that passed."""
+    fm = [r for r in runs if r.get("method", "").startswith("fixmatch") and "unlabeled_history" in r]
+    if not fm:
+        return ""
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    for i, r in enumerate(sorted(fm, key=lambda r: (r["method"], r["seed"]))):
+        c = plt.rcParams["axes.prop_cycle"].by_key()["color"][i % 10]
+        name = f"{r['method']}, seed {r['seed']}"
+        ep = [h["epoch"] + 1 for h in r["history"]]
+        ax1.plot(ep, [100 * h["val_acc"] for h in r["history"]], "o-", color=c, ms=3, label=f"{name}: val")
+        ax1.axhline(100 * r["pretrain"]["val_acc"], color=c, ls="--", lw=1, label=f"{name}: its 20 % start (val)")
+        u = r["unlabeled_history"]
+        ax2.plot([e["epoch"] + 1 for e in u], [e["masked"] for e in u], "o-", color=c, ms=3,
+                 label=f"{name}: passed the threshold")
+        ax2.plot([e["epoch"] + 1 for e in u], [e["masked"] * e["precision"] for e in u], "x:", color=c,
+                 label=f"{name}: of those, correct")
+    ax1.set_ylabel("validation accuracy %")
+    ax1.set_title("FixMatch on the whole stream, per epoch")
+    ax1.legend(fontsize=7)
+    ax1.grid(alpha=0.3)
+    ax2.set_ylabel("stream images (of 5,237 on the full data)")
+    ax2.set_xlabel("epoch")
+    ax2.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax2.legend(fontsize=7)
+    ax2.grid(alpha=0.3)
+    fig.tight_layout()
+    name = f"ssl-fixmatch-epochs{sfx}.png"
+    fig.savefig(os.path.join(out, name), dpi=110)
+    plt.close(fig)
+    return ", " + name
 
 
 if __name__ == "__main__":
