@@ -650,6 +650,82 @@ TEST_CASE("Balanced fine-tuning is a fit on the memory alone after the step, the
     for (size_t i = 0; i < p0.size(); ++i) CHECK(torch::equal(p0[i], p1[i]));
 }
 
+TEST_CASE("Balanced fine-tuning with EEIL's distillation adds KL on the new outputs only",
+          "[incremental][bft]") {
+    const int per = 10;
+    image_cache images = synthetic_cache(per, 4, 16, 6);
+    folia_net base = trained_base(images, per, 37);
+    incremental_config cfg;
+    cfg.train = quick_config(2);
+    cfg.memory_per_class = 3;
+    cfg.balanced_finetune_epochs = 2;
+    cfg.lwf_temperature = 3.0;
+    // Two new classes (2, 3): with one, a softmax over its single logit is 1 and the term is 0.
+    auto step = [&]() {
+        incremental_config c = cfg;
+        c.balanced_finetune_epochs = 0;
+        auto l = make_learner("rehearsal", clone_model(base), images);
+        l->consolidate({synthetic_items(per, {0, 1}), 2}, c);
+        l->learn_incremental({synthetic_items(per, {2, 3}), 4}, c);
+        return l;
+    };
+    // The reference by hand: the step without the pass, then a fresh trainer on the memory
+    // (4 x 3 = 12 exemplars) whose extra loss is alpha * KL(softmax(frozen[:, 2:4] / T) ||
+    // softmax(live[:, 2:4] / T)), batchmean, the frozen copy taken before the pass.
+    auto plain = step();
+    std::vector<train_item> memory;
+    for (const auto &[label, mem] : plain->exemplar_sets())
+        memory.insert(memory.end(), mem.begin(), mem.end());
+    REQUIRE(memory.size() == 12);
+    folia_net frozen = clone_model(plain->model());
+    frozen->eval();
+    train_config tc = cfg.train;
+    tc.epochs = 2;
+    tc.lr = cfg.train.lr * 0.1;
+    tc.schedule = "constant";
+    tc.weighting = class_weighting::none;
+    tc.seed = mix_seeds(cfg.train.seed, 0xBF7 + 1);
+    trainer by_hand(plain->model(), images, tc);
+    double kl_sum = 0;
+    int kl_steps = 0;
+    by_hand.add_extra_loss([&](const loss_context &ctx) {
+        torch::Tensor q;
+        {
+            torch::NoGradGuard ng;
+            q = torch::softmax(frozen->forward(ctx.batch.x).slice(1, 2, 4) / 3.0, 1);
+        }
+        const torch::Tensor log_p = torch::log_softmax(ctx.logits.slice(1, 2, 4) / 3.0, 1);
+        // KL(q || p) = sum q (log q - log p), averaged over the batch's rows.
+        const torch::Tensor kl = (q * (q.log() - log_p)).sum(1).mean();
+        kl_sum += kl.item<double>();
+        ++kl_steps;
+        return 0.5 * kl;
+    });
+    by_hand.fit(memory, {});
+    CHECK(kl_steps == 2 * 1);  // 2 epochs x floor(12 / batch 8)
+    CHECK(kl_sum > 0);         // the pass moves the new logits, or the test shows nothing
+
+    incremental_config with = cfg;
+    with.balanced_finetune_distill = 0.5;
+    auto eeil = make_learner("rehearsal", clone_model(base), images);
+    eeil->consolidate({synthetic_items(per, {0, 1}), 2}, with);
+    eeil->learn_incremental({synthetic_items(per, {2, 3}), 4}, with);
+    const auto pa = plain->model()->parameters(), pb = eeil->model()->parameters();
+    REQUIRE(pa.size() == pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) CHECK(torch::allclose(pa[i], pb[i], 1e-5, 1e-6));
+    // And it is not the pass without the term.
+    incremental_config without = cfg;
+    auto bft = make_learner("rehearsal", clone_model(base), images);
+    bft->consolidate({synthetic_items(per, {0, 1}), 2}, without);
+    bft->learn_incremental({synthetic_items(per, {2, 3}), 4}, without);
+    bool differs = false;
+    const auto pc = bft->model()->parameters();
+    for (size_t i = 0; i < pa.size(); ++i) differs |= !torch::allclose(pa[i], pc[i], 1e-5, 1e-6);
+    CHECK(differs);
+    CHECK(with.to_json()["balanced_finetune_distill"] == 0.5);
+    CHECK(!cfg.to_json().contains("balanced_finetune_distill"));
+}
+
 TEST_CASE(
     "folia-incremental with a total memory and a shared base folder on a slice of the real data",
     "[incremental][data]") {

@@ -52,6 +52,8 @@ def display_name(run):
         name += f", KD {cfg['rehearsal_distill']:g}"
     if cfg.get("balanced_finetune_epochs"):
         name += f", BFT {cfg['balanced_finetune_epochs']}"
+        if cfg.get("balanced_finetune_distill"):
+            name += f" + KD {cfg['balanced_finetune_distill']:g}"
     return name + ", WA" if cfg.get("weight_aligning") else name
 
 
@@ -69,7 +71,8 @@ def load_runs(paths):
         if res.get("format") != "folia-incremental-1":
             sys.exit(f"{path}: not a folia-incremental-1 results file")
         c = {k: v for k, v in res["config"].items() if k not in ("memory_total", "weight_aligning", "rehearsal_distill",
-                                                              "balanced_finetune", "balanced_finetune_lr_frac")}
+                                                              "balanced_finetune", "balanced_finetune_lr_frac",
+                                                              "balanced_finetune_distill")}
         if cfg is None:
             cfg = c
         elif c != cfg:

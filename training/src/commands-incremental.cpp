@@ -57,6 +57,8 @@ nlohmann::json incremental_options::to_json() const {
     if (balanced_finetune > 0) {
         j["balanced_finetune"] = balanced_finetune;
         j["balanced_finetune_lr_frac"] = balanced_finetune_lr_frac;
+        if (balanced_finetune_distill > 0)
+            j["balanced_finetune_distill"] = balanced_finetune_distill;
     }
     return j;
 }
@@ -365,6 +367,7 @@ incremental_config strategy_config(const incremental_options &o, const strategy_
     cfg.rehearsal_distill = o.rehearsal_distill;
     cfg.balanced_finetune_epochs = o.balanced_finetune;
     cfg.balanced_finetune_lr_frac = o.balanced_finetune_lr_frac;
+    cfg.balanced_finetune_distill = o.balanced_finetune_distill;
     cfg.selection = sp.selection;
     cfg.seed = seed;
     return cfg;

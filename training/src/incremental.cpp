@@ -43,6 +43,8 @@ nlohmann::json incremental_config::to_json() const {
     if (balanced_finetune_epochs > 0) {
         j["balanced_finetune_epochs"] = balanced_finetune_epochs;
         j["balanced_finetune_lr_frac"] = balanced_finetune_lr_frac;
+        if (balanced_finetune_distill > 0)
+            j["balanced_finetune_distill"] = balanced_finetune_distill;
     }
     return j;
 }
@@ -489,8 +491,25 @@ class rehearsal_learner : public incremental_learner {
         tc.resume = false;
         tc.seed = mix_seeds(cfg.train.seed, 0xBF7 + uint64_t(experiences_));
         trainer t(model_, images_, tc);  // a fresh Adam
+        add_new_class_distillation(t, cfg);
         t.fit(set, {});
         return int64_t(tc.epochs) * t.epoch_steps(set.size());
+    }
+    // EEIL's term of the balanced pass (incremental_config::balanced_finetune_distill).
+    void add_new_class_distillation(trainer &t, const incremental_config &cfg) {
+        const int64_t lo = old_outputs_, n = model_->arch.num_classes;
+        const double alpha = cfg.balanced_finetune_distill, temperature = cfg.lwf_temperature;
+        if (alpha <= 0 || lo >= n) return;
+        auto frozen = std::make_shared<folia_net>(clone_model(model_));
+        (*frozen)->eval();
+        t.add_extra_loss([frozen, lo, n, alpha, temperature](const loss_context &ctx) {
+            torch::Tensor q;  // (B, n - lo) logits of the step's new outputs, before the pass
+            {
+                torch::NoGradGuard ng;
+                q = (*frozen)->forward(ctx.batch.x).slice(1, lo, n);
+            }
+            return alpha * distillation_loss(ctx.logits.slice(1, lo, n), q, temperature);
+        });
     }
     std::map<int, std::vector<train_item>> memory_;
     std::vector<std::vector<float>> means_;

@@ -58,13 +58,18 @@ struct incremental_config {
     // Rehearsal: + alpha * LwF's distillation term (lwf_temperature) on its batches of new
     // images and exemplars, as iCaRL and WA's full method do; 0 = off.
     double rehearsal_distill = 0;
-    // Rehearsal: EEIL's balanced fine-tuning (Castro et al. 2018, without its extra
-    // distillation): after each step (not the base), this many epochs on the memory alone,
-    // where every seen class has its exemplar budget, at train.lr * balanced_finetune_lr_frac,
-    // constant, no class weights; then the NME means are taken again. 0 = off. With
-    // weight_aligning it retrains the layer WA has just aligned (no script combines them).
+    // Rehearsal: EEIL's balanced fine-tuning (Castro et al. 2018): after each step (not the
+    // base), this many epochs on the memory alone, where every seen class has its exemplar
+    // budget, at train.lr * balanced_finetune_lr_frac, constant, no class weights; then the
+    // NME means are taken again. 0 = off. With weight_aligning it retrains the layer WA has
+    // just aligned (no script combines them).
     int balanced_finetune_epochs = 0;
     double balanced_finetune_lr_frac = 0.1;
+    // EEIL's temporary distillation during that pass: + alpha * distillation_loss on the
+    // step's NEW outputs only [old outputs, N), from a frozen copy of the model as the step
+    // left it (lwf_temperature), so that the pass keeps what the new classes' many images
+    // taught while it rebalances old against new. 0 = off.
+    double balanced_finetune_distill = 0;
     uint64_t seed = 1;  // growth init, Fisher subsample, random selection
     nlohmann::json to_json() const;
 };

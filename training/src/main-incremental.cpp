@@ -67,6 +67,10 @@ int main(int argc, char **argv) {
     app.add_option("--balanced-finetune-lr-frac", o.balanced_finetune_lr_frac,
                    "its constant learning rate, as a fraction of the step's")
         ->check(CLI::PositiveNumber);
+    app.add_option("--balanced-finetune-distill", o.balanced_finetune_distill,
+                   "weight of EEIL's distillation during that pass, on the step's new outputs "
+                   "from the model as the step left it (--lwf-temperature; 0: off)")
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--base-dir", o.base_dir,
                    "folder of the shared base models base-seed<s>.pt (default: --out)");
     bool no_export = false, quiet = false;

@@ -77,6 +77,8 @@ for s in "${seeds[@]}"; do
   run joint "$s" --strategies joint
   run rehearsal-herding-total-bft "$s" --strategies rehearsal-herding \
     --memory-total "$MEMORY_TOTAL" --balanced-finetune 10
+  run rehearsal-herding-total-bft-kd "$s" --strategies rehearsal-herding \
+    --memory-total "$MEMORY_TOTAL" --balanced-finetune 10 --balanced-finetune-distill 1
 done
 log "tables and plots"
 /usr/bin/python3 tools/plot-incremental.py "$RES/$PREFIX"-*.json --out "$RES" --suffix "-$SIZE" \
