@@ -135,6 +135,16 @@ folia_net trained_base(const image_cache &images, int per_class, uint64_t seed) 
     return base;
 }
 
+// iCaRL's class mean of `items` with the model's current features (nme_class_mean).
+std::vector<float> nme_mean_of(folia_net &model, const image_cache &images,
+                               const std::vector<train_item> &items) {
+    std::vector<int32_t> idx;
+    for (const auto &it : items) idx.push_back(it.image);
+    int d = 0;
+    const std::vector<float> f = extract_features(model, images, idx, &d);
+    return nme_class_mean(f, int(idx.size()), d);
+}
+
 // LibTorch eval logits of NHWC input vs the native engine on the exported model file.
 double engine_vs_libtorch(folia_net &model, const model_file &mf, int n,
                           std::vector<float> *engine_out = nullptr) {
@@ -566,11 +576,7 @@ TEST_CASE(
     const auto &means = learner->nme_means();
     REQUIRE(means.size() == 4);
     auto mean_of = [&](const std::vector<train_item> &items) {
-        std::vector<int32_t> idx;
-        for (const auto &it : items) idx.push_back(it.image);
-        int d = 0;
-        const std::vector<float> f = extract_features(learner->model(), images, idx, &d);
-        return nme_class_mean(f, int(idx.size()), d);
+        return nme_mean_of(learner->model(), images, items);
     };
     auto close = [](const std::vector<float> &a, const std::vector<float> &b) {
         if (a.size() != b.size() || a.empty()) return false;
@@ -626,11 +632,7 @@ TEST_CASE("Balanced fine-tuning is a fit on the memory alone after the step, the
     // The means are the fine-tuned model's: the new class over all its images, the old ones
     // over their exemplars.
     auto mean_of = [&](const std::vector<train_item> &items) {
-        std::vector<int32_t> idx;
-        for (const auto &it : items) idx.push_back(it.image);
-        int d = 0;
-        const std::vector<float> f = extract_features(bft->model(), images, idx, &d);
-        return nme_class_mean(f, int(idx.size()), d);
+        return nme_mean_of(bft->model(), images, items);
     };
     const auto &means = bft->nme_means();
     REQUIRE(means.size() == 3);

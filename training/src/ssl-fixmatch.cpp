@@ -81,10 +81,8 @@ void start_epoch(epoch_stats &s, int epoch, const fixmatch_options &o, folia_net
     const torch::Tensor q = torch::softmax(logits_of(model, w.images, unlabeled), 1);
     const auto [conf, pred] = q.max(1);
     const torch::Tensor confident = pred.masked_select(conf.ge(float(o.tau)));
-    s.sigma.assign(size_t(k), 0);
-    for (int64_t c : std::vector<int64_t>(confident.data_ptr<int64_t>(),
-                                          confident.data_ptr<int64_t>() + confident.numel()))
-        ++s.sigma[size_t(c)];
+    const torch::Tensor counts = torch::bincount(confident, {}, k).contiguous();  // (K) i64
+    s.sigma.assign(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + k);
     ssl_params p;
     p.method = "flexmatch";
     p.tau = o.tau;
