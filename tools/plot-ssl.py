@@ -33,6 +33,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 
 
+def fixmatch_variant(r):
+    """What sets a FixMatch run apart from run-128.sh's first ones (tau-min 0.5, lr 1e-3)."""
+    fm, cfg, extra = r.get("fixmatch", {}), r.get("config", {}), []
+    if fm.get("thresholds") == "flex" and fm.get("tau_min", 0.5) != 0.5:
+        extra.append(f"tau-min {fm['tau_min']:g}")
+    if cfg.get("lr", 1e-3) != 1e-3:
+        extra.append(f"lr {cfg['lr']:g}")
+    return f" ({', '.join(extra)})" if extra else ""
+
+
 def load(folder, size=None):
     runs = []
     for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
@@ -108,6 +118,8 @@ def methods_table(runs, sup):
                 name += f" of {r['teacher']['method']}"
             elif r["kind"] == "ssl" and "ssl" in r and r["ssl"]["retrain_threshold"] != 500:
                 name += f" (retrain at {r['ssl']['retrain_threshold']})"
+            elif name.startswith("fixmatch"):
+                name += fixmatch_variant(r)
             groups.setdefault(name, []).append(r)
     for frac in sorted(sup):
         rs = sup[frac]
