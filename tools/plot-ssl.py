@@ -40,6 +40,8 @@ def fixmatch_variant(r):
         extra.append(f"tau-min {fm['tau_min']:g}")
     if cfg.get("lr", 1e-3) != 1e-3:
         extra.append(f"lr {cfg['lr']:g}")
+    if fm.get("lambda_u", 1.0) == 0:
+        extra = ["lambda_u 0: its control, no unlabeled loss"]
     return f" ({', '.join(extra)})" if extra else ""
 
 

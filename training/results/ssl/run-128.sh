@@ -10,7 +10,9 @@
 #   run, so a cut-short session still has whole paired comparisons), or one of sup20 ssl control
 #   flex student student-flex fixmatch fixmatch-flex (all three seeds), or studentS (seed S's
 #   noisy student), fixmatchS / fixmatch-flexS (seed S's FixMatch run), fixmatch-flex08-S (the
-#   flex run with its floor tau-min at 0.8 instead of 0.5)
+#   flex run with its floor tau-min at 0.8 instead of 0.5), fixmatch-controlS (FixMatch's own
+#   control: the same run with lambda-u 0, i.e. the same batches, schedule, restart and
+#   mixed-batch BatchNorm, without the unlabeled loss)
 #
 # One selection rule for every configuration: the checkpoint with the best validation accuracy
 # (supervised: best epoch; SSL and control: best round, the supervised start included).
@@ -69,12 +71,12 @@ student() {  # name seed teacher-run; a noisy student of a finished SSL run of t
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
 
-fixmatch() {  # name seed thresholds [tau-min]; FixMatch from the seed's 20 % model
-  local name=$1 seed=$2 thr=$3 tau_min=${4:-0.5}
+fixmatch() {  # name seed thresholds [tau-min [lambda-u]]; FixMatch from the seed's 20 % model
+  local name=$1 seed=$2 thr=$3 tau_min=${4:-0.5} lambda_u=${5:-1}
   [ -f "$RES/s128-$name.json" ] && { log "$name: done already"; return; }
   log "$name"
   "$BIN" fixmatch --out "$RUNS/$name" --pretrained "$RUNS/sup20-seed$seed/best.pt" \
-    --seed "$seed" --thresholds "$thr" --tau 0.95 --tau-min "$tau_min" \
+    --seed "$seed" --thresholds "$thr" --tau 0.95 --tau-min "$tau_min" --lambda-u "$lambda_u" \
     "${COMMON[@]}" --lr 1e-3 --warmup 1 --epochs 20 --patience 8 --class-weights none \
     --resume --quiet
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
@@ -105,6 +107,8 @@ for st in "${stages[@]}"; do
     fixmatch) for s in 1 2 3; do fixmatch "ssl-fixmatch-seed$s" "$s" fixed; done ;;
     fixmatch-flex) for s in 1 2 3; do fixmatch "ssl-fixmatch-flex-seed$s" "$s" flex; done ;;
     fixmatch[123]) s=${st#fixmatch}; fixmatch "ssl-fixmatch-seed$s" "$s" fixed ;;
+    fixmatch-control[123]) s=${st#fixmatch-control}
+                           fixmatch "ssl-fixmatch-control-seed$s" "$s" fixed 0.5 0 ;;
     fixmatch-flex08-[123]) s=${st#fixmatch-flex08-}
                            fixmatch "ssl-fixmatch-flex08-seed$s" "$s" flex 0.8 ;;
     fixmatch-flex[123]) s=${st#fixmatch-flex}; fixmatch "ssl-fixmatch-flex-seed$s" "$s" flex ;;
