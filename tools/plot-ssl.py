@@ -41,7 +41,7 @@ def fixmatch_variant(r):
     if cfg.get("lr", 1e-3) != 1e-3:
         extra.append(f"lr {cfg['lr']:g}")
     if fm.get("lambda_u", 1.0) == 0:
-        extra = ["lambda_u 0: its control, no unlabeled loss"]
+        extra = ["lambda_u 0: control"]
     return f" ({', '.join(extra)})" if extra else ""
 
 
@@ -133,8 +133,10 @@ def methods_table(runs, sup):
         closed = "-"
         if s20 is not None and s60 is not None and s60 > s20:
             closed = f"{100 * (statistics.mean(tests) - s20) / (s60 - s20):.0f} %"
-        used = num([r["final"]["accepted_used"] for r in rs]) if rs[0]["kind"] == "ssl" else "0"
-        prec = pct([r["final"]["precision_used"] for r in rs]) if rs[0]["kind"] == "ssl" else "-"
+        # lambda_u 0 (FixMatch's control): rows pass the mask but have no weight in the loss.
+        unused = rs[0]["kind"] != "ssl" or rs[0].get("fixmatch", {}).get("lambda_u", 1.0) == 0
+        used = "0" if unused else num([r["final"]["accepted_used"] for r in rs])
+        prec = "-" if unused else pct([r["final"]["precision_used"] for r in rs])
         lines.append(f"| {name} | {seeds(rs)} | {pct([acc(r, 'val_acc') for r in rs])} | {pct(tests)} "
                      f"| {pct(gain)} | {closed} | {used} | {prec} |")
     lines.append("")
@@ -329,7 +331,7 @@ def plot_fixmatch(runs, out, sfx):
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
     for i, r in enumerate(sorted(fm, key=lambda r: (r["method"], r["seed"]))):
         c = plt.rcParams["axes.prop_cycle"].by_key()["color"][i % 10]
-        name = f"{r['method']}, seed {r['seed']}"
+        name = f"{r['method']}{fixmatch_variant(r)}, seed {r['seed']}"
         ep = [h["epoch"] + 1 for h in r["history"]]
         ax1.plot(ep, [100 * h["val_acc"] for h in r["history"]], "o-", color=c, ms=3, label=f"{name}: val")
         ax1.axhline(100 * r["pretrain"]["val_acc"], color=c, ls="--", lw=1, label=f"{name}: its 20 % start (val)")
