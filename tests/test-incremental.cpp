@@ -145,6 +145,19 @@ std::vector<float> nme_mean_of(folia_net &model, const image_cache &images,
     return nme_class_mean(f, int(idx.size()), d);
 }
 
+// What the balanced fine-tuning pass documents, written out: the step's config for `epochs`,
+// constant lr * 0.1, no class weights, the seed mixed with 0xBF7 + 1 (the experience count
+// after the consolidated base).
+train_config balanced_pass_config(const train_config &step, int epochs) {
+    train_config tc = step;
+    tc.epochs = epochs;
+    tc.lr = step.lr * 0.1;
+    tc.schedule = "constant";
+    tc.weighting = class_weighting::none;
+    tc.seed = mix_seeds(step.seed, 0xBF7 + 1);
+    return tc;
+}
+
 // LibTorch eval logits of NHWC input vs the native engine on the exported model file.
 double engine_vs_libtorch(folia_net &model, const model_file &mf, int n,
                           std::vector<float> *engine_out = nullptr) {
@@ -611,13 +624,7 @@ TEST_CASE("Balanced fine-tuning is a fit on the memory alone after the step, the
     for (const auto &[label, mem] : plain->exemplar_sets())
         memory.insert(memory.end(), mem.begin(), mem.end());
     REQUIRE(memory.size() == 9);
-    train_config tc = cfg.train;
-    tc.epochs = 3;
-    tc.lr = cfg.train.lr * 0.1;
-    tc.schedule = "constant";
-    tc.weighting = class_weighting::none;
-    tc.seed = mix_seeds(cfg.train.seed, 0xBF7 + 1);
-    trainer by_hand(plain->model(), images, tc);
+    trainer by_hand(plain->model(), images, balanced_pass_config(cfg.train, 3));
     by_hand.fit(memory, {});
 
     cfg.balanced_finetune_epochs = 3;
@@ -663,31 +670,21 @@ TEST_CASE("Balanced fine-tuning with EEIL's distillation adds KL on the new outp
     cfg.balanced_finetune_epochs = 2;
     cfg.lwf_temperature = 3.0;
     // Two new classes (2, 3): with one, a softmax over its single logit is 1 and the term is 0.
-    auto step = [&]() {
-        incremental_config c = cfg;
-        c.balanced_finetune_epochs = 0;
-        auto l = make_learner("rehearsal", clone_model(base), images);
-        l->consolidate({synthetic_items(per, {0, 1}), 2}, c);
-        l->learn_incremental({synthetic_items(per, {2, 3}), 4}, c);
-        return l;
-    };
     // The reference by hand: the step without the pass, then a fresh trainer on the memory
     // (4 x 3 = 12 exemplars) whose extra loss is alpha * KL(softmax(frozen[:, 2:4] / T) ||
     // softmax(live[:, 2:4] / T)), batchmean, the frozen copy taken before the pass.
-    auto plain = step();
+    incremental_config no_pass = cfg;
+    no_pass.balanced_finetune_epochs = 0;
+    auto plain = make_learner("rehearsal", clone_model(base), images);
+    plain->consolidate({synthetic_items(per, {0, 1}), 2}, no_pass);
+    plain->learn_incremental({synthetic_items(per, {2, 3}), 4}, no_pass);
     std::vector<train_item> memory;
     for (const auto &[label, mem] : plain->exemplar_sets())
         memory.insert(memory.end(), mem.begin(), mem.end());
     REQUIRE(memory.size() == 12);
     folia_net frozen = clone_model(plain->model());
     frozen->eval();
-    train_config tc = cfg.train;
-    tc.epochs = 2;
-    tc.lr = cfg.train.lr * 0.1;
-    tc.schedule = "constant";
-    tc.weighting = class_weighting::none;
-    tc.seed = mix_seeds(cfg.train.seed, 0xBF7 + 1);
-    trainer by_hand(plain->model(), images, tc);
+    trainer by_hand(plain->model(), images, balanced_pass_config(cfg.train, 2));
     double kl_sum = 0;
     int kl_steps = 0;
     by_hand.add_extra_loss([&](const loss_context &ctx) {

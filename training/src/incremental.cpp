@@ -262,7 +262,8 @@ class finetune_learner : public incremental_learner {
 };
 
 // LwF's term, + alpha * distillation_loss(new logits, frozen old model's logits) on every
-// training batch: LwF's whole addition, and rehearsal's optional knowledge distillation.
+// training batch: LwF's whole addition, rehearsal's optional knowledge distillation, and (on
+// a range of outputs) EEIL's distillation during balanced fine-tuning.
 class distiller {
   public:
     // model is copied as it is now (before the step); nothing is added before any experience.
@@ -270,17 +271,26 @@ class distiller {
                  double temperature) {
         sum_ = 0;
         steps_ = 0;
-        if (experiences == 0 || old_outputs == 0 || alpha == 0) return;
+        if (experiences == 0) return;
+        install_range(t, model, 0, old_outputs, alpha, temperature);
+    }
+    // The term on outputs [lo, hi) only, against a copy of model as it is now; none if empty.
+    void install_range(trainer &t, folia_net &model, int64_t lo, int64_t hi, double alpha,
+                       double temperature) {
+        sum_ = 0;
+        steps_ = 0;
+        if (lo >= hi || alpha == 0) return;
         old_ = std::make_shared<folia_net>(clone_model(model));
         (*old_)->eval();
         auto old = old_;
-        t.add_extra_loss([this, old, old_outputs, alpha, temperature](const loss_context &ctx) {
-            torch::Tensor old_logits;
+        t.add_extra_loss([this, old, lo, hi, alpha, temperature](const loss_context &ctx) {
+            torch::Tensor old_logits;  // (B, hi - lo)
             {
                 torch::NoGradGuard ng;
-                old_logits = (*old)->forward(ctx.batch.x).slice(1, 0, old_outputs);
+                old_logits = (*old)->forward(ctx.batch.x).slice(1, lo, hi);
             }
-            torch::Tensor d = distillation_loss(ctx.logits, old_logits, temperature);
+            torch::Tensor d =
+                distillation_loss(ctx.logits.slice(1, lo, hi), old_logits, temperature);
             sum_ += d.item<double>();
             ++steps_;
             return alpha * d;
@@ -490,26 +500,13 @@ class rehearsal_learner : public incremental_learner {
         tc.out_dir.clear();
         tc.resume = false;
         tc.seed = mix_seeds(cfg.train.seed, 0xBF7 + uint64_t(experiences_));
+        distiller kd;                    // outlives t, whose extra loss refers to it
         trainer t(model_, images_, tc);  // a fresh Adam
-        add_new_class_distillation(t, cfg);
+        // EEIL's term (incremental_config::balanced_finetune_distill): the step's new outputs.
+        kd.install_range(t, model_, old_outputs_, model_->arch.num_classes,
+                         cfg.balanced_finetune_distill, cfg.lwf_temperature);
         t.fit(set, {});
         return int64_t(tc.epochs) * t.epoch_steps(set.size());
-    }
-    // EEIL's term of the balanced pass (incremental_config::balanced_finetune_distill).
-    void add_new_class_distillation(trainer &t, const incremental_config &cfg) {
-        const int64_t lo = old_outputs_, n = model_->arch.num_classes;
-        const double alpha = cfg.balanced_finetune_distill, temperature = cfg.lwf_temperature;
-        if (alpha <= 0 || lo >= n) return;
-        auto frozen = std::make_shared<folia_net>(clone_model(model_));
-        (*frozen)->eval();
-        t.add_extra_loss([frozen, lo, n, alpha, temperature](const loss_context &ctx) {
-            torch::Tensor q;  // (B, n - lo) logits of the step's new outputs, before the pass
-            {
-                torch::NoGradGuard ng;
-                q = (*frozen)->forward(ctx.batch.x).slice(1, lo, n);
-            }
-            return alpha * distillation_loss(ctx.logits.slice(1, lo, n), q, temperature);
-        });
     }
     std::map<int, std::vector<train_item>> memory_;
     std::vector<std::vector<float>> means_;
