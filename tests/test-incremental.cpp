@@ -56,8 +56,9 @@ image_cache synthetic_cache(int per_class, int classes, int size, uint64_t seed)
 struct engine_counts {
     std::vector<int> correct, total, near_ties;
 };
-engine_counts engine_test_counts(const model_file &mf, const dataset &d, const data_split &s,
-                                 const image_cache &images, int first_classes) {
+// The exported model's answers in the native engine on one part of the split, per experience.
+engine_counts engine_part_counts(const model_file &mf, const dataset &d, const data_split &s,
+                                 const image_cache &images, int first_classes, part which) {
     std::vector<uint8_t> bytes;
     std::string err;
     REQUIRE(write_model_file(mf, &bytes, &err) == FOLIA_OK);
@@ -70,7 +71,7 @@ engine_counts engine_test_counts(const model_file &mf, const dataset &d, const d
                     std::vector<int>(size_t(experiences))};
     std::vector<float> probs(static_cast<size_t>(k));
     for (size_t i = 0; i < d.samples.size(); ++i) {
-        if (s.parts[i] != part::test) continue;
+        if (s.parts[i] != which) continue;
         const std::string truth = d.classes[size_t(d.samples[i].label)];
         const auto at = std::find(mf.labels.begin(), mf.labels.end(), truth);
         REQUIRE(at != mf.labels.end());
@@ -426,22 +427,31 @@ TEST_CASE("CI-sized class-incremental run of every strategy on a slice of the re
         CHECK(engine_vs_libtorch(back, mf, 2) <= 1e-4);
         // The final accuracies against the exported model's answers, counted by hand: per
         // experience, and the sample-weighted final ACC over all of them.
-        const engine_counts ec = engine_test_counts(mf, d, split, images, o.first_classes);
-        CHECK(ec.total == test_count);
-        const std::vector<double> last =
-            name == "joint" ? run.at("acc_per_experience").get<std::vector<double>>()
-                            : run.at("matrix").back().get<std::vector<double>>();
-        REQUIRE(last.size() == 3);
-        int correct = 0, total = 0, ties = 0;
-        for (size_t j = 0; j < 3; ++j) {
-            CHECK(last[j] == Approx(double(ec.correct[j]) / ec.total[j])
-                                 .margin(double(ec.near_ties[j]) / ec.total[j] + 1e-9));
-            correct += ec.correct[j];
-            total += ec.total[j];
-            ties += ec.near_ties[j];
+        // On the test part (the reported figures) and on the val part (where knobs are chosen).
+        for (const part which : {part::test, part::val}) {
+            const bool val = which == part::val;
+            INFO((val ? "val" : "test"));
+            const engine_counts ec =
+                engine_part_counts(mf, d, split, images, o.first_classes, which);
+            CHECK(ec.total == run.at(val ? "val_count" : "test_count").get<std::vector<int>>());
+            for (int c : ec.total) REQUIRE(c > 0);
+            const std::string rows_key = val ? "val_matrix" : "matrix";
+            const std::vector<double> last =
+                name == "joint" ? run.at(val ? "val_acc_per_experience" : "acc_per_experience")
+                                      .get<std::vector<double>>()
+                                : run.at(rows_key).back().get<std::vector<double>>();
+            REQUIRE(last.size() == 3);
+            int correct = 0, total = 0, ties = 0;
+            for (size_t j = 0; j < 3; ++j) {
+                CHECK(last[j] == Approx(double(ec.correct[j]) / ec.total[j])
+                                     .margin(double(ec.near_ties[j]) / ec.total[j] + 1e-9));
+                correct += ec.correct[j];
+                total += ec.total[j];
+                ties += ec.near_ties[j];
+            }
+            CHECK(run.at(val ? "val_metrics" : "metrics").at("final_acc").get<double>() ==
+                  Approx(double(correct) / total).margin(double(ties) / total + 1e-9));
         }
-        CHECK(run.at("metrics").at("final_acc").get<double>() ==
-              Approx(double(correct) / total).margin(double(ties) / total + 1e-9));
         if (name != "joint") {
             // Forgetting by its definition: mean over j < 2 of R[j][j] - R[2][j].
             const auto rows = run.at("matrix").get<std::vector<std::vector<double>>>();
@@ -723,6 +733,102 @@ TEST_CASE("Balanced fine-tuning with EEIL's distillation adds KL on the new outp
     CHECK(differs);
     CHECK(with.to_json()["balanced_finetune_distill"] == 0.5);
     CHECK(!cfg.to_json().contains("balanced_finetune_distill"));
+}
+
+TEST_CASE("Logit adjustment's class prior and loss match hand-computed values",
+          "[incremental][la]") {
+    // Labels 0, 0, 1, 2 over 4 outputs: counts 2, 1, 1 and 0 clamped to 1, of 5.
+    const torch::Tensor lp =
+        class_log_prior({{0, 0, 1.0f, 0}, {1, 0, 1.0f, 0}, {2, 1, 1.0f, 2}, {3, 2, 1.0f, 0}}, 4);
+    REQUIRE(lp.size(0) == 4);
+    CHECK(lp[0].item<double>() == Approx(std::log(2.0 / 5)).margin(1e-6));
+    for (int c = 1; c < 4; ++c)
+        CHECK(lp[c].item<double>() == Approx(std::log(1.0 / 5)).margin(1e-6));
+
+    // logits (2, 3), prior (1/2, 1/4, 1/4), tau 1. Row 0, y = 0: the adjusted exponentials are
+    // e/2, 1/4, 1/4, so CE = -log(e / (e + 1)) = log(1 + 1/e). Row 1, y = 1: 1/2, e^2/4, 1/4,
+    // so CE = log(1 + 3/e^2).
+    torch::Tensor logits = torch::tensor({1.0f, 0.0f, 0.0f, 0.0f, 2.0f, 0.0f}).reshape({2, 3});
+    logits.requires_grad_(true);
+    const torch::Tensor y = torch::tensor({0, 1}, torch::kLong);
+    const torch::Tensor prior = torch::tensor({0.5f, 0.25f, 0.25f}).log();
+    const double e = std::exp(1.0), ce0 = std::log(1 + 1 / e), ce1 = std::log(1 + 3 / (e * e));
+    torch::Tensor loss = logit_adjusted_loss(logits, y, torch::ones({2}), prior, 1.0);
+    CHECK(loss.item<double>() == Approx((ce0 + ce1) / 2).margin(1e-6));
+    // d loss / d logits of row 0 = (softmax(adjusted) - onehot) / 2 = (e/(e+1) - 1, 1/(2(e+1)),
+    // 1/(2(e+1))) / 2.
+    loss.backward();
+    const torch::Tensor g = logits.grad();
+    CHECK(g[0][0].item<double>() == Approx((e / (e + 1) - 1) / 2).margin(1e-6));
+    CHECK(g[0][1].item<double>() == Approx(1 / (2 * (e + 1)) / 2).margin(1e-6));
+    // Item weights 1 and 3: (ce0 + 3 ce1) / 4.
+    CHECK(logit_adjusted_loss(logits, y, torch::tensor({1.0f, 3.0f}), prior, 1.0).item<double>() ==
+          Approx((ce0 + 3 * ce1) / 4).margin(1e-6));
+    // tau 0 is plain cross-entropy: log(1 + 2/e) and log(1 + 2/e^2).
+    CHECK(logit_adjusted_loss(logits, y, torch::ones({2}), prior, 0.0).item<double>() ==
+          Approx((std::log(1 + 2 / e) + std::log(1 + 2 / (e * e))) / 2).margin(1e-6));
+}
+
+TEST_CASE("Logit adjustment trains a step on logits + tau * log prior of new data and exemplars",
+          "[incremental][la]") {
+    const int per = 10;
+    image_cache images = synthetic_cache(per, 3, 16, 7);
+    folia_net base = trained_base(images, per, 41);
+    incremental_config cfg;
+    cfg.train = quick_config(2);
+    cfg.memory_per_class = 3;
+    // The reference by hand: the memory of the consolidated base (3 + 3 exemplars), the step's
+    // training set as rehearsal builds it (10 new images of class 2, then the exemplars), the
+    // model grown as learn_incremental grows it, and a trainer whose loss is written out:
+    // -sum_i w_i log softmax(logits_i + 0.7 log(3/16, 3/16, 10/16))[y_i] / sum_i w_i.
+    auto memory_of = make_learner("rehearsal", clone_model(base), images);
+    memory_of->consolidate({synthetic_items(per, {0, 1}), 2}, cfg);
+    std::vector<train_item> items = synthetic_items(per, {2});
+    for (const auto &[label, mem] : memory_of->exemplar_sets())
+        items.insert(items.end(), mem.begin(), mem.end());
+    REQUIRE(items.size() == 16);
+    folia_net model = clone_model(base);
+    torch::manual_seed(mix_seeds(cfg.seed, 0x6E0 + 1));
+    model->grow_classes(3);
+    const torch::Tensor log_prior =
+        torch::tensor({std::log(3.0 / 16), std::log(3.0 / 16), std::log(10.0 / 16)})
+            .to(torch::kFloat);
+    trainer by_hand(model, images, cfg.train);
+    by_hand.set_loss([&](const loss_context &ctx) {
+        const torch::Tensor logp = torch::log_softmax(ctx.logits + 0.7 * log_prior, 1);
+        const torch::Tensor w = ctx.batch.weight;
+        return -(w * logp.gather(1, ctx.batch.y.unsqueeze(1)).squeeze(1)).sum() / w.sum();
+    });
+    by_hand.fit(items, {});
+
+    auto run = [&](double tau, class_weighting weighting) {
+        incremental_config c = cfg;
+        c.logit_adjust = tau;
+        c.train.weighting = weighting;
+        auto l = make_learner("rehearsal", clone_model(base), images);
+        l->consolidate({synthetic_items(per, {0, 1}), 2}, c);
+        const incremental_result r = l->learn_incremental({synthetic_items(per, {2}), 3}, c);
+        CHECK(r.train_images == 16);
+        if (tau > 0) CHECK(r.extra["logit_adjust"] == tau);
+        return l;
+    };
+    auto same_weights = [](folia_net &a, folia_net &b) {
+        const auto pa = a->parameters(), pb = b->parameters();
+        REQUIRE(pa.size() == pb.size());
+        bool same = true;
+        for (size_t i = 0; i < pa.size(); ++i) same &= torch::allclose(pa[i], pb[i], 1e-5, 1e-6);
+        return same;
+    };
+    // The option's weights are the hand-made ones, whatever class weighting is configured.
+    CHECK(same_weights(run(0.7, class_weighting::sqrt_inverse)->model(), model));
+    CHECK(same_weights(run(0.7, class_weighting::none)->model(), model));
+    // And it is neither the default loss nor plain unweighted cross-entropy.
+    CHECK(!same_weights(run(0, class_weighting::sqrt_inverse)->model(), model));
+    CHECK(!same_weights(run(0, class_weighting::none)->model(), model));
+    incremental_config c = cfg;
+    c.logit_adjust = 0.7;
+    CHECK(c.to_json()["logit_adjust"] == 0.7);
+    CHECK(!cfg.to_json().contains("logit_adjust"));
 }
 
 TEST_CASE(

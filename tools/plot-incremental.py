@@ -13,7 +13,8 @@ Writes DIR/incremental-acc<S>.png (ACC over the seen classes after every step, p
 over seeds with the min-max range shaded, iCaRL's nearest-mean-of-exemplars classifier dashed
 where a run has one; Joint as the upper-bound marker) and DIR/incremental-forgetting<S>.png
 (accuracy on every experience at the end vs right after learning it). Prints (or writes to
---table) a Markdown table with mean +- std over seeds, titled with the input size.
+--table) a Markdown table with mean +- std over seeds, titled with the input size; a "val final
+ACC" column (the split's val part, where knobs are chosen) only where some run reports it.
 """
 import argparse
 import json
@@ -44,6 +45,15 @@ def pct(values):
     return f"{m:.1f} ± {s:.1f}" if len(values) > 1 else f"{m:.1f}"
 
 
+def val_cell(rs):
+    """The val column's cell (with its separator): final ACC on the val part, where knobs are
+    chosen, over the runs that report it."""
+    vals = [r["val_metrics"]["final_acc"] for r in rs if "val_metrics" in r]
+    if not vals:
+        return " | –"
+    return " | " + pct(vals) + (f" ({len(vals)} of {len(rs)} seeds)" if len(vals) < len(rs) else "")
+
+
 def display_name(run):
     cfg = run.get("incremental_config", {})
     total = cfg.get("memory_total", 0)
@@ -54,6 +64,8 @@ def display_name(run):
         name += f", BFT {cfg['balanced_finetune_epochs']}"
         if cfg.get("balanced_finetune_distill"):
             name += f" + KD {cfg['balanced_finetune_distill']:g}"
+    if cfg.get("logit_adjust"):
+        name += f", LA {cfg['logit_adjust']:g}"
     return name + ", WA" if cfg.get("weight_aligning") else name
 
 
@@ -72,7 +84,7 @@ def load_runs(paths):
             sys.exit(f"{path}: not a folia-incremental-1 results file")
         c = {k: v for k, v in res["config"].items() if k not in ("memory_total", "weight_aligning", "rehearsal_distill",
                                                               "balanced_finetune", "balanced_finetune_lr_frac",
-                                                              "balanced_finetune_distill")}
+                                                              "balanced_finetune_distill", "logit_adjust")}
         if cfg is None:
             cfg = c
         elif c != cfg:
@@ -160,14 +172,20 @@ def main():
         outputs.append(p2)
 
     # --- table ---------------------------------------------------------------------------
+    # The val column only where some run has it, so tables of older files stay as they were.
+    has_val = any("val_metrics" in r for r in runs)
+    val = val_cell if has_val else (lambda rs: "")
     lines = [f"Input {cfg['size']} x {cfg['size']} px; base / step / joint epochs "
              f"{cfg['base_epochs']} / {cfg['step_epochs']} / {cfg['joint_epochs']}; seeds {seeds}. "
              "NME: iCaRL's nearest-mean-of-exemplars classifier on the same model (rehearsal "
-             "only), final ACC over all classes.", ""]
+             "only), final ACC over all classes." + (
+                 " val: the same final ACC on the split's val part, where knobs are chosen (runs "
+                 "made before it was measured show –)." if has_val else ""), ""]
     steps_hdr = " | ".join(f"ACC step {t}" for t in range(n_steps))
+    val_hdr = " | val final ACC" if has_val else ""
     lines.append(f"| strategy | seeds | {steps_hdr} | final ACC (mean over exps) | NME final ACC | "
-                 "forgetting | BWT | forgetting per experience | minutes |")
-    lines.append("|---" * (7 + n_steps + 1) + "|")
+                 f"forgetting | BWT | forgetting per experience{val_hdr} | minutes |")
+    lines.append("|---" * ((8 if has_val else 7) + n_steps + 1) + "|")
     for n in names:
         rs = by[n]
         mins = f"{statistics.mean(r['seconds'] for r in rs) / 60:.1f}"
@@ -175,7 +193,7 @@ def main():
             accs = [r["metrics"]["final_acc"] for r in rs]
             em = [r["metrics"]["final_acc_exp_mean"] for r in rs]
             cells = " | ".join(["–"] * (n_steps - 1) + [pct(accs)])
-            lines.append(f"| joint (upper bound) | {len(rs)} | {cells} | {pct(em)} | – | – | – | – | {mins} |")
+            lines.append(f"| joint (upper bound) | {len(rs)} | {cells} | {pct(em)} | – | – | – | –{val(rs)} | {mins} |")
             continue
         cells = " | ".join(pct([r["metrics"]["acc"][t] for r in rs]) for t in range(n_steps))
         em = pct([r["metrics"]["final_acc_exp_mean"] for r in rs])
@@ -186,7 +204,7 @@ def main():
         nme = [r["nme_metrics"]["final_acc"] for r in rs if "nme_metrics" in r]
         nme_cell = pct(nme) if len(nme) == len(rs) else "–"
         label = n + (" (lower bound)" if n == "finetune" else "")
-        lines.append(f"| {label} | {len(rs)} | {cells} | {em} | {nme_cell} | {fg} | {bwt} | {per} | {mins} |")
+        lines.append(f"| {label} | {len(rs)} | {cells} | {em} | {nme_cell} | {fg} | {bwt} | {per}{val(rs)} | {mins} |")
     table = "\n".join(lines) + "\n"
     if a.table:
         with open(a.table, "w") as f:

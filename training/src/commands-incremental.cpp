@@ -1,7 +1,8 @@
 // commands-incremental.cpp: the class-incremental experiment (LibTorch): a shared base model per
 // seed, every strategy through incremental_learner, evaluation on the leaf-grouped test split
-// after every step, Avalanche metrics, JSON results, exported final models; and folia-
-// incremental's command (data loading, summary table).
+// after every step (the reported figures) and on its val part (for choosing knobs), Avalanche
+// metrics, JSON results, exported final models; and folia-incremental's command (data loading,
+// summary table).
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -60,6 +61,7 @@ nlohmann::json incremental_options::to_json() const {
         if (balanced_finetune_distill > 0)
             j["balanced_finetune_distill"] = balanced_finetune_distill;
     }
+    if (logit_adjust > 0) j["logit_adjust"] = logit_adjust;
     return j;
 }
 
@@ -108,7 +110,7 @@ strategy_spec parse_strategy(const std::string &s) {
 }
 
 // A phase's train_config: the shared knobs with this phase's epochs, peak LR and warmup, no
-// early stopping (no validation set takes part in the protocol).
+// early stopping (the val part is only evaluated after each step, for choosing knobs).
 train_config make_train_config(const incremental_options &o, int epochs, double lr, double warmup,
                                uint64_t seed) {
     train_config c = config_from_options(o.fit);
@@ -197,8 +199,15 @@ struct seed_run {
     uint64_t seed = 0;
     const cil_protocol *p = nullptr;
     int T = 0;  // experiences
-    std::vector<std::vector<train_item>> train_items, test_items;
-    std::vector<int> test_count;
+    // val: the split's val part (no leaf shared with the training or test parts), evaluated
+    // like test so that knobs can be chosen on it; empty in slices that have none.
+    std::vector<std::vector<train_item>> train_items, test_items, val_items;
+    std::vector<int> test_count, val_count;
+    bool has_val() const {
+        for (int n : val_count)
+            if (n > 0) return true;
+        return false;
+    }
     folia_net base{nullptr};
     nlohmann::json base_meta;
 };
@@ -278,6 +287,9 @@ seed_run seed_items(const incremental_run &r, uint64_t seed, const cil_protocol 
         if (sr.train_items.back().empty())
             throw std::runtime_error(fmt::format("experience {} has no training images", t));
         sr.test_count.push_back(int(sr.test_items.back().size()));
+        sr.val_items.push_back(
+            mapped_items(r.d, p, experience_samples(r.d, r.s, p, t, {part::val})));
+        sr.val_count.push_back(int(sr.val_items.back().size()));
     }
     return sr;
 }
@@ -318,8 +330,32 @@ void train_base(incremental_run &r, seed_run &sr) {
         r.clock.done += double(sr.train_items[0].size()) * o.base_epochs;
     }
     sr.base_meta["test_acc_exp0"] = accuracy_on(sr.base, r.images, sr.test_items[0]);
-    fmt::print(stderr, "[seed {}] base model: test accuracy on experience 0 {:.2f}%\n", sr.seed,
-               100 * double(sr.base_meta["test_acc_exp0"]));
+    sr.base_meta["val_acc_exp0"] = accuracy_on(sr.base, r.images, sr.val_items[0]);
+    fmt::print(stderr, "[seed {}] base model: accuracy on experience 0: test {:.2f}%{}\n", sr.seed,
+               100 * double(sr.base_meta["test_acc_exp0"]),
+               sr.val_count[0] > 0
+                   ? fmt::format(", val {:.2f}%", 100 * double(sr.base_meta["val_acc_exp0"]))
+                   : "");
+}
+
+// Accuracy on experiences 0..t: items_of[j] are experience j's evaluation items.
+std::vector<double> accuracy_row(folia_net &model, const image_cache &images,
+                                 const std::vector<std::vector<train_item>> &items_of, int t) {
+    std::vector<double> row;
+    for (int j = 0; j <= t; ++j) row.push_back(accuracy_on(model, images, items_of[size_t(j)]));
+    return row;
+}
+
+// One row's final ACC (sample-weighted by count) and its mean over experiences.
+nlohmann::json joint_metrics(const std::vector<double> &row, const std::vector<int> &count) {
+    double correct = 0, total = 0, mean = 0;
+    for (size_t j = 0; j < row.size(); ++j) {
+        correct += row[j] * count[j];
+        total += count[j];
+        mean += row[j];
+    }
+    return {{"final_acc", total > 0 ? correct / total : 0.0},
+            {"final_acc_exp_mean", row.empty() ? 0.0 : mean / double(row.size())}};
 }
 
 // Joint (the upper bound): every experience's data at once, evaluated in one row.
@@ -335,17 +371,14 @@ folia_net run_joint(incremental_run &r, const seed_run &sr, nlohmann::json &run)
               make_train_config(o, r.joint_epochs, o.fit.lr, o.fit.warmup, sr.seed));
     t.fit(all, {});
     r.clock.done += double(all.size()) * r.joint_epochs;
-    std::vector<double> row;
-    double correct = 0, total = 0, mean = 0;
-    for (int j = 0; j < sr.T; ++j) {
-        row.push_back(accuracy_on(model, r.images, sr.test_items[size_t(j)]));
-        correct += row.back() * sr.test_count[size_t(j)];
-        total += sr.test_count[size_t(j)];
-        mean += row.back();
-    }
+    const std::vector<double> row = accuracy_row(model, r.images, sr.test_items, sr.T - 1);
     run["acc_per_experience"] = row;
-    run["metrics"] = {{"final_acc", total > 0 ? correct / total : 0.0},
-                      {"final_acc_exp_mean", mean / sr.T}};
+    run["metrics"] = joint_metrics(row, sr.test_count);
+    if (sr.has_val()) {
+        const std::vector<double> val = accuracy_row(model, r.images, sr.val_items, sr.T - 1);
+        run["val_acc_per_experience"] = val;
+        run["val_metrics"] = joint_metrics(val, sr.val_count);
+    }
     fmt::print(stderr, "[seed {} | joint] test accuracy {:.2f}% | per experience {} | {}\n",
                sr.seed, 100 * double(run["metrics"]["final_acc"]), percent_list(row),
                r.clock.line());
@@ -368,13 +401,35 @@ incremental_config strategy_config(const incremental_options &o, const strategy_
     cfg.balanced_finetune_epochs = o.balanced_finetune;
     cfg.balanced_finetune_lr_frac = o.balanced_finetune_lr_frac;
     cfg.balanced_finetune_distill = o.balanced_finetune_distill;
+    cfg.logit_adjust = o.logit_adjust;
     cfg.selection = sp.selection;
     cfg.seed = seed;
     return cfg;
 }
 
-// An incremental strategy from the base model: one step per later experience, the test
-// accuracy on every experience seen so far after each, the Avalanche metrics of the matrix.
+// The log lines after step t: test ACC, per experience, forgetting, val ACC (where the split has
+// a val part) and, where there is one, the NME classifier's ACC.
+void print_after_step(const seed_run &sr, const strategy_spec &sp, int t, const accuracy_matrix &m,
+                      const accuracy_matrix &vm, const accuracy_matrix *nme,
+                      const std::string &clock) {
+    const cl_metrics cm = compute_cl_metrics(m);
+    const std::string val =
+        sr.has_val() ? fmt::format(" | val ACC {:.2f}%", 100 * compute_cl_metrics(vm).acc.back())
+                     : "";
+    fmt::print(stderr,
+               "[seed {} | {}] after step {}: ACC {:.2f}% | per experience {} | forgetting "
+               "{:.2f}{} | {}\n",
+               sr.seed, sp.name, t, 100 * cm.acc.back(), percent_list(m.acc.back()),
+               100 * cm.stream_forgetting.back(), val, clock);
+    if (nme)
+        fmt::print(stderr, "[seed {} | {}] after step {}: NME ACC {:.2f}% | per experience {}\n",
+                   sr.seed, sp.name, t, 100 * compute_cl_metrics(*nme).acc.back(),
+                   percent_list(nme->acc.back()));
+}
+
+// An incremental strategy from the base model: one step per later experience, the test (and
+// val) accuracy on every experience seen so far after each, the Avalanche metrics of the
+// matrices.
 folia_net run_steps(incremental_run &r, seed_run &sr, const strategy_spec &sp,
                     nlohmann::json &run) {
     const incremental_options &o = r.o;
@@ -383,9 +438,11 @@ folia_net run_steps(incremental_run &r, seed_run &sr, const strategy_spec &sp,
     auto learner = make_learner(sp.kind, clone_model(sr.base), r.images);
     const int n0 = sr.p->experiences[0].num_outputs_after();
     learner->consolidate({sr.train_items[0], n0}, cfg);  // EWC's Fisher / the memory of exp 0
-    accuracy_matrix m, nme;  // nme: iCaRL's nearest-mean classifier, where the strategy has one
+    accuracy_matrix m, nme, vm;  // nme: iCaRL's nearest-mean classifier, where there is one
     m.test_count = nme.test_count = sr.test_count;
+    vm.test_count = sr.val_count;  // vm: the softmax on the val part
     m.add_step({double(sr.base_meta["test_acc_exp0"])});
+    vm.add_step({double(sr.base_meta["val_acc_exp0"])});
     const bool has_nme = !learner->nme_means().empty();
     auto nme_row = [&](int t) {
         std::vector<double> row;
@@ -407,25 +464,16 @@ folia_net run_steps(incremental_run &r, seed_run &sr, const strategy_spec &sp,
         const incremental_result res =
             learner->learn_incremental({sr.train_items[size_t(t)], e.num_outputs_after()}, cfg);
         r.clock.done += double(res.train_images) * o.step_epochs;
-        std::vector<double> row;
-        for (int j = 0; j <= t; ++j)
-            row.push_back(accuracy_on(learner->model(), r.images, sr.test_items[size_t(j)]));
+        const std::vector<double> row = accuracy_row(learner->model(), r.images, sr.test_items, t);
         m.add_step(row);
+        vm.add_step(accuracy_row(learner->model(), r.images, sr.val_items, t));
         const cl_metrics cm = compute_cl_metrics(m);
         nlohmann::json sj = res.to_json();
         sj["test_acc"] = row;
+        if (sr.has_val()) sj["val_acc"] = vm.acc.back();
         if (has_nme) sj["nme_test_acc"] = nme_row(t);
         steps.push_back(sj);
-        fmt::print(stderr,
-                   "[seed {} | {}] after step {}: ACC {:.2f}% | per experience {} | "
-                   "forgetting {:.2f} | {}\n",
-                   sr.seed, sp.name, t, 100 * cm.acc.back(), percent_list(row),
-                   100 * cm.stream_forgetting.back(), r.clock.line());
-        if (has_nme)
-            fmt::print(stderr,
-                       "[seed {} | {}] after step {}: NME ACC {:.2f}% | per experience {}\n",
-                       sr.seed, sp.name, t, 100 * compute_cl_metrics(nme).acc.back(),
-                       percent_list(nme.acc.back()));
+        print_after_step(sr, sp, t, m, vm, has_nme ? &nme : nullptr, r.clock.line());
         emit_progress("experience", {{"seed", sr.seed},
                                      {"strategy", sp.name},
                                      {"step", t},
@@ -436,6 +484,10 @@ folia_net run_steps(incremental_run &r, seed_run &sr, const strategy_spec &sp,
     }
     run["matrix"] = m.acc;
     run["metrics"] = compute_cl_metrics(m).to_json();
+    if (sr.has_val()) {
+        run["val_matrix"] = vm.acc;
+        run["val_metrics"] = compute_cl_metrics(vm).to_json();
+    }
     if (has_nme) {
         run["nme_matrix"] = nme.acc;
         run["nme_metrics"] = compute_cl_metrics(nme).to_json();
@@ -467,7 +519,8 @@ void run_strategy(incremental_run &r, seed_run &sr, const strategy_spec &sp) {
                           {"strategy", sp.name},
                           {"kind", sp.kind},
                           {"class_order", sr.p->class_order},
-                          {"test_count", sr.test_count}};
+                          {"test_count", sr.test_count},
+                          {"val_count", sr.val_count}};
     folia_net final_model = sp.kind == "joint" ? run_joint(r, sr, run) : run_steps(r, sr, sp, run);
     run["seconds"] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();

@@ -54,6 +54,7 @@ struct incremental_options {
     int balanced_finetune = 0;     // rehearsal: EEIL balanced fine-tuning epochs (0 = off)
     double balanced_finetune_lr_frac = 0.1;
     double balanced_finetune_distill = 0;  // EEIL's distillation on the new outputs (0 = off)
+    double logit_adjust = 0;               // the steps' loss on logits + tau * log(prior) (0 = off)
     // The shared base models: <base_dir>/base-seed<s>.pt ("" = out). Several --out folders
     // (e.g. one per strategy or budget) can share one base per seed; a base trained with other
     // data or base-training settings is refused (base_config()).

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstring>
 #include <set>
@@ -46,7 +47,26 @@ nlohmann::json incremental_config::to_json() const {
         if (balanced_finetune_distill > 0)
             j["balanced_finetune_distill"] = balanced_finetune_distill;
     }
+    if (logit_adjust > 0) j["logit_adjust"] = logit_adjust;
     return j;
+}
+
+torch::Tensor class_log_prior(const std::vector<train_item> &items, int num_outputs) {
+    std::vector<double> n(size_t(std::max(0, num_outputs)), 0.0);
+    for (const auto &it : items)
+        if (it.label >= 0 && it.label < num_outputs) n[size_t(it.label)] += 1;
+    double total = 0;
+    for (double &c : n) total += (c = std::max(c, 1.0));
+    torch::Tensor r = torch::empty({int64_t(n.size())});
+    for (size_t c = 0; c < n.size(); ++c) r[int64_t(c)] = float(std::log(n[c] / total));
+    return r;
+}
+
+torch::Tensor logit_adjusted_loss(const torch::Tensor &logits, const torch::Tensor &y,
+                                  const torch::Tensor &weight, const torch::Tensor &log_prior,
+                                  double tau) {
+    return weighted_cross_entropy(logits + tau * log_prior.to(logits.dtype()).unsqueeze(0), y,
+                                  weight, torch::Tensor());
 }
 
 double weight_align(folia_net &model, int old_outputs) {
@@ -241,6 +261,14 @@ incremental_result incremental_learner::learn_incremental(const new_data &data,
     trainer t(model_, images_, cfg.train);  // fresh Adam over the (grown) parameters
     prepare(t, data, cfg, old_outputs);
     incremental_result r;
+    if (cfg.logit_adjust > 0) {
+        const torch::Tensor log_prior = class_log_prior(items, data.num_outputs);  // (N)
+        const double tau = cfg.logit_adjust;
+        t.set_loss([log_prior, tau](const loss_context &ctx) {
+            return logit_adjusted_loss(ctx.logits, ctx.batch.y, ctx.batch.weight, log_prior, tau);
+        });
+        r.extra["logit_adjust"] = tau;
+    }
     r.history = t.fit(items, {});
     r.experience = experiences_;
     r.num_outputs = model_->arch.num_classes;

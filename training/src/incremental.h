@@ -70,6 +70,13 @@ struct incremental_config {
     // left it (lwf_temperature), so that the pass keeps what the new classes' many images
     // taught while it rebalances old against new. 0 = off.
     double balanced_finetune_distill = 0;
+    // Logit adjustment (Menon et al. 2021; Ren et al. 2020's balanced softmax at tau = 1): the
+    // step's loss is the cross-entropy of logits + tau * log(prior), prior = the class
+    // frequencies of the step's training set (new images and replayed exemplars), with no class
+    // weights (the prior takes their place). A class the new data outnumber must then earn its
+    // logit without the head's bias towards it; at test time the logits are used as they are.
+    // Every strategy; 0 = off (the default loss, class-weighted).
+    double logit_adjust = 0;
     uint64_t seed = 1;  // growth init, Fisher subsample, random selection
     nlohmann::json to_json() const;
 };
@@ -175,6 +182,16 @@ torch::Tensor ewc_penalty(const named_tensors &current, const named_tensors &fis
                           const named_tensors &saved);
 
 named_tensors named_parameters_of(folia_net &model);
+
+// log(n_c / n) per output c < num_outputs over the items' labels, n_c clamped to >= 1 so that
+// an output without items gets a finite (the lowest) prior. (num_outputs) f32.
+torch::Tensor class_log_prior(const std::vector<train_item> &items, int num_outputs);
+
+// sum_i w_i CE(logits_i + tau * log_prior, y_i) / sum_i w_i: logits (B, K), y (B) i64, weight
+// (B) f32, log_prior (K). Differentiable w.r.t. logits.
+torch::Tensor logit_adjusted_loss(const torch::Tensor &logits, const torch::Tensor &y,
+                                  const torch::Tensor &weight, const torch::Tensor &log_prior,
+                                  double tau);
 
 // Weight Aligning (Zhao et al. 2020): gamma = mean_{c < old} |W_c| / mean_{c >= old} |W_c| over
 // fc2's weight rows; the rows (and biases) of the new outputs c >= old are multiplied by gamma,

@@ -71,6 +71,11 @@ int main(int argc, char **argv) {
                    "weight of EEIL's distillation during that pass, on the step's new outputs "
                    "from the model as the step left it (--lwf-temperature; 0: off)")
         ->check(CLI::NonNegativeNumber);
+    app.add_option("--logit-adjust", o.logit_adjust,
+                   "the steps' loss: cross-entropy of logits + tau * log(class prior of the "
+                   "step's training set), no class weights (Menon et al. 2021; 1: balanced "
+                   "softmax); 0: off")
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--base-dir", o.base_dir,
                    "folder of the shared base models base-seed<s>.pt (default: --out)");
     bool no_export = false, quiet = false;

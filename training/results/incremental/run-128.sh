@@ -15,7 +15,10 @@
 # distillation (alpha 1, LwF's default; iCaRL's memory and its distillation, softmax and NME
 # classifiers), joint, and (added after the others, so it runs last) total-memory rehearsal
 # with EEIL's balanced fine-tuning (10 epochs on the memory alone at a tenth of the step's
-# learning rate after each step). Each is one folia-incremental call with its own
+# learning rate after each step), the same with EEIL's distillation during that pass, and
+# total-memory rehearsal whose step loss is logit-adjusted (tau 1, the balanced softmax; with
+# and without the balanced pass). Every run also reports accuracy on the split's val part: the
+# figure knobs are chosen on. Each is one folia-incremental call with its own
 # --out; all of a seed's runs share one base model (experience 0, trained once:
 # <runs>/base/base-seed<s>.pt, --base-dir). A finished run's results.json is copied to
 # training/results/incremental/i128-<name>-seed<s>.json and skipped when the script is started
@@ -79,6 +82,11 @@ for s in "${seeds[@]}"; do
     --memory-total "$MEMORY_TOTAL" --balanced-finetune 10
   run rehearsal-herding-total-bft-kd "$s" --strategies rehearsal-herding \
     --memory-total "$MEMORY_TOTAL" --balanced-finetune 10 --balanced-finetune-distill 1
+  run rehearsal-herding-total-la "$s" --strategies rehearsal-herding \
+    --memory-total "$MEMORY_TOTAL" --logit-adjust 1
+  run rehearsal-herding-total-la-bft-kd "$s" --strategies rehearsal-herding \
+    --memory-total "$MEMORY_TOTAL" --logit-adjust 1 --balanced-finetune 10 \
+    --balanced-finetune-distill 1
 done
 log "tables and plots"
 /usr/bin/python3 tools/plot-incremental.py "$RES/$PREFIX"-*.json --out "$RES" --suffix "-$SIZE" \

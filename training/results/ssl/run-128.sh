@@ -52,10 +52,29 @@ sup() {  # name label_frac seed
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
 
+# The 20 % model a seed's SSL, control and FixMatch runs start from. On a machine without this
+# seed's run folder (a new checkout) it is trained again into it; the committed s128-sup20 JSON
+# stays as it is (it is the figure the earlier runs were paired with) and the two are logged
+# side by side, so a difference between the reruns is seen.
+start_model() {  # seed
+  local s=$1 d="$RUNS/sup20-seed$1"
+  [ -f "$d/best.pt" ] && [ -f "$d/results.json" ] && return  # finished here
+  [ -f "$RES/s128-sup20-seed$s.json" ] || { sup "sup20-seed$s" 0.2 "$s"; return; }
+  log "sup20-seed$s: no $d/best.pt here, training it again (the committed JSON stays)"
+  "$BIN" supervised --out "$d" --label-frac 0.2 --seed "$s" "${COMMON[@]}" "${SUP[@]}" \
+    --resume --quiet
+  /usr/bin/python3 -c 'import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+print("==> sup20 rerun: val %.2f / test %.2f %%; committed: val %.2f / test %.2f %%" % (
+    100 * b["val_acc"], 100 * b["test_acc"], 100 * a["val_acc"], 100 * a["test_acc"]))' \
+    "$RES/s128-sup20-seed$s.json" "$d/results.json" >&2
+}
+
 ssl() {  # name seed retrain_threshold [extra folia-ssl run flags...]; starts from sup20-seed<seed>
   local name=$1 seed=$2 threshold=$3
   shift 3
   [ -f "$RES/s128-$name.json" ] && { log "$name: done already"; return; }
+  start_model "$seed"
   log "$name"
   "$BIN" run --out "$RUNS/$name" --seed "$seed" --pretrained "$RUNS/sup20-seed$seed/best.pt" \
     "${COMMON[@]}" "${RETRAIN[@]}" --retrain-threshold "$threshold" --resume "$@"
@@ -74,6 +93,7 @@ student() {  # name seed teacher-run; a noisy student of a finished SSL run of t
 fixmatch() {  # name seed thresholds [tau-min [lambda-u]]; FixMatch from the seed's 20 % model
   local name=$1 seed=$2 thr=$3 tau_min=${4:-0.5} lambda_u=${5:-1}
   [ -f "$RES/s128-$name.json" ] && { log "$name: done already"; return; }
+  start_model "$seed"
   log "$name"
   "$BIN" fixmatch --out "$RUNS/$name" --pretrained "$RUNS/sup20-seed$seed/best.pt" \
     --seed "$seed" --thresholds "$thr" --tau 0.95 --tau-min "$tau_min" --lambda-u "$lambda_u" \
