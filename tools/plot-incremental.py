@@ -5,9 +5,12 @@ Usage: /usr/bin/python3 tools/plot-incremental.py RESULTS.json [MORE.json ...] [
            [--suffix S] [--table FILE]
 
 Several files (e.g. one per run of training/results/incremental/run-128.sh) are merged; they must
-share one configuration apart from the rehearsal memory (memory_total), Weight Aligning and
-rehearsal's distillation. A rehearsal run with a total memory is shown as "<strategy>, total K"
-next to the per-class one; one with distillation gets ", KD <alpha>", with Weight Aligning ", WA".
+share one configuration apart from the rehearsal memory (memory_total), Weight Aligning,
+rehearsal's distillation, balanced fine-tuning, logit adjustment and the steps' epochs and
+learning rate. A rehearsal run with a total memory is shown as "<strategy>, total K" next to the
+per-class one; one with distillation gets ", KD <alpha>", with Weight Aligning ", WA"; steps
+trained with other epochs or learning rate than most files' get ", <E> step epochs" and
+", step lr <lr>" (the title gives the most common).
 
 Writes DIR/incremental-acc<S>.png (ACC over the seen classes after every step, per strategy, mean
 over seeds with the min-max range shaded, iCaRL's nearest-mean-of-exemplars classifier dashed
@@ -17,7 +20,9 @@ where a run has one; Joint as the upper-bound marker) and DIR/incremental-forget
 ACC" column (the split's val part, where knobs are chosen) only where some run reports it.
 """
 import argparse
+import collections
 import json
+import math
 import os
 import statistics
 import sys
@@ -54,8 +59,16 @@ def val_cell(rs):
     return " | " + pct(vals) + (f" ({len(vals)} of {len(rs)} seeds)" if len(vals) < len(rs) else "")
 
 
-def display_name(run):
+def display_name(run, shared):
+    """The run's row name; shared: the files' common configuration (its step_epochs and step_lr
+    are the most common ones)."""
     cfg = run.get("incremental_config", {})
+    train = cfg.get("train", {})
+    step = ""
+    if train.get("epochs", shared["step_epochs"]) != shared["step_epochs"]:
+        step += f", {train['epochs']} step epochs"
+    if not math.isclose(train.get("lr", shared["step_lr"]), shared["step_lr"], rel_tol=1e-6):
+        step += f", step lr {train['lr']:g}"
     total = cfg.get("memory_total", 0)
     name = f"{run['strategy']}, total {total}" if total else run["strategy"]
     if cfg.get("rehearsal_distill"):
@@ -66,7 +79,7 @@ def display_name(run):
             name += f" + KD {cfg['balanced_finetune_distill']:g}"
     if cfg.get("logit_adjust"):
         name += f", LA {cfg['logit_adjust']:g}"
-    return name + ", WA" if cfg.get("weight_aligning") else name
+    return (name + ", WA" if cfg.get("weight_aligning") else name) + step
 
 
 def order_key(name):
@@ -75,8 +88,9 @@ def order_key(name):
 
 
 def load_runs(paths):
-    """The runs of every file, and their shared configuration (memory_total dropped)."""
-    runs, cfg = [], None
+    """The runs of every file, and their shared configuration (what may vary dropped; the most
+    common step epochs and learning rate)."""
+    runs, cfg, steps = [], None, collections.Counter()
     for path in paths:
         with open(path) as f:
             res = json.load(f)
@@ -84,13 +98,16 @@ def load_runs(paths):
             sys.exit(f"{path}: not a folia-incremental-1 results file")
         c = {k: v for k, v in res["config"].items() if k not in ("memory_total", "weight_aligning", "rehearsal_distill",
                                                               "balanced_finetune", "balanced_finetune_lr_frac",
-                                                              "balanced_finetune_distill", "logit_adjust")}
+                                                              "balanced_finetune_distill", "logit_adjust",
+                                                              "step_epochs", "step_lr")}
+        steps[(res["config"]["step_epochs"], res["config"]["step_lr"])] += 1
         if cfg is None:
             cfg = c
         elif c != cfg:
             diff = sorted(k for k in set(c) | set(cfg) if c.get(k) != cfg.get(k))
             sys.exit(f"{path}: another configuration than {paths[0]} ({', '.join(diff)})")
         runs += res["runs"]
+    cfg["step_epochs"], cfg["step_lr"] = steps.most_common(1)[0][0]
     return runs, cfg
 
 
@@ -104,8 +121,8 @@ def main():
     runs, cfg = load_runs(a.results)
     out = a.out or os.path.dirname(os.path.abspath(a.results[0]))
     os.makedirs(out, exist_ok=True)
-    names = sorted({display_name(r) for r in runs}, key=order_key)
-    by = {n: [r for r in runs if display_name(r) == n] for n in names}
+    names = sorted({display_name(r, cfg) for r in runs}, key=order_key)
+    by = {n: [r for r in runs if display_name(r, cfg) == n] for n in names}
 
     # --- ACC per step ------------------------------------------------------------------
     fig, ax = plt.subplots(figsize=(7.5, 4.8))

@@ -52,22 +52,39 @@ sup() {  # name label_frac seed
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
 
-# The 20 % model a seed's SSL, control and FixMatch runs start from. On a machine without this
-# seed's run folder (a new checkout) it is trained again into it; the committed s128-sup20 JSON
-# stays as it is (it is the figure the earlier runs were paired with) and the two are logged
-# side by side, so a difference between the reruns is seen.
+# The 20 % model a seed's SSL, control and FixMatch runs start from. It is kept in the repo
+# (training/results/ssl/start-models/sup20-seed<s>.pt with its results JSON, KEPT) as soon as it
+# exists here, and copied back into the run folder on a machine without it (a new checkout), so
+# every later session's runs of a seed start from the same model. Only where neither exists is
+# it trained again; the committed s128-sup20 JSON stays as it is (it is the figure the earlier
+# runs were paired with) and the two are logged side by side, so a difference is seen.
+KEPT=${KEPT:-$RES/start-models}
 start_model() {  # seed
-  local s=$1 d="$RUNS/sup20-seed$1"
-  [ -f "$d/best.pt" ] && [ -f "$d/results.json" ] && return  # finished here
-  [ -f "$RES/s128-sup20-seed$s.json" ] || { sup "sup20-seed$s" 0.2 "$s"; return; }
-  log "sup20-seed$s: no $d/best.pt here, training it again (the committed JSON stays)"
-  "$BIN" supervised --out "$d" --label-frac 0.2 --seed "$s" "${COMMON[@]}" "${SUP[@]}" \
-    --resume --quiet
-  /usr/bin/python3 -c 'import json, sys
+  local s=$1 d="$RUNS/sup20-seed$1" k="$KEPT/sup20-seed$1"
+  if [ ! -f "$d/best.pt" ] && [ -f "$k.pt" ] && [ -f "$k.json" ]; then
+    mkdir -p "$d"; cp "$k.pt" "$d/best.pt"; cp "$k.json" "$d/results.json"
+    log "sup20-seed$s: start model from $k.pt"
+  fi
+  if [ ! -f "$d/best.pt" ] || [ ! -f "$d/results.json" ]; then
+    if [ ! -f "$RES/s128-sup20-seed$s.json" ]; then
+      sup "sup20-seed$s" 0.2 "$s"
+    else
+      log "sup20-seed$s: no $d/best.pt here, training it again (the committed JSON stays)"
+      "$BIN" supervised --out "$d" --label-frac 0.2 --seed "$s" "${COMMON[@]}" "${SUP[@]}" \
+        --resume --quiet
+      /usr/bin/python3 -c 'import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:])
 print("==> sup20 rerun: val %.2f / test %.2f %%; committed: val %.2f / test %.2f %%" % (
     100 * b["val_acc"], 100 * b["test_acc"], 100 * a["val_acc"], 100 * a["test_acc"]))' \
-    "$RES/s128-sup20-seed$s.json" "$d/results.json" >&2
+        "$RES/s128-sup20-seed$s.json" "$d/results.json" >&2
+    fi
+  fi
+  if [ ! -f "$k.pt" ]; then
+    mkdir -p "$KEPT"
+    cp "$d/results.json" "$k.json.tmp" && mv "$k.json.tmp" "$k.json"
+    cp "$d/best.pt" "$k.pt.tmp" && mv "$k.pt.tmp" "$k.pt"
+    log "sup20-seed$s: start model kept in $k.pt"
+  fi
 }
 
 ssl() {  # name seed retrain_threshold [extra folia-ssl run flags...]; starts from sup20-seed<seed>
