@@ -13,19 +13,22 @@
 # experience 1, 20 at the end; + NME), rehearsal with Weight Aligning (the new classes' output
 # rows scaled to the old rows' mean norm after each step), total-memory rehearsal with LwF's
 # distillation (alpha 1, LwF's default; iCaRL's memory and its distillation, softmax and NME
-# classifiers), joint, and (added after the others, so it runs last) total-memory rehearsal
+# classifiers), joint, and (added after the others, so they run last) total-memory rehearsal
 # with EEIL's balanced fine-tuning (10 epochs on the memory alone at a tenth of the step's
-# learning rate after each step), the same with EEIL's distillation during that pass, and
+# learning rate after each step), the same with EEIL's distillation during that pass,
 # total-memory rehearsal whose step loss is logit-adjusted (tau 1, the balanced softmax; with
-# and without the balanced pass), and the last with the steps trained longer and/or at twice the
-# learning rate (10 epochs, 1e-3). Every run also reports accuracy on the split's val part: the
-# figure knobs are chosen on. Each is one folia-incremental call with its own
-# --out; all of a seed's runs share one base model (experience 0, trained once:
-# <runs>/base/base-seed<s>.pt, --base-dir). That base is also kept in the repo
-# (training/results/incremental/bases/base-seed<s>.pt, BASES) and copied back into <runs>/base
-# when the work folder is gone, so a later session's runs share it instead of training another
-# (the checkpoint carries its base configuration: folia-incremental refuses a mismatched one).
-# A finished run's results.json is copied to training/results/incremental/i128-<name>-seed<s>.json and skipped when the script is started
+# and without the balanced pass), the last with the steps trained longer and/or at twice the
+# learning rate (10 epochs, 1e-3), and Joint trained twice as long (16 epochs: is the bound
+# still where it was once the incremental steps got more training?). Every run also reports
+# accuracy on the split's val part: the figure knobs are chosen on.
+#
+# Each is one folia-incremental call with its own --out; all of a seed's runs share one base
+# model (experience 0, trained once: <runs>/base/base-seed<s>.pt, --base-dir). That base is
+# also kept in the repo (training/results/incremental/bases/base-seed<s>.pt, BASES) and copied
+# back into <runs>/base when the work folder is gone, so a later session's runs share it instead
+# of training another (the checkpoint carries its base configuration: folia-incremental refuses
+# a mismatched one). A finished run's results.json is copied to
+# training/results/incremental/i128-<name>-seed<s>.json and skipped when the script is started
 # again; a killed run starts its strategy again from the cached base model (folia-incremental
 # has no mid-strategy checkpoint). The tables and plots are regenerated at the end.
 #
@@ -50,7 +53,7 @@ BASES=${BASES:-$RES/bases}
 read -r -a EXTRA_ARGS <<<"${EXTRA:-}"
 BIN_DIR=$RUNS/bin
 COMMON=(--size "$SIZE" --threads "$THREADS" --batch 32 --base-epochs "$BASE_EPOCHS"
-  --joint-epochs "$JOINT_EPOCHS" --base-dir "$RUNS/base" --quiet
+  --base-dir "$RUNS/base" --quiet
   "${EXTRA_ARGS[@]}")
 mkdir -p "$BIN_DIR" "$RES"
 # A private copy of the binary: rebuilding build/native while a run is going must not change it.
@@ -62,16 +65,24 @@ log() { echo "==> $(date -u +%H:%M:%S) $*" >&2; }
 # The seed's base model: restored from the repo's copy before its first run, kept there after.
 restore_base() {  # seed
   local kept=$BASES/base-seed$1.pt work=$RUNS/base/base-seed$1.pt
-  [ -f "$kept" ] && [ ! -f "$work" ] && { mkdir -p "$RUNS/base"; cp "$kept" "$work"; log "base seed $1 from $kept"; }
-  return 0
+  if [ -f "$kept" ] && [ ! -f "$work" ]; then
+    mkdir -p "$RUNS/base"
+    cp "$kept" "$work"
+    log "base seed $1 from $kept"
+  fi
 }
 keep_base() {  # seed
   local kept=$BASES/base-seed$1.pt work=$RUNS/base/base-seed$1.pt
-  [ -f "$work" ] && [ ! -f "$kept" ] && { mkdir -p "$BASES"; cp "$work" "$kept.tmp"; mv "$kept.tmp" "$kept"; log "base seed $1 kept in $kept"; }
-  return 0
+  if [ -f "$work" ] && [ ! -f "$kept" ]; then
+    mkdir -p "$BASES"
+    cp "$work" "$kept.tmp"
+    mv "$kept.tmp" "$kept"
+    log "base seed $1 kept in $kept"
+  fi
 }
 
-run() {  # name seed folia-incremental flags...; RUN_STEP_EPOCHS=E run ... for other step epochs
+run() {  # name seed folia-incremental flags...; RUN_STEP_EPOCHS=E / RUN_JOINT_EPOCHS=E run ...
+  # for other step / joint epochs
   local name=$1 seed=$2
   shift 2
   local json=$RES/$PREFIX-$name-seed$seed.json
@@ -79,7 +90,8 @@ run() {  # name seed folia-incremental flags...; RUN_STEP_EPOCHS=E run ... for o
   log "$name seed $seed"
   restore_base "$seed"
   "$BIN" --out "$RUNS/$name-seed$seed" --seeds "$seed" "${COMMON[@]}" \
-    --step-epochs "${RUN_STEP_EPOCHS:-$STEP_EPOCHS}" "$@"
+    --step-epochs "${RUN_STEP_EPOCHS:-$STEP_EPOCHS}" \
+    --joint-epochs "${RUN_JOINT_EPOCHS:-$JOINT_EPOCHS}" "$@"
   keep_base "$seed"
   cp "$RUNS/$name-seed$seed/results.json" "$json.tmp"
   mv "$json.tmp" "$json"
@@ -116,6 +128,7 @@ for s in "${seeds[@]}"; do
   RUN_STEP_EPOCHS=10 run rehearsal-herding-total-la-bft-kd-e10 "$s" "${la_bft[@]}"
   RUN_STEP_EPOCHS=10 run rehearsal-herding-total-la-bft-kd-e10-lr1e-3 "$s" "${la_bft[@]}" \
     --step-lr 1e-3
+  RUN_JOINT_EPOCHS=16 run joint-e16 "$s" --strategies joint
 done
 log "tables and plots"
 /usr/bin/python3 tools/plot-incremental.py "$RES/$PREFIX"-*.json --out "$RES" --suffix "-$SIZE" \
