@@ -114,8 +114,9 @@ def load_runs(paths):
             diff = sorted(k for k in set(c) | set(cfg) if c.get(k) != cfg.get(k))
             sys.exit(f"{path}: another configuration than {paths[0]} ({', '.join(diff)})")
         runs += res["runs"]
-    cfg["step_epochs"], cfg["step_lr"] = steps.most_common(1)[0][0]
-    cfg["joint_epochs"] = joints.most_common(1)[0][0] if joints else None
+    # The most common; a tie goes to the fewer epochs (the protocol's, the longer runs are checks).
+    cfg["step_epochs"], cfg["step_lr"] = max(steps, key=lambda k: (steps[k], -k[0], -k[1]))
+    cfg["joint_epochs"] = max(joints, key=lambda k: (joints[k], -k)) if joints else None
     return runs, cfg
 
 

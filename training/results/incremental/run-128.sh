@@ -34,8 +34,10 @@
 #
 # Knobs (environment; the defaults are the experiment): SIZE, BASE_EPOCHS, STEP_EPOCHS,
 # JOINT_EPOCHS, MEMORY_TOTAL, THREADS, RUNS (work folder), RES (where the JSON go), PREFIX (of
-# the JSON names, default i<SIZE>), EXTRA (more folia-incremental flags, e.g. a smoke test's
-# "--max-classes 5 --per-class 30 --first-classes 3 --max-steps 2").
+# the JSON names, default i<SIZE>; the tables and plots are named after it without its "i"),
+# BASES (where the base models are kept), ONLY (run only these names, e.g. ONLY="joint
+# rehearsal-herding-total"; the others are skipped), EXTRA (more folia-incremental flags, e.g. a
+# smoke test's "--max-classes 5 --per-class 30 --first-classes 3 --max-steps 2").
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 # nice alone does not yield to other sessions' jobs under the kernel's autogroup scheduling.
@@ -87,6 +89,7 @@ run() {  # name seed folia-incremental flags...; RUN_STEP_EPOCHS=E / RUN_JOINT_E
   shift 2
   local json=$RES/$PREFIX-$name-seed$seed.json
   [ -f "$json" ] && { log "$name seed $seed: done already"; return; }
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return; fi
   log "$name seed $seed"
   restore_base "$seed"
   "$BIN" --out "$RUNS/$name-seed$seed" --seeds "$seed" "${COMMON[@]}" \
@@ -131,5 +134,5 @@ for s in "${seeds[@]}"; do
   RUN_JOINT_EPOCHS=16 run joint-e16 "$s" --strategies joint
 done
 log "tables and plots"
-/usr/bin/python3 tools/plot-incremental.py "$RES/$PREFIX"-*.json --out "$RES" --suffix "-$SIZE" \
-  --table "$RES/incremental-tables-$SIZE.md"
+/usr/bin/python3 tools/plot-incremental.py "$RES/$PREFIX"-*.json --out "$RES" \
+  --suffix "-${PREFIX#i}" --table "$RES/incremental-tables-${PREFIX#i}.md"
