@@ -135,4 +135,4 @@ for s in "${seeds[@]}"; do
 done
 log "tables and plots"
 /usr/bin/python3 tools/plot-incremental.py "$RES/$PREFIX"-*.json --out "$RES" \
-  --suffix "-${PREFIX#i}" --table "$RES/incremental-tables-${PREFIX#i}.md"
+  --suffix="-${PREFIX#i}" --table "$RES/incremental-tables-${PREFIX#i}.md"
