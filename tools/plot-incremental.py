@@ -90,32 +90,42 @@ def order_key(name):
     return (ORDER.index(base) if base in ORDER else 99, name)
 
 
+# Configuration keys that may differ between the merged files (each run's row name shows them).
+VARYING = ("memory_total", "weight_aligning", "rehearsal_distill", "balanced_finetune",
+           "balanced_finetune_lr_frac", "balanced_finetune_distill", "logit_adjust", "step_epochs",
+           "step_lr", "joint_epochs")
+
+
 def load_runs(paths):
     """The runs of every file, and their shared configuration (what may vary dropped; the most
-    common step epochs and learning rate)."""
-    runs, cfg, steps, joints = [], None, collections.Counter(), collections.Counter()
+    common step epochs and learning rate). A file of Joint runs alone may differ in the base
+    model's epochs, which Joint does not use (a Joint bound next to a longer protocol)."""
+    runs, files, steps, joints = [], [], collections.Counter(), collections.Counter()
     for path in paths:
         with open(path) as f:
             res = json.load(f)
         if res.get("format") != "folia-incremental-1":
             sys.exit(f"{path}: not a folia-incremental-1 results file")
-        c = {k: v for k, v in res["config"].items() if k not in ("memory_total", "weight_aligning", "rehearsal_distill",
-                                                              "balanced_finetune", "balanced_finetune_lr_frac",
-                                                              "balanced_finetune_distill", "logit_adjust",
-                                                              "step_epochs", "step_lr", "joint_epochs")}
-        steps[(res["config"]["step_epochs"], res["config"]["step_lr"])] += 1
+        c = {k: v for k, v in res["config"].items() if k not in VARYING}
+        joint_only = all(r["strategy"] == "joint" for r in res["runs"])
+        files.append((path, c, joint_only))
+        # Joint's file carries step settings it does not use: they count only without others.
+        steps[(res["config"]["step_epochs"], res["config"]["step_lr"], joint_only)] += 1
         for r in res["runs"]:
             r["_joint_epochs"] = res["config"]["joint_epochs"]
             if r["strategy"] == "joint":
                 joints[res["config"]["joint_epochs"]] += 1
-        if cfg is None:
-            cfg = c
-        elif c != cfg:
-            diff = sorted(k for k in set(c) | set(cfg) if c.get(k) != cfg.get(k))
-            sys.exit(f"{path}: another configuration than {paths[0]} ({', '.join(diff)})")
         runs += res["runs"]
+    ref_path, cfg, _ = next((f for f in files if not f[2]), files[0])
+    for path, c, joint_only in files:
+        skip = {"base_epochs"} if joint_only else set()
+        diff = sorted(k for k in set(c) | set(cfg) if k not in skip and c.get(k) != cfg.get(k))
+        if diff:
+            sys.exit(f"{path}: another configuration than {ref_path} ({', '.join(diff)})")
+    cfg = dict(cfg)
     # The most common; a tie goes to the fewer epochs (the protocol's, the longer runs are checks).
-    cfg["step_epochs"], cfg["step_lr"] = max(steps, key=lambda k: (steps[k], -k[0], -k[1]))
+    cfg["step_epochs"], cfg["step_lr"], _ = max(steps,
+                                                key=lambda k: (not k[2], steps[k], -k[0], -k[1]))
     cfg["joint_epochs"] = max(joints, key=lambda k: (joints[k], -k)) if joints else None
     return runs, cfg
 
@@ -138,7 +148,8 @@ def main():
     fig, ax = plt.subplots(figsize=(13, 5.6))
     n_steps = 1 + cfg["steps"]
     palette = plt.cm.tab20.colors
-    for i, n in enumerate(names):
+    colour = 0  # the strategies' colours, Joint's aside
+    for n in names:
         rs = by[n]
         if n.startswith("joint"):
             accs = [r["metrics"]["final_acc"] * 100 for r in rs]
@@ -153,8 +164,9 @@ def main():
         mean = [statistics.mean(s[i] for s in series) for i in steps]
         lo = [min(s[i] for s in series) for i in steps]
         hi = [max(s[i] for s in series) for i in steps]
-        line, = ax.plot(steps, mean, marker="o", color=palette[i % len(palette)],
+        line, = ax.plot(steps, mean, marker="o", color=palette[colour % len(palette)],
                         label=f"{n} {mean[-1]:.1f}%")
+        colour += 1
         ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.15)
         nme = [[100 * v for v in r["nme_metrics"]["acc"]] for r in rs if "nme_metrics" in r]
         if len(nme) == len(rs):
@@ -167,7 +179,9 @@ def main():
     ax.set_xlabel(f"after step (0 = the first {first} classes; then the rest in {cfg['steps']} steps)")
     ax.set_ylabel("ACC: test accuracy over all seen classes (%)")
     seeds = sorted({r["seed"] for r in runs})
-    ax.set_title(f"Class-incremental PlantVillage, {cfg['size']} px, seeds {seeds}")
+    ax.set_title(f"Class-incremental PlantVillage, {cfg['size']} px, base / step epochs "
+                 f"{cfg['base_epochs']} / {cfg['step_epochs']}, step lr {cfg['step_lr']:g}, "
+                 f"seeds {seeds}")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
@@ -212,7 +226,8 @@ def main():
     has_val = any("val_metrics" in r for r in runs)
     val = val_cell if has_val else (lambda rs: "")
     lines = [f"Input {cfg['size']} x {cfg['size']} px; base / step / joint epochs "
-             f"{cfg['base_epochs']} / {cfg['step_epochs']} / {cfg['joint_epochs']}; seeds {seeds}. "
+             f"{cfg['base_epochs']} / {cfg['step_epochs']} / {cfg['joint_epochs']}; step lr "
+             f"{cfg['step_lr']:g}; seeds {seeds}. "
              "NME: iCaRL's nearest-mean-of-exemplars classifier on the same model (rehearsal "
              "only), final ACC over all classes." + (
                  " val: the same final ACC on the split's val part, where knobs are chosen (runs "

@@ -36,8 +36,10 @@
 # JOINT_EPOCHS, MEMORY_TOTAL, THREADS, RUNS (work folder), RES (where the JSON go), PREFIX (of
 # the JSON names, default i<SIZE>; the tables and plots are named after it without its "i"),
 # BASES (where the base models are kept), ONLY (run only these names, e.g. ONLY="joint
-# rehearsal-herding-total"; the others are skipped), EXTRA (more folia-incremental flags, e.g. a
-# smoke test's "--max-classes 5 --per-class 30 --first-classes 3 --max-steps 2").
+# rehearsal-herding-total"; the others are skipped), PLOT_ALSO (more results files for the
+# tables and plots, e.g. a Joint bound made under another PREFIX), EXTRA (more
+# folia-incremental flags, e.g. a smoke test's "--max-classes 5 --per-class 30 --first-classes 3
+# --max-steps 2").
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 # nice alone does not yield to other sessions' jobs under the kernel's autogroup scheduling.
@@ -134,5 +136,6 @@ for s in "${seeds[@]}"; do
   RUN_JOINT_EPOCHS=16 run joint-e16 "$s" --strategies joint
 done
 log "tables and plots"
-/usr/bin/python3 tools/plot-incremental.py "$RES/$PREFIX"-*.json --out "$RES" \
-  --suffix="-${PREFIX#i}" --table "$RES/incremental-tables-${PREFIX#i}.md"
+read -r -a PLOT_ALSO_FILES <<<"${PLOT_ALSO:-}"
+/usr/bin/python3 tools/plot-incremental.py "$RES/$PREFIX"-*.json "${PLOT_ALSO_FILES[@]}" \
+  --out "$RES" --suffix="-${PREFIX#i}" --table "$RES/incremental-tables-${PREFIX#i}.md"
