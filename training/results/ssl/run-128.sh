@@ -9,7 +9,8 @@
 #   supervised 20 %, its SSL run, its control, its FlexMatch run and the noisy student of its SSL
 #   run, so a cut-short session still has whole paired comparisons), or one of sup20 ssl control
 #   flex student student-flex fixmatch fixmatch-flex (all three seeds), or studentS (seed S's
-#   noisy student), fixmatchS / fixmatch-flexS (seed S's FixMatch run), fixmatch-flex08-S (the
+#   noisy student), sslS / controlS / sup20-S (seed S's fixed-tau run, its control, its
+#   supervised 20 %), fixmatchS / fixmatch-flexS (seed S's FixMatch run), fixmatch-flex08-S (the
 #   flex run with its floor tau-min at 0.8 instead of 0.5), fixmatch-controlS (FixMatch's own
 #   control: the same run with lambda-u 0, i.e. the same batches, schedule, restart and
 #   mixed-batch BatchNorm, without the unlabeled loss)
@@ -130,6 +131,10 @@ for st in "${stages[@]}"; do
                ssl "ssl-flexmatch-seed$s" "$s" 500 --method flexmatch
                student "ssl-student-seed$s" "$s" "ssl-fixed-tau-seed$s" ;;
     sup20) for s in 1 2 3; do sup "sup20-seed$s" 0.2 "$s"; done ;;
+    sup20-[123]) s=${st#sup20-}; sup "sup20-seed$s" 0.2 "$s" ;;
+    ssl[123]) s=${st#ssl}; ssl "ssl-fixed-tau-seed$s" "$s" 500 ;;
+    control[123]) s=${st#control}
+                  ssl "control-seed$s" "$s" 500 --control "$RUNS/ssl-fixed-tau-seed$s/results.json" ;;
     ssl) for s in 1 2 3; do ssl "ssl-fixed-tau-seed$s" "$s" 500; done ;;
     sup60) for s in 1 2; do sup "sup60-seed$s" 0.6 "$s"; done ;;
     sup100) for s in 1 2; do sup "sup100-seed$s" 1.0 "$s"; done ;;
