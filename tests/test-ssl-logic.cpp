@@ -304,3 +304,35 @@ TEST_CASE("A noisy student takes its teacher's used pseudo-labels above a confid
     CHECK(per_class_counts(sure, 3) == std::vector<int>{1, 0, 1});
     CHECK(student_pseudo_labels(t, 0.96).empty());
 }
+
+TEST_CASE("A balanced student keeps each predicted class's most confident stream images",
+          "[ssl][student]") {
+    // candidate: image, true label, predicted label, confidence (k = 3).
+    const std::vector<candidate> c = {{10, 0, 0, 0.9f}, {11, 1, 0, 0.6f}, {12, 0, 0, 0.8f},
+                                      {13, 1, 1, 0.5f}, {14, 2, 2, 0.7f}, {15, 2, 0, 0.8f},
+                                      {16, 0, 2, 0.3f}};
+    const auto images = [](const std::vector<pseudo_label> &v) {
+        std::vector<int> r;
+        for (const auto &p : v) r.push_back(p.image);
+        return r;
+    };
+    // 2 per class: class 0 keeps 0.9 and the first of the two 0.8 (arrival order breaks the
+    // tie); class 1 its only image; class 2 both, even the wrong 0.3.
+    const auto two = balanced_pseudo_labels(c, 3, 2, 0.0);
+    CHECK(images(two) == std::vector<int>{10, 12, 13, 14, 16});
+    CHECK(per_class_counts(two, 3) == std::vector<int>{2, 1, 2});
+    CHECK(precision(two) == Approx(4.0 / 5.0));  // 16 (true 0, labelled 2) is the wrong one
+    CHECK(two[0].label == 0);
+    CHECK(two[0].confidence == 0.9f);
+    CHECK(two[4].label == 2);
+    CHECK(two[4].true_label == 0);
+    CHECK(two[0].day == 0);
+    // 0 per class = all, with a floor of 0.6 (inclusive): class 1's 0.5 and class 2's 0.3 go.
+    const auto floor = balanced_pseudo_labels(c, 3, 0, 0.6);
+    CHECK(images(floor) == std::vector<int>{10, 12, 15, 11, 14});
+    CHECK(precision(floor) == Approx(3.0 / 5.0));  // 15 and 11 are wrong
+    CHECK(images(balanced_pseudo_labels(c, 3, 1, 0.0)) == std::vector<int>{10, 13, 14});
+    CHECK(balanced_pseudo_labels(c, 3, 5, 0.95).empty());
+    CHECK_THROWS_WITH(balanced_pseudo_labels(c, 3, -1, 0.0), Catch::Contains(">= 0"));
+    CHECK_THROWS_WITH(balanced_pseudo_labels(c, 2, 2, 0.0), Catch::Contains("outside"));
+}

@@ -302,6 +302,104 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
         CHECK_THROWS_WITH(run_student(so, &w), Catch::Contains("ran at 64 px"));
     }
 
+    SECTION("a balanced student labels every stream image with a teacher checkpoint, N per class") {
+        const std::string start = o.out + "/pretrain/best.pt";
+        REQUIRE(fs::exists(start));
+        // The reference: LibTorch's eval-mode softmax of the same weights on the stream images.
+        const int k = int(w.data.classes.size());
+        folia_net m = make_model(k, 1);
+        REQUIRE(load_checkpoint(start, m, nullptr, nullptr));
+        const std::vector<int> stream = w.split.indices({part::stream});
+        std::vector<uint8_t> u8;
+        for (int i : stream)
+            u8.insert(u8.end(), w.images.image(size_t(i)), w.images.image(size_t(i)) + 32 * 32 * 3);
+        const auto [conf, pred] =
+            torch::softmax(predict_logits(m, u8.data(), int64_t(stream.size()), 32), 1).max(1);
+        // Per predicted class, (confidence, correct) of its images; the top 3 of each by
+        // confidence are what a 3-per-class student must train on.
+        std::vector<std::vector<std::pair<float, bool>>> by_class(static_cast<size_t>(k));
+        int correct_all = 0;
+        for (size_t j = 0; j < stream.size(); ++j) {
+            const int64_t c = pred[int64_t(j)].item<int64_t>();
+            const bool ok = c == w.data.samples[size_t(stream[j])].label;
+            by_class[size_t(c)].push_back({conf[int64_t(j)].item<float>(), ok});
+            correct_all += ok;
+        }
+        int expected_n = 0, expected_ok = 0;
+        std::vector<int> expected_per(static_cast<size_t>(k), 0);
+        for (size_t c = 0; c < size_t(k); ++c) {
+            auto &v = by_class[c];
+            std::stable_sort(v.begin(), v.end(),
+                             [](const auto &a, const auto &b) { return a.first > b.first; });
+            for (size_t j = 0; j < std::min<size_t>(3, v.size()); ++j) {
+                ++expected_per[c];
+                expected_ok += v[j].second;
+            }
+            expected_n += expected_per[c];
+        }
+        REQUIRE(expected_n < int(stream.size()));  // the cap of 3 bites somewhere
+
+        student_options so;
+        so.out = fresh_dir("balanced");
+        so.teacher_model = start;
+        so.per_class = 3;
+        so.data.size = 32;
+        so.seed = 5;
+        so.cfg.epochs = 2;
+        so.cfg.batch = 8;
+        so.cfg.lr = 2e-3;
+        so.cfg.patience = 0;
+        so.progress = false;
+        const nlohmann::json sr = run_student(so, &w);
+        CHECK(sr["kind"] == "ssl");
+        CHECK(sr["method"] == "balanced-student");
+        CHECK(sr["teacher"]["per_class"] == 3);
+        CHECK(sr["final"]["accepted_used"] == expected_n);
+        for (size_t c = 0; c < size_t(k); ++c)
+            CHECK(sr["final"]["accepted_per_class"][w.data.classes[c]] == expected_per[c]);
+        CHECK(sr["final"]["precision_used"].get<double>() ==
+              Approx(double(expected_ok) / expected_n));
+        CHECK(sr["train_images"] == int(r["labeled_images"]) + expected_n);
+        // The teacher is the SSL run's supervised start: the same weights, the same accuracy.
+        CHECK(sr["pretrain"]["test_acc"].get<double>() ==
+              Approx(r["pretrain"]["test_acc"].get<double>()));
+        CHECK(sr["teacher"]["val_acc"].get<double>() ==
+              Approx(r["pretrain"]["val_acc"].get<double>()));
+        REQUIRE(sr["history"].size() == 2);
+        CHECK(fs::exists(so.out + "/best.pt"));
+
+        // Per class 0: every stream image, labelled by the teacher's argmax.
+        student_options all = so;
+        all.per_class = 0;
+        all.out = fresh_dir("balanced-all");
+        all.cfg.epochs = 1;
+        const nlohmann::json ar = run_student(all, &w);
+        CHECK(ar["final"]["accepted_used"] == int(stream.size()));
+        CHECK(ar["final"]["precision_used"].get<double>() ==
+              Approx(double(correct_all) / double(stream.size())));
+
+        // Iterating: the student's best.pt teaches the next one; the chain keeps its start.
+        student_options next = all;
+        next.teacher_model = so.out + "/best.pt";
+        next.out = fresh_dir("balanced-next");
+        const nlohmann::json nr = run_student(next, &w);
+        CHECK(nr["teacher"]["method"] == "balanced-student");
+        CHECK(nr["pretrain"] == sr["pretrain"]);
+
+        // Wrong combinations and a missing checkpoint are refused, clearly.
+        student_options bad = so;
+        bad.teacher = o.out;
+        CHECK_THROWS_WITH(run_student(bad, &w), Catch::Contains("pass one of --teacher"));
+        bad.teacher_model.clear();
+        CHECK_THROWS_WITH(run_student(bad, &w), Catch::Contains("--per-class needs"));
+        bad = so;
+        bad.teacher_model = fresh_dir("no-model") + "/best.pt";
+        CHECK_THROWS_WITH(run_student(bad, &w), Catch::Contains("does not exist"));
+        bad = so;
+        bad.per_class = -1;
+        CHECK_THROWS_WITH(run_student(bad, &w), Catch::Contains("--per-class must be >= 0"));
+    }
+
     SECTION("FixMatch trains on every stream image, unlabeled, from the supervised start") {
         const std::string start = o.out + "/pretrain/best.pt";
         REQUIRE(fs::exists(start));

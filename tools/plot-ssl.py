@@ -118,6 +118,9 @@ def methods_table(runs, sup):
             name = r.get("method", "fixed-tau")
             if name == "noisy-student":  # folia-ssl student: named by its teacher's method
                 name += f" of {r['teacher']['method']}"
+            elif name == "balanced-student":  # --teacher-model: named by K and its teacher
+                k = r["teacher"]["per_class"]
+                name += f" ({'all' if k == 0 else k} per class) of {r['teacher']['method']}"
             elif r["kind"] == "ssl" and "ssl" in r and r["ssl"]["retrain_threshold"] != 500:
                 name += f" (retrain at {r['ssl']['retrain_threshold']})"
             elif name.startswith("fixmatch"):

@@ -95,12 +95,16 @@ int main(int argc, char **argv) {
     bool st_quiet = false;
     auto *stu = app.add_subcommand(
         "student",
-        "noisy student: a fresh model on labeled + a finished SSL run's pseudo-labels, with the "
-        "supervised baselines' schedule");
+        "noisy student: a fresh model on labeled + a finished SSL run's pseudo-labels (or a "
+        "teacher checkpoint's, balanced per class), with the supervised baselines' schedule");
     add_run_options(stu, st.data, st.cfg, "training", st.out,
                     "run folder: last.pt, best.pt, history.json, results.json");
-    stu->add_option("--teacher", st.teacher, "a finished folia-ssl run folder (its pseudo-labels)")
-        ->required();
+    stu->add_option("--teacher", st.teacher, "a finished folia-ssl run folder (its pseudo-labels)");
+    stu->add_option("--teacher-model", st.teacher_model,
+                    "instead: a checkpoint (e.g. the 20 % baseline's or a student's best.pt) that "
+                    "labels every stream image (method balanced-student)");
+    stu->add_option("--per-class", st.per_class,
+                    "--teacher-model: keep each predicted class's N most confident (0: all)");
     stu->add_option("--seed", st.seed, "model init, augmentation, shuffling");
     stu->add_option("--lambda", st.lambda, "weight of the pseudo-label loss (no ramp)");
     stu->add_option("--min-confidence", st.min_confidence,

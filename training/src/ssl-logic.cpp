@@ -304,6 +304,32 @@ std::vector<pseudo_label> student_pseudo_labels(const ssl_state &teacher, double
     return v;
 }
 
+std::vector<pseudo_label> balanced_pseudo_labels(const std::vector<candidate> &cands, int k,
+                                                 int per_class, double min_confidence) {
+    if (k <= 0) throw std::invalid_argument("balanced_pseudo_labels: k must be > 0");
+    if (per_class < 0) throw std::invalid_argument("--per-class must be >= 0 (0: every image)");
+    const float floor = float(min_confidence);  // in f32, as student_pseudo_labels
+    std::vector<std::vector<size_t>> by_class(static_cast<size_t>(k));
+    for (size_t i = 0; i < cands.size(); ++i) {
+        const candidate &c = cands[i];
+        if (c.pred < 0 || c.pred >= k)
+            throw std::invalid_argument("balanced_pseudo_labels: a prediction outside 0..k-1");
+        if (c.confidence >= floor) by_class[size_t(c.pred)].push_back(i);
+    }
+    std::vector<pseudo_label> out;
+    for (auto &idx : by_class) {
+        std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+            return cands[a].confidence > cands[b].confidence;
+        });
+        const size_t n = per_class == 0 ? idx.size() : std::min(idx.size(), size_t(per_class));
+        for (size_t j = 0; j < n; ++j) {
+            const candidate &c = cands[idx[j]];
+            out.push_back({c.image, c.pred, c.true_label, c.confidence, 0});
+        }
+    }
+    return out;
+}
+
 std::vector<int> per_class_counts(const std::vector<pseudo_label> &v, int k) {
     std::vector<int> c(size_t(k), 0);
     for (const auto &p : v) ++c.at(size_t(p.label));

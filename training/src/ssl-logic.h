@@ -165,6 +165,14 @@ std::vector<int> accepted_per_class(const ssl_state &s, int k);
 // used (the accepted set, in acceptance order; a buffer left by --no-final-retrain is not
 // used), without the ones whose confidence is below min_confidence.
 std::vector<pseudo_label> student_pseudo_labels(const ssl_state &teacher, double min_confidence);
+// The pseudo-labels of a class-balanced student (method "balanced-student": Xie et al. 2020's
+// data balancing, without its duplication of rare classes): a teacher model's verdicts on every
+// stream image, and for each predicted class c the per_class most confident of the images
+// predicted as c (ties: the candidates' order), leaving out those below min_confidence;
+// per_class 0 keeps them all. Easy classes then cannot crowd out hard ones, which a single
+// threshold lets them do. Ordered by class, then by decreasing confidence; day 0.
+std::vector<pseudo_label> balanced_pseudo_labels(const std::vector<candidate> &cands, int k,
+                                                 int per_class, double min_confidence);
 // Pseudo-labels per assigned class (size k).
 std::vector<int> per_class_counts(const std::vector<pseudo_label> &v, int k);
 // (labeled + accepted pseudo-labels) / (labeled + stream pool).

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "checkpoint.h"
 #include "export.h"
@@ -230,30 +231,78 @@ void check_teacher(const teacher_run &t, const workspace &w) {
                 p.image));
 }
 
+// Where a student's pseudo-labels come from, and how its results JSON names the teacher.
+struct student_source {
+    std::vector<pseudo_label> pls;
+    nlohmann::json teacher;   // results.json "teacher"
+    nlohmann::json pretrain;  // the chain's supervised start, for the gain over the 20 % model
+    std::string method;       // noisy-student or balanced-student
+    std::string name;         // the teacher, for the progress line
+};
+
+student_source run_source(const student_options &o, const teacher_run &t) {
+    const nlohmann::json &tr = t.results;
+    return {student_pseudo_labels(t.state, o.min_confidence),
+            {{"run", o.teacher},
+             {"method", tr.value("method", "fixed-tau")},
+             {"seed", tr.at("seed")},
+             {"val_acc", tr.at("val_acc")},
+             {"test_acc", tr.at("test_acc")}},
+            tr.at("pretrain"),
+            "noisy-student",
+            o.teacher};
+}
+
+// --teacher-model: the checkpoint's verdicts on every stream image, balanced per class.
+student_source model_source(const student_options &o, const workspace &w) {
+    const int k = int(w.data.classes.size());
+    folia_net net = make_model(k, o.seed);
+    load_start_checkpoint(o.teacher_model, net, w.images.size);
+    const std::vector<int> stream = part_indices(w, part::stream);
+    // p is (n_stream, k) f32: softmax in eval mode on the clean cached images.
+    const torch::Tensor p = torch::softmax(logits_of(net, w.images, stream), 1).contiguous();
+    const std::vector<float> probs(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+    const auto cands = make_candidates(probs, k, stream, labels_of(w, stream));
+    const double val_acc = accuracy_of(net, w, part_indices(w, part::val));
+    const double test_acc = accuracy_of(net, w, part_indices(w, part::test));
+    // The checkpoint's run folder says what it is: a supervised baseline, or a student (whose
+    // own start is then the chain's start).
+    const fs::path res = fs::path(o.teacher_model).parent_path() / "results.json";
+    const nlohmann::json tr =
+        fs::exists(res) ? read_json_file(res.string()) : nlohmann::json::object();
+    nlohmann::json teacher = {{"model", o.teacher_model},
+                              {"method", tr.value("method", tr.value("kind", "model"))},
+                              {"per_class", o.per_class},
+                              {"val_acc", val_acc},
+                              {"test_acc", test_acc}};
+    if (tr.contains("seed")) teacher["seed"] = tr["seed"];
+    const nlohmann::json pretrain =
+        tr.contains("pretrain")
+            ? tr["pretrain"]
+            : nlohmann::json{
+                  {"source", o.teacher_model}, {"val_acc", val_acc}, {"test_acc", test_acc}};
+    return {balanced_pseudo_labels(cands, k, o.per_class, o.min_confidence), teacher, pretrain,
+            "balanced-student", o.teacher_model};
+}
+
 // The student's results JSON (the fields plot-ssl.py's methods table reads, as run_ssl's).
-nlohmann::json student_json(const student_options &o, const workspace &w,
-                            const teacher_run &teacher, const std::vector<pseudo_label> &pls,
+nlohmann::json student_json(const student_options &o, const workspace &w, const student_source &src,
                             size_t train_images, const std::vector<epoch_record> &hist,
                             double val_acc, double test_acc, double seconds) {
+    const std::vector<pseudo_label> &pls = src.pls;
     const size_t labeled = part_indices(w, part::labeled).size();
     const int pool = int(labeled + part_indices(w, part::stream).size());
     nlohmann::json h = nlohmann::json::array(), per_class = nlohmann::json::object();
     for (const auto &r : hist) h.push_back(r.to_json());
     const std::vector<int> per = per_class_counts(pls, int(w.data.classes.size()));
     for (size_t c = 0; c < per.size(); ++c) per_class[w.data.classes[c]] = per[c];
-    const nlohmann::json &tr = teacher.results;
     return {{"kind", "ssl"},
-            {"method", "noisy-student"},
+            {"method", src.method},
             {"complete", true},
             {"selection", "best validation epoch"},
             {"command", o.command},
             {"seed", o.seed},
-            {"teacher",
-             {{"run", o.teacher},
-              {"method", tr.value("method", "fixed-tau")},
-              {"seed", tr.at("seed")},
-              {"val_acc", tr.at("val_acc")},
-              {"test_acc", tr.at("test_acc")}}},
+            {"teacher", src.teacher},
             {"lambda", o.lambda},
             {"min_confidence", o.min_confidence},
             {"config", o.cfg.to_json()},
@@ -261,8 +310,7 @@ nlohmann::json student_json(const student_options &o, const workspace &w,
             {"labeled_images", labeled},
             {"train_images", train_images},
             {"pool", pool},
-            // The chain's supervised start (the teacher's), for the gain over the 20 % model.
-            {"pretrain", tr.at("pretrain")},
+            {"pretrain", src.pretrain},
             {"final",
              {{"accepted_used", pls.size()},
               {"precision_used", precision(pls)},
@@ -275,29 +323,41 @@ nlohmann::json student_json(const student_options &o, const workspace &w,
             {"seconds", seconds}};
 }
 
-}  // namespace
-
-nlohmann::json run_student(const student_options &o, const workspace *given) {
+void check_student_options(const student_options &o) {
     if (!(o.lambda >= 0)) throw std::invalid_argument("--lambda must be >= 0");
     if (!(o.min_confidence >= 0 && o.min_confidence <= 1))
         throw std::invalid_argument("--min-confidence must be in [0, 1]");
+    if (o.teacher.empty() == o.teacher_model.empty())
+        throw std::invalid_argument(
+            "pass one of --teacher (an SSL run folder) and --teacher-model (a checkpoint)");
+    if (o.per_class < 0) throw std::invalid_argument("--per-class must be >= 0 (0: every image)");
+    if (o.per_class != 0 && o.teacher_model.empty())
+        throw std::invalid_argument("--per-class needs --teacher-model");
+    if (!o.teacher_model.empty() && !fs::exists(o.teacher_model))
+        throw std::runtime_error("--teacher-model '" + o.teacher_model + "' does not exist");
+}
+
+}  // namespace
+
+nlohmann::json run_student(const student_options &o, const workspace *given) {
+    check_student_options(o);
     const auto t0 = clock_type::now();
-    const teacher_run teacher = load_teacher(o.teacher);
+    std::optional<teacher_run> teacher;
+    if (!o.teacher.empty()) teacher = load_teacher(o.teacher);  // before the data: fails at once
     loaded_workspace lw;
     load(lw, o.data, given);
     const workspace &w = *lw.w;
-    check_teacher(teacher, w);
-    const std::vector<pseudo_label> pls = student_pseudo_labels(teacher.state, o.min_confidence);
+    if (teacher) check_teacher(*teacher, w);
+    const student_source src = teacher ? run_source(o, *teacher) : model_source(o, w);
     const std::vector<int> labeled = part_indices(w, part::labeled);
     const std::vector<int> val = part_indices(w, part::val), test = part_indices(w, part::test);
     const std::vector<train_item> labeled_items = items_for(w.data, labeled);
     std::vector<train_item> items = labeled_items;
-    for (const auto &p : pls) items.push_back({p.image, p.label, p.confidence, 1});
+    for (const auto &p : src.pls) items.push_back({p.image, p.label, p.confidence, 1});
     fmt::print(stderr,
-               "student of {}: {} labeled + {} pseudo-labels (precision {:.1f} %), val {}, "
-               "test {}\n",
-               o.teacher, labeled.size(), pls.size(), 100 * precision(pls), val.size(),
-               test.size());
+               "{} of {}: {} labeled + {} pseudo-labels (precision {:.1f} %), val {}, test {}\n",
+               src.method, src.name, labeled.size(), src.pls.size(), 100 * precision(src.pls),
+               val.size(), test.size());
 
     fs::create_directories(o.out);
     folia_net model = make_model(int(w.data.classes.size()), o.seed);
@@ -312,7 +372,7 @@ nlohmann::json run_student(const student_options &o, const workspace *given) {
     // fit() leaves the best weights (by validation accuracy) in the model.
     const double val_acc = accuracy_of(model, w, val), test_acc = accuracy_of(model, w, test);
     const nlohmann::json res =
-        student_json(o, w, teacher, pls, items.size(), hist, val_acc, test_acc, seconds_since(t0));
+        student_json(o, w, src, items.size(), hist, val_acc, test_acc, seconds_since(t0));
     write_file_atomic(o.out + "/results.json", res.dump(1) + "\n");
     if (!o.export_model.empty())
         export_to(model, w,

@@ -13,7 +13,10 @@
 #   supervised 20 %), fixmatchS / fixmatch-flexS (seed S's FixMatch run), fixmatch-flex08-S (the
 #   flex run with its floor tau-min at 0.8 instead of 0.5), fixmatch-controlS (FixMatch's own
 #   control: the same run with lambda-u 0, i.e. the same batches, schedule, restart and
-#   mixed-batch BatchNorm, without the unlabeled loss)
+#   mixed-batch BatchNorm, without the unlabeled loss), balancedK-S (seed S's class-balanced
+#   student, method balanced-student: the 20 % model labels every stream image and each
+#   predicted class keeps its K most confident, K 0 = all; the supervised knobs), balancedKx2-S
+#   (the next student, taught by that student's best.pt)
 #
 # One selection rule for every configuration: the checkpoint with the best validation accuracy
 # (supervised: best epoch; SSL and control: best round, the supervised start included).
@@ -120,6 +123,16 @@ fixmatch() {  # name seed thresholds [tau-min [lambda-u]]; FixMatch from the see
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
 
+balanced() {  # name seed per_class teacher-checkpoint; a class-balanced student (its own stage)
+  local name=$1 seed=$2 k=$3 teacher=$4
+  [ -f "$RES/s128-$name.json" ] && { log "$name: done already"; return; }
+  [ -f "$teacher" ] || { echo "$name: its teacher $teacher is not here (run it first)" >&2; exit 1; }
+  log "$name"
+  "$BIN" student --out "$RUNS/$name" --teacher-model "$teacher" --per-class "$k" --seed "$seed" \
+    "${COMMON[@]}" "${SUP[@]}" --resume --quiet
+  cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
+}
+
 stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(main1 main2 main3 sup60 sup100 ablation)
 for st in "${stages[@]}"; do
@@ -154,6 +167,15 @@ for st in "${stages[@]}"; do
     fixmatch-flex08-[123]) s=${st#fixmatch-flex08-}
                            fixmatch "ssl-fixmatch-flex08-seed$s" "$s" flex 0.8 ;;
     fixmatch-flex[123]) s=${st#fixmatch-flex}; fixmatch "ssl-fixmatch-flex-seed$s" "$s" flex ;;
+    balanced*-[123]) s=${st##*-} k=${st#balanced}; k=${k%-*}
+                     if [[ $k == *x2 ]]; then  # the student of the first student
+                       k=${k%x2}
+                       balanced "ssl-balanced${k}x2-seed$s" "$s" "$k" \
+                         "$RUNS/ssl-balanced$k-seed$s/best.pt"
+                     else
+                       start_model "$s"
+                       balanced "ssl-balanced$k-seed$s" "$s" "$k" "$RUNS/sup20-seed$s/best.pt"
+                     fi ;;
     *) echo "unknown stage $st" >&2; exit 2 ;;
   esac
 done
