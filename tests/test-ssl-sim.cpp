@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <tuple>
 
 #include "checkpoint.h"
 #include "model.h"
@@ -92,6 +93,22 @@ engine_accuracy engine_accuracy_of(const std::string &model_path, const workspac
     return r;
 }
 
+// A checkpoint's eval-mode softmax on the slice's stream images, straight from LibTorch: the
+// reference the methods' own labelling of the stream is checked against. Returns (confidence,
+// class) of each image's top class, in stream order.
+std::tuple<torch::Tensor, torch::Tensor> stream_top1(const std::string &checkpoint,
+                                                     const workspace &w) {
+    folia_net m = make_model(int(w.data.classes.size()), 1);
+    REQUIRE(load_checkpoint(checkpoint, m, nullptr, nullptr));
+    const std::vector<int> stream = w.split.indices({part::stream});
+    const size_t per = size_t(w.images.size) * w.images.size * 3;
+    std::vector<uint8_t> u8;
+    for (int i : stream)
+        u8.insert(u8.end(), w.images.image(size_t(i)), w.images.image(size_t(i)) + per);
+    return torch::softmax(predict_logits(m, u8.data(), int64_t(stream.size()), w.images.size), 1)
+        .max(1);
+}
+
 std::string fresh_dir(const std::string &name) {
     const fs::path p = fs::path(env_or("FOLIA_BINARY_DIR", fs::temp_directory_path().string())) /
                        "ssl-test-runs" / name;
@@ -120,6 +137,20 @@ sim_options small_options(const std::string &out) {
     o.retrain_lr = 5e-4;
     o.progress = false;
     return o;
+}
+
+// A student's knobs for the slice: a few epochs of 8 images at 32 px, no early stopping.
+student_options small_student(const std::string &out, int epochs) {
+    student_options so;
+    so.out = out;
+    so.data.size = 32;
+    so.seed = 5;
+    so.cfg.epochs = epochs;
+    so.cfg.batch = 8;
+    so.cfg.lr = 2e-3;
+    so.cfg.patience = 0;
+    so.progress = false;
+    return so;
 }
 
 }  // namespace
@@ -237,16 +268,8 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
     }
 
     SECTION("a noisy student trains a fresh model on labeled + the teacher's pseudo-labels") {
-        student_options so;
-        so.out = fresh_dir("student");
+        student_options so = small_student(fresh_dir("student"), 3);
         so.teacher = o.out;
-        so.data.size = 32;
-        so.seed = 5;
-        so.cfg.epochs = 3;
-        so.cfg.batch = 8;
-        so.cfg.lr = 2e-3;
-        so.cfg.patience = 0;
-        so.progress = false;
         so.export_model = so.out + "/model.folia";
         const nlohmann::json sr = run_student(so, &w);
         CHECK(sr["kind"] == "ssl");
@@ -307,14 +330,8 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
         REQUIRE(fs::exists(start));
         // The reference: LibTorch's eval-mode softmax of the same weights on the stream images.
         const int k = int(w.data.classes.size());
-        folia_net m = make_model(k, 1);
-        REQUIRE(load_checkpoint(start, m, nullptr, nullptr));
         const std::vector<int> stream = w.split.indices({part::stream});
-        std::vector<uint8_t> u8;
-        for (int i : stream)
-            u8.insert(u8.end(), w.images.image(size_t(i)), w.images.image(size_t(i)) + 32 * 32 * 3);
-        const auto [conf, pred] =
-            torch::softmax(predict_logits(m, u8.data(), int64_t(stream.size()), 32), 1).max(1);
+        const auto [conf, pred] = stream_top1(start, w);
         // Per predicted class, (confidence, correct) of its images; the top 3 of each by
         // confidence are what a 3-per-class student must train on.
         std::vector<std::vector<std::pair<float, bool>>> by_class(static_cast<size_t>(k));
@@ -339,17 +356,9 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
         }
         REQUIRE(expected_n < int(stream.size()));  // the cap of 3 bites somewhere
 
-        student_options so;
-        so.out = fresh_dir("balanced");
+        student_options so = small_student(fresh_dir("balanced"), 2);
         so.teacher_model = start;
         so.per_class = 3;
-        so.data.size = 32;
-        so.seed = 5;
-        so.cfg.epochs = 2;
-        so.cfg.batch = 8;
-        so.cfg.lr = 2e-3;
-        so.cfg.patience = 0;
-        so.progress = false;
         const nlohmann::json sr = run_student(so, &w);
         CHECK(sr["kind"] == "ssl");
         CHECK(sr["method"] == "balanced-student");
@@ -428,14 +437,7 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
               Approx(r["pretrain"]["test_acc"].get<double>()));
         // Epoch 0's sigma, recomputed here from the start's weights: stream images predicted
         // as c with confidence >= tau (eval mode, no augmentation).
-        folia_net m = make_model(int(w.data.classes.size()), 1);
-        REQUIRE(load_checkpoint(start, m, nullptr, nullptr));
-        const std::vector<int> stream = w.split.indices({part::stream});
-        std::vector<uint8_t> u8;
-        for (int i : stream)
-            u8.insert(u8.end(), w.images.image(size_t(i)), w.images.image(size_t(i)) + 32 * 32 * 3);
-        const auto [conf, pred] =
-            torch::softmax(predict_logits(m, u8.data(), int64_t(stream.size()), 32), 1).max(1);
+        const auto [conf, pred] = stream_top1(start, w);
         std::vector<int64_t> sigma(w.data.classes.size(), 0);
         for (int64_t j = 0; j < conf.numel(); ++j)
             if (conf[j].item<float>() >= float(fo.tau)) ++sigma[size_t(pred[j].item<int64_t>())];
