@@ -7,4 +7,13 @@ if(TARGET folia_ssl)
   # The loss and the end-to-end simulation (real data slice from $FOLIA_DATA, 32x32).
   folia_add_catch_test(folia_test_ssl "${CMAKE_CURRENT_LIST_DIR}/test-ssl-loss.cpp"
                        "${CMAKE_CURRENT_LIST_DIR}/test-ssl-sim.cpp" LIBS folia_ssl)
+  # The CLI declares every subcommand's options at startup, where a clash (two options of one
+  # name) throws before any parsing: each subcommand's --help must come back with its options.
+  foreach(sub run supervised student fixmatch export)
+    add_test(NAME "folia-ssl ${sub} --help lists its options" COMMAND folia-ssl ${sub} --help)
+    set_tests_properties("folia-ssl ${sub} --help lists its options" PROPERTIES
+                         PASS_REGULAR_EXPRESSION "--out")
+  endforeach()
+  set_tests_properties("folia-ssl student --help lists its options" PROPERTIES
+                       PASS_REGULAR_EXPRESSION "--top-per-class")
 endif()

@@ -358,7 +358,7 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
 
         student_options so = small_student(fresh_dir("balanced"), 2);
         so.teacher_model = start;
-        so.per_class = 3;
+        so.top_per_class = 3;
         const nlohmann::json sr = run_student(so, &w);
         CHECK(sr["kind"] == "ssl");
         CHECK(sr["method"] == "balanced-student");
@@ -379,7 +379,7 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
 
         // Per class 0: every stream image, labelled by the teacher's argmax.
         student_options all = so;
-        all.per_class = 0;
+        all.top_per_class = 0;
         all.out = fresh_dir("balanced-all");
         all.cfg.epochs = 1;
         const nlohmann::json ar = run_student(all, &w);
@@ -400,13 +400,13 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
         bad.teacher = o.out;
         CHECK_THROWS_WITH(run_student(bad, &w), Catch::Contains("pass one of --teacher"));
         bad.teacher_model.clear();
-        CHECK_THROWS_WITH(run_student(bad, &w), Catch::Contains("--per-class needs"));
+        CHECK_THROWS_WITH(run_student(bad, &w), Catch::Contains("--top-per-class needs"));
         bad = so;
         bad.teacher_model = fresh_dir("no-model") + "/best.pt";
         CHECK_THROWS_WITH(run_student(bad, &w), Catch::Contains("does not exist"));
         bad = so;
-        bad.per_class = -1;
-        CHECK_THROWS_WITH(run_student(bad, &w), Catch::Contains("--per-class must be >= 0"));
+        bad.top_per_class = -1;
+        CHECK_THROWS_WITH(run_student(bad, &w), Catch::Contains("--top-per-class must be >= 0"));
     }
 
     SECTION("FixMatch trains on every stream image, unlabeled, from the supervised start") {

@@ -103,7 +103,7 @@ int main(int argc, char **argv) {
     stu->add_option("--teacher-model", st.teacher_model,
                     "instead: a checkpoint (e.g. the 20 % baseline's or a student's best.pt) that "
                     "labels every stream image (method balanced-student)");
-    stu->add_option("--per-class", st.per_class,
+    stu->add_option("--top-per-class", st.top_per_class,
                     "--teacher-model: keep each predicted class's N most confident (0: all)");
     stu->add_option("--seed", st.seed, "model init, augmentation, shuffling");
     stu->add_option("--lambda", st.lambda, "weight of the pseudo-label loss (no ramp)");

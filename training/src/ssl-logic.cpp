@@ -307,7 +307,7 @@ std::vector<pseudo_label> student_pseudo_labels(const ssl_state &teacher, double
 std::vector<pseudo_label> balanced_pseudo_labels(const std::vector<candidate> &cands, int k,
                                                  int per_class, double min_confidence) {
     if (k <= 0) throw std::invalid_argument("balanced_pseudo_labels: k must be > 0");
-    if (per_class < 0) throw std::invalid_argument("--per-class must be >= 0 (0: every image)");
+    if (per_class < 0) throw std::invalid_argument("--top-per-class must be >= 0 (0: every image)");
     const float floor = float(min_confidence);  // in f32, as student_pseudo_labels
     std::vector<std::vector<size_t>> by_class(static_cast<size_t>(k));
     for (size_t i = 0; i < cands.size(); ++i) {

@@ -272,7 +272,7 @@ student_source model_source(const student_options &o, const workspace &w) {
         fs::exists(res) ? read_json_file(res.string()) : nlohmann::json::object();
     nlohmann::json teacher = {{"model", o.teacher_model},
                               {"method", tr.value("method", tr.value("kind", "model"))},
-                              {"per_class", o.per_class},
+                              {"per_class", o.top_per_class},
                               {"val_acc", val_acc},
                               {"test_acc", test_acc}};
     if (tr.contains("seed")) teacher["seed"] = tr["seed"];
@@ -281,7 +281,7 @@ student_source model_source(const student_options &o, const workspace &w) {
             ? tr["pretrain"]
             : nlohmann::json{
                   {"source", o.teacher_model}, {"val_acc", val_acc}, {"test_acc", test_acc}};
-    return {balanced_pseudo_labels(cands, k, o.per_class, o.min_confidence), teacher, pretrain,
+    return {balanced_pseudo_labels(cands, k, o.top_per_class, o.min_confidence), teacher, pretrain,
             "balanced-student", o.teacher_model};
 }
 
@@ -330,9 +330,10 @@ void check_student_options(const student_options &o) {
     if (o.teacher.empty() == o.teacher_model.empty())
         throw std::invalid_argument(
             "pass one of --teacher (an SSL run folder) and --teacher-model (a checkpoint)");
-    if (o.per_class < 0) throw std::invalid_argument("--per-class must be >= 0 (0: every image)");
-    if (o.per_class != 0 && o.teacher_model.empty())
-        throw std::invalid_argument("--per-class needs --teacher-model");
+    if (o.top_per_class < 0)
+        throw std::invalid_argument("--top-per-class must be >= 0 (0: every image)");
+    if (o.top_per_class != 0 && o.teacher_model.empty())
+        throw std::invalid_argument("--top-per-class needs --teacher-model");
     if (!o.teacher_model.empty() && !fs::exists(o.teacher_model))
         throw std::runtime_error("--teacher-model '" + o.teacher_model + "' does not exist");
 }

@@ -29,7 +29,7 @@
 // augmentation and dropout. Resumable like run_supervised (<out>/last.pt). With teacher_model
 // instead (method "balanced-student", Noisy Student's class balancing): a checkpoint (the 20 %
 // model, or a student's best.pt to iterate) labels every stream image in eval mode on the
-// clean images, and each predicted class keeps its per_class most confident images
+// clean images, and each predicted class keeps its top_per_class most confident images
 // (ssl-logic.h's balanced_pseudo_labels), so hard classes get pseudo-labels too.
 //
 // run_fixmatch (methods "fixmatch" and "fixmatch-flex"; Sohn et al. 2020, with FlexMatch's
@@ -100,7 +100,7 @@ struct student_options {
     std::string out = "build/ssl/student";
     std::string teacher;        // a finished SSL run's folder (results.json, state.pt), or
     std::string teacher_model;  // a checkpoint (best.pt) whose verdicts label the whole stream
-    int per_class = 0;          // teacher_model: most pseudo-labels per predicted class (0: all)
+    int top_per_class = 0;      // teacher_model: most pseudo-labels per predicted class (0: all)
     sup_config cfg;             // the student's training: the supervised baselines' knobs
     double lambda = 1.0;        // weight of L_pseudo (constant: no ramp)
     double min_confidence = 0;  // drop teacher pseudo-labels below this confidence

@@ -128,7 +128,7 @@ balanced() {  # name seed per_class teacher-checkpoint; a class-balanced student
   [ -f "$RES/s128-$name.json" ] && { log "$name: done already"; return; }
   [ -f "$teacher" ] || { echo "$name: its teacher $teacher is not here (run it first)" >&2; exit 1; }
   log "$name"
-  "$BIN" student --out "$RUNS/$name" --teacher-model "$teacher" --per-class "$k" --seed "$seed" \
+  "$BIN" student --out "$RUNS/$name" --teacher-model "$teacher" --top-per-class "$k" --seed "$seed" \
     "${COMMON[@]}" "${SUP[@]}" --resume --quiet
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
