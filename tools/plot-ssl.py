@@ -121,6 +121,8 @@ def methods_table(runs, sup):
             elif name == "balanced-student":  # --teacher-model: named by K and its teacher
                 k = r["teacher"]["per_class"]
                 name += f" ({'all' if k == 0 else k} per class) of {r['teacher']['method']}"
+                if r["config"].get("patience") == 0:  # the whole schedule, best val epoch kept
+                    name += ", no early stopping"
             elif r["kind"] == "ssl" and "ssl" in r and r["ssl"]["retrain_threshold"] != 500:
                 name += f" (retrain at {r['ssl']['retrain_threshold']})"
             elif name.startswith("fixmatch"):

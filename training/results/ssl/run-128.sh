@@ -16,7 +16,8 @@
 #   mixed-batch BatchNorm, without the unlabeled loss), balancedK-S (seed S's class-balanced
 #   student, method balanced-student: the 20 % model labels every stream image and each
 #   predicted class keeps its K most confident, K 0 = all; the supervised knobs), balancedKx2-S
-#   (the next student, taught by that student's best.pt)
+#   (the next student, taught by that student's best.pt), balancedKfull-S / balancedKfullx2-S
+#   (the same without early stopping: all 60 epochs, the best validation epoch kept)
 #
 # One selection rule for every configuration: the checkpoint with the best validation accuracy
 # (supervised: best epoch; SSL and control: best round, the supervised start included).
@@ -38,7 +39,8 @@ RUNS=${RUNS:-build/research/ssl128}
 BIN_DIR=build/research/bin
 THREADS=${THREADS:-2}
 COMMON=(--size 128 --threads "$THREADS" --batch 32)
-SUP=(--lr 1e-3 --warmup 1 --epochs 60 --patience 8 --class-weights none)
+SUP_BASE=(--lr 1e-3 --warmup 1 --epochs 60 --class-weights none)
+SUP=("${SUP_BASE[@]}" --patience 8)
 RETRAIN=(--retrain-epochs 3 --ramp-epochs 6)
 mkdir -p "$BIN_DIR" "$RUNS"
 # A private copy of the binary: rebuilding build/native while a run is going must not change it.
@@ -123,13 +125,16 @@ fixmatch() {  # name seed thresholds [tau-min [lambda-u]]; FixMatch from the see
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
 
-balanced() {  # name seed per_class teacher-checkpoint; a class-balanced student (its own stage)
-  local name=$1 seed=$2 k=$3 teacher=$4
+# A class-balanced student (its own stage). patience 0 = no early stopping: the whole 60-epoch
+# cosine, the checkpoint still the best validation epoch (patience 8 stopped the K=100 student
+# of seed 2 at epoch 22, in the high-LR phase where sup60 was also still at 90 %).
+balanced() {  # name seed per_class teacher-checkpoint [patience]
+  local name=$1 seed=$2 k=$3 teacher=$4 patience=${5:-8}
   [ -f "$RES/s128-$name.json" ] && { log "$name: done already"; return; }
   [ -f "$teacher" ] || { echo "$name: its teacher $teacher is not here (run it first)" >&2; exit 1; }
   log "$name"
   "$BIN" student --out "$RUNS/$name" --teacher-model "$teacher" --top-per-class "$k" --seed "$seed" \
-    "${COMMON[@]}" "${SUP[@]}" --resume --quiet
+    "${COMMON[@]}" "${SUP_BASE[@]}" --patience "$patience" --resume --quiet
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
 
@@ -167,14 +172,16 @@ for st in "${stages[@]}"; do
     fixmatch-flex08-[123]) s=${st#fixmatch-flex08-}
                            fixmatch "ssl-fixmatch-flex08-seed$s" "$s" flex 0.8 ;;
     fixmatch-flex[123]) s=${st#fixmatch-flex}; fixmatch "ssl-fixmatch-flex-seed$s" "$s" flex ;;
-    balanced*-[123]) s=${st##*-} k=${st#balanced}; k=${k%-*}
-                     if [[ $k == *x2 ]]; then  # the student of the first student
-                       k=${k%x2}
-                       balanced "ssl-balanced${k}x2-seed$s" "$s" "$k" \
-                         "$RUNS/ssl-balanced$k-seed$s/best.pt"
+    balanced*-[123]) s=${st##*-} k=${st#balanced}; k=${k%-*} x2="" full="" p=8
+                     [[ $k == *x2 ]] && { x2=x2; k=${k%x2}; }
+                     [[ $k == *full ]] && { full=-full; k=${k%full}; p=0; }
+                     if [ -n "$x2" ]; then  # the student of the first student
+                       balanced "ssl-balanced$k${full}x2-seed$s" "$s" "$k" \
+                         "$RUNS/ssl-balanced$k$full-seed$s/best.pt" "$p"
                      else
                        start_model "$s"
-                       balanced "ssl-balanced$k-seed$s" "$s" "$k" "$RUNS/sup20-seed$s/best.pt"
+                       balanced "ssl-balanced$k$full-seed$s" "$s" "$k" \
+                         "$RUNS/sup20-seed$s/best.pt" "$p"
                      fi ;;
     *) echo "unknown stage $st" >&2; exit 2 ;;
   esac
