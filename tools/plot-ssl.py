@@ -104,7 +104,7 @@ def acc(r, field):
     return r[field] if field in r else r["final"][field]
 
 
-def methods_table(runs, sup):
+def methods_table(runs, sup, sup_full=()):
     """Supervised 20/60/100 %, the SSL methods and the control, with the 20 -> 60 % gap closed."""
     lines = ["### Methods (one selection rule: best validation checkpoint; mean ± sample std over seeds)\n",
              "| configuration | seeds | val acc % | test acc % | test gain over its own 20 % start | "
@@ -132,6 +132,10 @@ def methods_table(runs, sup):
         rs = sup[frac]
         lines.append(f"| supervised {100 * frac:.0f} % | {seeds(rs)} | {pct([r['val_acc'] for r in rs])} "
                      f"| {pct([r['test_acc'] for r in rs])} | | | | |")
+    for frac in sorted({round(r["label_frac"], 3) for r in sup_full}):
+        rs = [r for r in sup_full if round(r["label_frac"], 3) == frac and "pretrain" in r]
+        if rs:
+            groups[f"supervised {100 * frac:.0f} %, no early stopping (vs its seed's early-stopped run)"] = rs
     for name, rs in sorted(groups.items()):
         tests = [acc(r, "test_acc") for r in rs]
         gain = [acc(r, "test_acc") - r["pretrain"]["test_acc"] for r in rs]
@@ -141,7 +145,7 @@ def methods_table(runs, sup):
             # run of one seed is not compared with other seeds' 20 % models.
             closed = f"{100 * statistics.mean(gain) / (s60 - s20):.0f} %"
         # lambda_u 0 (FixMatch's control): rows pass the mask but have no weight in the loss.
-        unused = rs[0]["kind"] != "ssl" or rs[0].get("fixmatch", {}).get("lambda_u", 1.0) == 0
+        unused = rs[0]["kind"] != "ssl" or rs[0].get("fixmatch", {}).get("lambda_u", 1.0) == 0  # or supervised
         used = "0" if unused else num([r["final"]["accepted_used"] for r in rs])
         prec = "-" if unused else pct([r["final"]["precision_used"] for r in rs])
         lines.append(f"| {name} | {seeds(rs)} | {pct([acc(r, 'val_acc') for r in rs])} | {pct(tests)} "
@@ -169,10 +173,18 @@ def main():
     incomplete = [r["_file"] for r in runs if not r.get("complete")]
     runs = [r for r in runs if r.get("complete")]
 
-    sup = {}
+    sup, sup_full = {}, []
     for r in runs:
         if r["kind"] == "supervised":
-            sup.setdefault(round(r["label_frac"], 3), []).append(r)
+            # patience 0 (the whole schedule): the students' schedule control, its own row
+            if r["config"].get("patience") == 0:
+                sup_full.append(r)
+            else:
+                sup.setdefault(round(r["label_frac"], 3), []).append(r)
+    for r in sup_full:  # paired with its seed's early-stopped run of the same label share
+        same = [x for x in sup.get(round(r["label_frac"], 3), []) if x["seed"] == r["seed"]]
+        if same:
+            r["pretrain"] = {"test_acc": same[0]["test_acc"], "val_acc": same[0]["val_acc"]}
     ssl = {}
     for r in runs:
         if r["kind"] == "ssl" and r.get("method", "fixed-tau") == "fixed-tau":
@@ -183,7 +195,7 @@ def main():
                            key=lambda k: (k[0], -k[1] if k[1] else -10**9))
 
     # ---- tables
-    lines = methods_table(runs, sup) if sfx else []
+    lines = methods_table([r for r in runs if r not in sup_full], sup, sup_full) if sfx else []
     lines.append("### Main comparison (same leaf-grouped split; mean ± sample std over seeds)\n")
     lines.append("| configuration | labels used | seeds | val acc % | test acc % | pseudo-label precision % "
                  "| pseudo-labels used | data utilisation % | wall time / run |")

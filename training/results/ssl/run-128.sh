@@ -17,7 +17,8 @@
 #   student, method balanced-student: the 20 % model labels every stream image and each
 #   predicted class keeps its K most confident, K 0 = all; the supervised knobs), balancedKx2-S
 #   (the next student, taught by that student's best.pt), balancedKfull-S / balancedKfullx2-S
-#   (the same without early stopping: all 60 epochs, the best validation epoch kept)
+#   (the same without early stopping: all 60 epochs, the best validation epoch kept),
+#   sup20full-S (supervised 20 % on that schedule: the students' labeled-only control)
 #
 # One selection rule for every configuration: the checkpoint with the best validation accuracy
 # (supervised: best epoch; SSL and control: best round, the supervised start included).
@@ -49,12 +50,12 @@ BIN=$BIN_DIR/folia-ssl
 
 log() { echo "==> $(date -u +%H:%M:%S) $*" >&2; }
 
-sup() {  # name label_frac seed
-  local name=$1 frac=$2 seed=$3
+sup() {  # name label_frac seed [patience]; patience 0: the whole 60-epoch schedule
+  local name=$1 frac=$2 seed=$3 patience=${4:-8}
   [ -f "$RES/s128-$name.json" ] && { log "$name: done already"; return; }
   log "$name"
   "$BIN" supervised --out "$RUNS/$name" --label-frac "$frac" --seed "$seed" \
-    "${COMMON[@]}" "${SUP[@]}" --resume --quiet
+    "${COMMON[@]}" "${SUP_BASE[@]}" --patience "$patience" --resume --quiet
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
 
@@ -150,6 +151,7 @@ for st in "${stages[@]}"; do
                student "ssl-student-seed$s" "$s" "ssl-fixed-tau-seed$s" ;;
     sup20) for s in 1 2 3; do sup "sup20-seed$s" 0.2 "$s"; done ;;
     sup20-[123]) s=${st#sup20-}; sup "sup20-seed$s" 0.2 "$s" ;;
+    sup20full-[123]) s=${st#sup20full-}; sup "sup20-full-seed$s" 0.2 "$s" 0 ;;
     ssl[123]) s=${st#ssl}; ssl "ssl-fixed-tau-seed$s" "$s" 500 ;;
     control[123]) s=${st#control}
                   ssl "control-seed$s" "$s" 500 --control "$RUNS/ssl-fixed-tau-seed$s/results.json" ;;
