@@ -338,7 +338,7 @@ def main():
         fig.tight_layout()
         fig.savefig(os.path.join(out, f"ssl-ablation{sfx}.png"), dpi=110)
         plt.close(fig)
-    wrote = plot_fixmatch(runs, out, sfx)
+    wrote = plot_fixmatch(runs, out, sfx) + plot_students(runs, out, sfx)
     print(f"wrote {out}/ssl-accuracy-vs-day{sfx}.png, ssl-ablation{sfx}.png, ssl-tables{sfx}.md{wrote}")
 
 
@@ -370,6 +370,45 @@ def plot_fixmatch(runs, out, sfx):
     ax2.grid(alpha=0.3)
     fig.tight_layout()
     name = f"ssl-fixmatch-epochs{sfx}.png"
+    fig.savefig(os.path.join(out, name), dpi=110)
+    plt.close(fig)
+    return ", " + name
+
+
+def plot_students(runs, out, sfx):
+    """Balanced students per epoch beside the supervised runs of their seeds: where early stopping fired."""
+    st = [r for r in runs if r.get("method") == "balanced-student"]
+    seeds_ = {r["seed"] for r in st}
+    peers = [r for r in runs if r["kind"] == "supervised" and r["seed"] in seeds_]
+    if not st:
+        return ""
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for i, r in enumerate(sorted(peers, key=lambda r: (r["label_frac"], r["config"].get("patience"))) +
+                          sorted(st, key=lambda r: (r["config"].get("patience") != 0, r["_file"]))):
+        c = plt.rcParams["axes.prop_cycle"].by_key()["color"][i % 10]
+        p = r["config"].get("patience")
+        stop = "no early stopping" if p == 0 else f"patience {p}"
+        if r["kind"] == "supervised":
+            name = f"supervised {100 * r['label_frac']:.0f} %, {stop}"
+        else:
+            k = r["teacher"]["per_class"]
+            name = f"balanced student (K {k}) of {r['teacher']['method']}, {stop}"
+        h = r["history"]
+        ax.plot([e["epoch"] + 1 for e in h], [100 * e["val_acc"] for e in h], "-", color=c, lw=1.2,
+                label=f"{name}, seed {r['seed']}: best val {100 * r['val_acc']:.1f} / test {100 * r['test_acc']:.1f}")
+        best = max(h, key=lambda e: e["val_acc"])
+        ax.plot([best["epoch"] + 1], [100 * best["val_acc"]], "o", color=c, ms=5)
+    ax.set_xlabel("epoch (60-epoch warmup + cosine; a line that ends early: early stopping fired)")
+    ax.set_ylabel("validation accuracy %")
+    ax.set_ylim(50, 100)
+    ax.set_title("Class-balanced students and the supervised runs of their seed, per epoch (dot: the kept epoch)",
+                 fontsize=9)
+    # Training is deterministic: runs of one seed and data coincide until early stopping ends one.
+    ax.legend(fontsize=7, loc="lower right", title="runs of one seed coincide until one stops",
+              title_fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    name = f"ssl-students-epochs{sfx}.png"
     fig.savefig(os.path.join(out, name), dpi=110)
     plt.close(fig)
     return ", " + name
