@@ -342,6 +342,14 @@ def main():
     print(f"wrote {out}/ssl-accuracy-vs-day{sfx}.png, ssl-ablation{sfx}.png, ssl-tables{sfx}.md{wrote}")
 
 
+def save_figure(fig, out, name):
+    """Lay out, write and close a per-epoch figure; the ', name' the summary line lists."""
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, name), dpi=110)
+    plt.close(fig)
+    return ", " + name
+
+
 def plot_fixmatch(runs, out, sfx):
     """FixMatch runs per epoch: val accuracy against the start, and the unlabeled images that passed."""
     fm = [r for r in runs if r.get("method", "").startswith("fixmatch") and "unlabeled_history" in r]
@@ -368,11 +376,7 @@ def plot_fixmatch(runs, out, sfx):
     ax2.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax2.legend(fontsize=7)
     ax2.grid(alpha=0.3)
-    fig.tight_layout()
-    name = f"ssl-fixmatch-epochs{sfx}.png"
-    fig.savefig(os.path.join(out, name), dpi=110)
-    plt.close(fig)
-    return ", " + name
+    return save_figure(fig, out, f"ssl-fixmatch-epochs{sfx}.png")
 
 
 def plot_students(runs, out, sfx):
@@ -407,11 +411,7 @@ def plot_students(runs, out, sfx):
     ax.legend(fontsize=7, loc="lower right", title="runs of one seed coincide until one stops",
               title_fontsize=7)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    name = f"ssl-students-epochs{sfx}.png"
-    fig.savefig(os.path.join(out, name), dpi=110)
-    plt.close(fig)
-    return ", " + name
+    return save_figure(fig, out, f"ssl-students-epochs{sfx}.png")
 
 
 if __name__ == "__main__":
