@@ -126,6 +126,18 @@ fixmatch() {  # name seed thresholds [tau-min [lambda-u]]; FixMatch from the see
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
 
+# A student that teaches the next one (balancedKx2) is kept beside the 20 % models
+# (start-models/<name>.pt with its results JSON) and restored from there on a new checkout.
+keep_teacher() {  # name
+  local d="$RUNS/$1" k="$KEPT/$1"
+  if [ ! -f "$d/best.pt" ] && [ -f "$k.pt" ]; then
+    mkdir -p "$d"; cp "$k.pt" "$d/best.pt"; log "$1: teacher restored from $k.pt"
+  elif [ -f "$d/best.pt" ] && [ ! -f "$k.pt" ]; then
+    cp "$d/results.json" "$k.json.tmp" && mv "$k.json.tmp" "$k.json"
+    cp "$d/best.pt" "$k.pt.tmp" && mv "$k.pt.tmp" "$k.pt"; log "$1: kept in $k.pt"
+  fi
+}
+
 # A class-balanced student (its own stage). patience 0 = no early stopping: the whole 60-epoch
 # cosine, the checkpoint still the best validation epoch (patience 8 stopped the K=100 student
 # of seed 2 at epoch 22, in the high-LR phase where sup60 was also still at 90 %).
@@ -146,7 +158,7 @@ for st in "${stages[@]}"; do
     main[123]) s=${st#main}
                sup "sup20-seed$s" 0.2 "$s"
                ssl "ssl-fixed-tau-seed$s" "$s" 500
-               ssl "control-seed$s" "$s" 500 --control "$RUNS/ssl-fixed-tau-seed$s/results.json"
+               ssl "control-seed$s" "$s" 500 --control "$RES/s128-ssl-fixed-tau-seed$s.json"
                ssl "ssl-flexmatch-seed$s" "$s" 500 --method flexmatch
                student "ssl-student-seed$s" "$s" "ssl-fixed-tau-seed$s" ;;
     sup20) for s in 1 2 3; do sup "sup20-seed$s" 0.2 "$s"; done ;;
@@ -154,12 +166,12 @@ for st in "${stages[@]}"; do
     sup20full-[123]) s=${st#sup20full-}; sup "sup20-full-seed$s" 0.2 "$s" 0 ;;
     ssl[123]) s=${st#ssl}; ssl "ssl-fixed-tau-seed$s" "$s" 500 ;;
     control[123]) s=${st#control}
-                  ssl "control-seed$s" "$s" 500 --control "$RUNS/ssl-fixed-tau-seed$s/results.json" ;;
+                  ssl "control-seed$s" "$s" 500 --control "$RES/s128-ssl-fixed-tau-seed$s.json" ;;
     ssl) for s in 1 2 3; do ssl "ssl-fixed-tau-seed$s" "$s" 500; done ;;
     sup60) for s in 1 2; do sup "sup60-seed$s" 0.6 "$s"; done ;;
     sup100) for s in 1 2; do sup "sup100-seed$s" 1.0 "$s"; done ;;
     control) for s in 1 2 3; do
-               ssl "control-seed$s" "$s" 500 --control "$RUNS/ssl-fixed-tau-seed$s/results.json"; done ;;
+               ssl "control-seed$s" "$s" 500 --control "$RES/s128-ssl-fixed-tau-seed$s.json"; done ;;
     ablation) ssl "ssl-fixed-tau-rt200-seed1" 1 200 ;;
     flex) for s in 1 2 3; do ssl "ssl-flexmatch-seed$s" "$s" 500 --method flexmatch; done ;;
     student) for s in 1 2 3; do student "ssl-student-seed$s" "$s" "ssl-fixed-tau-seed$s"; done ;;
@@ -178,6 +190,7 @@ for st in "${stages[@]}"; do
                      [[ $k == *x2 ]] && { x2=x2; k=${k%x2}; }
                      [[ $k == *full ]] && { full=-full; k=${k%full}; p=0; }
                      if [ -n "$x2" ]; then  # the student of the first student
+                       keep_teacher "ssl-balanced$k$full-seed$s"
                        balanced "ssl-balanced$k${full}x2-seed$s" "$s" "$k" \
                          "$RUNS/ssl-balanced$k$full-seed$s/best.pt" "$p"
                      else
