@@ -126,8 +126,8 @@ fixmatch() {  # name seed thresholds [tau-min [lambda-u]]; FixMatch from the see
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
 
-# A student that teaches the next one (balancedKx2) is kept beside the 20 % models
-# (start-models/<name>.pt with its results JSON) and restored from there on a new checkout.
+# A student that teaches the next one (balancedKx2) is kept beside the 20 % models as soon as it
+# exists (start-models/<name>.pt with its results JSON) and restored from there on a new checkout.
 keep_teacher() {  # name
   local d="$RUNS/$1" k="$KEPT/$1"
   if [ ! -f "$d/best.pt" ] && [ -f "$k.pt" ]; then
@@ -197,6 +197,7 @@ for st in "${stages[@]}"; do
                        start_model "$s"
                        balanced "ssl-balanced$k$full-seed$s" "$s" "$k" \
                          "$RUNS/sup20-seed$s/best.pt" "$p"
+                       keep_teacher "ssl-balanced$k$full-seed$s"  # for its x2 stage, later
                      fi ;;
     *) echo "unknown stage $st" >&2; exit 2 ;;
   esac
