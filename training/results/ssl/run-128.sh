@@ -66,6 +66,11 @@ sup() {  # name label_frac seed [patience]; patience 0: the whole 60-epoch sched
 # it trained again; the committed s128-sup20 JSON stays as it is (it is the figure the earlier
 # runs were paired with) and the two are logged side by side, so a difference is seen.
 KEPT=${KEPT:-$RES/start-models}
+keep() {  # run-dir kept-prefix: copy a run's best.pt and results JSON into the repo, atomically
+  mkdir -p "$KEPT"
+  cp "$1/results.json" "$2.json.tmp" && mv "$2.json.tmp" "$2.json"
+  cp "$1/best.pt" "$2.pt.tmp" && mv "$2.pt.tmp" "$2.pt"
+}
 start_model() {  # seed
   local s=$1 d="$RUNS/sup20-seed$1" k="$KEPT/sup20-seed$1"
   if [ ! -f "$d/best.pt" ] && [ -f "$k.pt" ] && [ -f "$k.json" ]; then
@@ -87,10 +92,7 @@ print("==> sup20 rerun: val %.2f / test %.2f %%; committed: val %.2f / test %.2f
     fi
   fi
   if [ ! -f "$k.pt" ]; then
-    mkdir -p "$KEPT"
-    cp "$d/results.json" "$k.json.tmp" && mv "$k.json.tmp" "$k.json"
-    cp "$d/best.pt" "$k.pt.tmp" && mv "$k.pt.tmp" "$k.pt"
-    log "sup20-seed$s: start model kept in $k.pt"
+    keep "$d" "$k"; log "sup20-seed$s: start model kept in $k.pt"
   fi
 }
 
@@ -133,8 +135,7 @@ keep_teacher() {  # name
   if [ ! -f "$d/best.pt" ] && [ -f "$k.pt" ]; then
     mkdir -p "$d"; cp "$k.pt" "$d/best.pt"; log "$1: teacher restored from $k.pt"
   elif [ -f "$d/best.pt" ] && [ ! -f "$k.pt" ]; then
-    cp "$d/results.json" "$k.json.tmp" && mv "$k.json.tmp" "$k.json"
-    cp "$d/best.pt" "$k.pt.tmp" && mv "$k.pt.tmp" "$k.pt"; log "$1: kept in $k.pt"
+    keep "$d" "$k"; log "$1: kept in $k.pt"
   fi
 }
 
