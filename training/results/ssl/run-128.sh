@@ -18,7 +18,9 @@
 #   predicted class keeps its K most confident, K 0 = all; the supervised knobs), balancedKx2-S
 #   (the next student, taught by that student's best.pt), balancedKfull-S / balancedKfullx2-S
 #   (the same without early stopping: all 60 epochs, the best validation epoch kept),
-#   sup20full-S (supervised 20 % on that schedule: the students' labeled-only control)
+#   sup20full-S (supervised 20 % on that schedule: the students' labeled-only control),
+#   sup100full-S (supervised 100 % on that schedule; patience only decides where a run stops,
+#   so copying an early-stopped sup100-seedS folder to sup100-full-seedS resumes it exactly)
 #
 # One selection rule for every configuration: the checkpoint with the best validation accuracy
 # (supervised: best epoch; SSL and control: best round, the supervised start included).
@@ -165,6 +167,7 @@ for st in "${stages[@]}"; do
     sup20) for s in 1 2 3; do sup "sup20-seed$s" 0.2 "$s"; done ;;
     sup20-[123]) s=${st#sup20-}; sup "sup20-seed$s" 0.2 "$s" ;;
     sup20full-[123]) s=${st#sup20full-}; sup "sup20-full-seed$s" 0.2 "$s" 0 ;;
+    sup100full-[123]) s=${st#sup100full-}; sup "sup100-full-seed$s" 1.0 "$s" 0 ;;
     ssl[123]) s=${st#ssl}; ssl "ssl-fixed-tau-seed$s" "$s" 500 ;;
     control[123]) s=${st#control}
                   ssl "control-seed$s" "$s" 500 --control "$RES/s128-ssl-fixed-tau-seed$s.json" ;;
