@@ -23,6 +23,7 @@ import glob
 import json
 import math
 import os
+import re
 import statistics
 import sys
 
@@ -105,6 +106,16 @@ def acc(r, field):
     return r[field] if field in r else r["final"][field]
 
 
+def teacher_name(r):
+    """A student's teacher: its method, and for a chain of students the teacher's round (the
+    run folder of round n is ...xN-seedS, round 1's has no xN)."""
+    t = r["teacher"]
+    if t["method"] != "balanced-student":
+        return t["method"]
+    m = re.search(r"x(\d+)-seed\d+", t.get("model", ""))
+    return f"balanced-student (round {int(m.group(1)) if m else 1})"
+
+
 def methods_table(runs, sup, sup_full=()):
     """Supervised 20/60/100 %, the SSL methods and the control, with the 20 -> 60 % gap closed."""
     lines = ["### Methods (one selection rule: best validation checkpoint; mean ± sample std over seeds)\n",
@@ -121,7 +132,7 @@ def methods_table(runs, sup, sup_full=()):
                 name += f" of {r['teacher']['method']}"
             elif name == "balanced-student":  # --teacher-model: named by K and its teacher
                 k = r["teacher"]["per_class"]
-                name += f" ({'all' if k == 0 else k} per class) of {r['teacher']['method']}"
+                name += f" ({'all' if k == 0 else k} per class) of {teacher_name(r)}"
                 if r["config"].get("patience") == 0:  # the whole schedule, best val epoch kept
                     name += ", no early stopping"
             elif r["kind"] == "ssl" and "ssl" in r and r["ssl"]["retrain_threshold"] != 500:
@@ -407,7 +418,7 @@ def plot_students(runs, out, sfx):
             name = f"supervised {100 * r['label_frac']:.0f} %, {stop}"
         else:
             k = r["teacher"]["per_class"]
-            name = f"balanced student (K {k}) of {r['teacher']['method']}, {stop}"
+            name = f"balanced student (K {k}) of {teacher_name(r)}, {stop}"
         h = r["history"]
         ax.plot([e["epoch"] + 1 for e in h], [100 * e["val_acc"] for e in h],
                 "-" if r["kind"] == "supervised" else "--", color=c, lw=1.2,

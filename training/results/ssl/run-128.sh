@@ -15,8 +15,8 @@
 #   control: the same run with lambda-u 0, i.e. the same batches, schedule, restart and
 #   mixed-batch BatchNorm, without the unlabeled loss), balancedK-S (seed S's class-balanced
 #   student, method balanced-student: the 20 % model labels every stream image and each
-#   predicted class keeps its K most confident, K 0 = all; the supervised knobs), balancedKx2-S
-#   (the next student, taught by that student's best.pt), balancedKfull-S / balancedKfullx2-S
+#   predicted class keeps its K most confident, K 0 = all; the supervised knobs), balancedKxN-S
+#   (round N, N 2-9: the student taught by round N-1's best.pt), balancedKfull-S / balancedKfullxN-S
 #   (the same without early stopping: all 60 epochs, the best validation epoch kept),
 #   sup20full-S (supervised 20 % on that schedule: the students' labeled-only control),
 #   sup100full-S (supervised 100 % on that schedule; patience only decides where a run stops,
@@ -154,6 +154,21 @@ balanced() {  # name seed per_class teacher-checkpoint [patience]
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
 
+# A round whose results are committed but whose model is neither here nor kept (round 2 of seed 2
+# ran before students were kept) is trained again into its folder for the next round to learn
+# from; its committed JSON stays, and the two are logged side by side, so a difference is seen.
+retrain_round() {  # name seed per_class teacher-checkpoint patience
+  local name=$1 d="$RUNS/$1"
+  log "$name: no model here or in $KEPT, training it again (the committed JSON stays)"
+  "$BIN" student --out "$d" --teacher-model "$4" --top-per-class "$3" --seed "$2" \
+    "${COMMON[@]}" "${SUP_BASE[@]}" --patience "$5" --resume --quiet
+  /usr/bin/python3 -c 'import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+print("==> rerun: val %.2f / test %.2f %%; committed: val %.2f / test %.2f %%" % (
+    100 * b["val_acc"], 100 * b["test_acc"], 100 * a["val_acc"], 100 * a["test_acc"]))' \
+    "$RES/s128-$name.json" "$d/results.json" >&2
+}
+
 stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(main1 main2 main3 sup60 sup100 ablation)
 for st in "${stages[@]}"; do
@@ -190,19 +205,28 @@ for st in "${stages[@]}"; do
     fixmatch-flex08-[123]) s=${st#fixmatch-flex08-}
                            fixmatch "ssl-fixmatch-flex08-seed$s" "$s" flex 0.8 ;;
     fixmatch-flex[123]) s=${st#fixmatch-flex}; fixmatch "ssl-fixmatch-flex-seed$s" "$s" flex ;;
-    balanced*-[123]) s=${st##*-} k=${st#balanced}; k=${k%-*} x2="" full="" p=8
-                     [[ $k == *x2 ]] && { x2=x2; k=${k%x2}; }
+    balanced*-[123]) s=${st##*-} k=${st#balanced}; k=${k%-*} n=1 full="" p=8
+                     [[ $k =~ x([0-9])$ ]] && { n=${BASH_REMATCH[1]}; k=${k%x?}; }
                      [[ $k == *full ]] && { full=-full; k=${k%full}; p=0; }
-                     if [ -n "$x2" ]; then  # the student of the first student
-                       keep_teacher "ssl-balanced$k$full-seed$s"
-                       balanced "ssl-balanced$k${full}x2-seed$s" "$s" "$k" \
-                         "$RUNS/ssl-balanced$k$full-seed$s/best.pt" "$p"
+                     name="ssl-balanced$k$full-seed$s"
+                     if [ "$n" -gt 1 ]; then  # round n: the student of round n-1's student
+                       prev=$name
+                       [ "$n" -gt 2 ] && prev="ssl-balanced$k${full}x$((n - 1))-seed$s"
+                       name="ssl-balanced$k${full}x$n-seed$s"
+                       keep_teacher "$prev"
+                       if [ ! -f "$RUNS/$prev/best.pt" ] && [ "$n" -gt 2 ]; then
+                         pp="ssl-balanced$k$full-seed$s"
+                         [ "$n" -gt 3 ] && pp="ssl-balanced$k${full}x$((n - 2))-seed$s"
+                         keep_teacher "$pp"
+                         retrain_round "$prev" "$s" "$k" "$RUNS/$pp/best.pt" "$p"
+                         keep_teacher "$prev"
+                       fi
+                       balanced "$name" "$s" "$k" "$RUNS/$prev/best.pt" "$p"
                      else
                        start_model "$s"
-                       balanced "ssl-balanced$k$full-seed$s" "$s" "$k" \
-                         "$RUNS/sup20-seed$s/best.pt" "$p"
-                       keep_teacher "ssl-balanced$k$full-seed$s"  # for its x2 stage, later
-                     fi ;;
+                       balanced "$name" "$s" "$k" "$RUNS/sup20-seed$s/best.pt" "$p"
+                     fi
+                     keep_teacher "$name" ;;  # for the next round, later
     *) echo "unknown stage $st" >&2; exit 2 ;;
   esac
 done
