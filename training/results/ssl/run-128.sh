@@ -135,7 +135,10 @@ fixmatch() {  # name seed thresholds [tau-min [lambda-u]]; FixMatch from the see
 keep_teacher() {  # name
   local d="$RUNS/$1" k="$KEPT/$1"
   if [ ! -f "$d/best.pt" ] && [ -f "$k.pt" ]; then
-    mkdir -p "$d"; cp "$k.pt" "$d/best.pt"; log "$1: teacher restored from $k.pt"
+    # Its results JSON too: the next student reads from it what its teacher was and where the
+    # chain started (without it, a student of a restored teacher took the teacher for its start).
+    mkdir -p "$d"; cp "$k.pt" "$d/best.pt"; cp "$k.json" "$d/results.json"
+    log "$1: teacher restored from $k.pt"
   elif [ -f "$d/best.pt" ] && [ ! -f "$k.pt" ]; then
     keep "$d" "$k"; log "$1: kept in $k.pt"
   fi
