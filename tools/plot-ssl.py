@@ -112,16 +112,18 @@ def teacher_name(r):
     t = r["teacher"]
     if t["method"] != "balanced-student":
         return t["method"]
-    m = re.search(r"x(\d+)-seed\d+", t.get("model", ""))
-    return f"balanced-student (round {int(m.group(1)) if m else 1})"
+    return f"balanced-student (round {teacher_round(r)})"
+
+
+def teacher_round(r):
+    """A balanced-student teacher's round, from its run folder (round 1's has no xN)."""
+    m = re.search(r"x(\d+)-seed\d+", r["teacher"].get("model", ""))
+    return int(m.group(1)) if m else 1
 
 
 def student_round(r):
     """1 for a student of a supervised model, else its teacher's round + 1."""
-    m = re.search(r"x(\d+)-seed\d+", r["teacher"].get("model", ""))
-    if r["teacher"]["method"] != "balanced-student":
-        return 1
-    return (int(m.group(1)) if m else 1) + 1
+    return teacher_round(r) + 1 if r["teacher"]["method"] == "balanced-student" else 1
 
 
 def rounds_chosen_on_val(runs):
