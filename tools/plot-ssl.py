@@ -433,7 +433,7 @@ def plot_students(runs, out, sfx):
     peers = [r for r in runs if r["kind"] == "supervised" and r["seed"] in seeds_]
     if not st:
         return ""
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, ax = plt.subplots(figsize=(15, 6))
     lines = (sorted(peers, key=lambda r: (r["label_frac"], r["config"].get("patience"))) +
              sorted(st, key=lambda r: (r["config"].get("patience") != 0, r["_file"])))
     # More than ten lines: tab20, so no two runs share a colour.
@@ -460,8 +460,9 @@ def plot_students(runs, out, sfx):
     ax.set_title("Class-balanced students and the supervised runs of their seed, per epoch (dot: the kept epoch)",
                  fontsize=9)
     # Training is deterministic: runs of one seed and data coincide until early stopping ends one.
-    ax.legend(fontsize=7, loc="lower right", title="runs of one seed coincide until one stops",
-              title_fontsize=7)
+    # Beside the axes: with a dozen runs a legend inside hid the curves it names.
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              title="runs of one seed coincide until one stops", title_fontsize=7)
     ax.grid(alpha=0.3)
     return save_figure(fig, out, f"ssl-students-epochs{sfx}.png")
 
