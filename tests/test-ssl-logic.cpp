@@ -305,6 +305,25 @@ TEST_CASE("A noisy student takes its teacher's used pseudo-labels above a confid
     CHECK(student_pseudo_labels(t, 0.96).empty());
 }
 
+TEST_CASE("An ensemble teacher's verdicts are the mean of its members' softmax outputs",
+          "[ssl][student]") {
+    // Two members, n = 2 images, k = 3 classes (row-major), averaged by hand.
+    const std::vector<float> a = {0.7f, 0.2f, 0.1f, 0.1f, 0.5f, 0.4f};
+    const std::vector<float> b = {0.1f, 0.8f, 0.1f, 0.3f, 0.1f, 0.6f};
+    const std::vector<float> m = mean_probabilities({a, b});
+    const std::vector<float> expected = {0.4f, 0.5f, 0.1f, 0.2f, 0.3f, 0.5f};
+    REQUIRE(m.size() == expected.size());
+    for (size_t i = 0; i < m.size(); ++i) CHECK(m[i] == Approx(expected[i]).margin(1e-7));
+    // The ensemble's verdict can be neither member's: image 0 is class 1 at 0.5 (a says 0).
+    const auto c = make_candidates(m, 3, {7, 8}, {1, 2});
+    CHECK(c[0].pred == 1);
+    CHECK(c[0].confidence == Approx(0.5f));
+    CHECK(c[1].pred == 2);
+    CHECK(mean_probabilities({a}) == a);  // one member: itself
+    CHECK_THROWS_WITH(mean_probabilities({}), Catch::Contains("no member"));
+    CHECK_THROWS_WITH(mean_probabilities({a, {0.5f, 0.5f}}), Catch::Contains("differ in size"));
+}
+
 TEST_CASE("A balanced student keeps each predicted class's most confident stream images",
           "[ssl][student]") {
     // candidate: image, true label, predicted label, confidence (k = 3).

@@ -96,17 +96,31 @@ engine_accuracy engine_accuracy_of(const std::string &model_path, const workspac
 // A checkpoint's eval-mode softmax on the slice's stream images, straight from LibTorch: the
 // reference the methods' own labelling of the stream is checked against. Returns (confidence,
 // class) of each image's top class, in stream order.
-std::tuple<torch::Tensor, torch::Tensor> stream_top1(const std::string &checkpoint,
-                                                     const workspace &w) {
+// LibTorch's eval-mode softmax of a checkpoint on one part's cached images: (n, K) f32.
+torch::Tensor part_softmax(const std::string &checkpoint, const workspace &w, part p) {
     folia_net m = make_model(int(w.data.classes.size()), 1);
     REQUIRE(load_checkpoint(checkpoint, m, nullptr, nullptr));
-    const std::vector<int> stream = w.split.indices({part::stream});
+    const std::vector<int> idx = w.split.indices({p});
     const size_t per = size_t(w.images.size) * w.images.size * 3;
     std::vector<uint8_t> u8;
-    for (int i : stream)
+    for (int i : idx)
         u8.insert(u8.end(), w.images.image(size_t(i)), w.images.image(size_t(i)) + per);
-    return torch::softmax(predict_logits(m, u8.data(), int64_t(stream.size()), w.images.size), 1)
-        .max(1);
+    return torch::softmax(predict_logits(m, u8.data(), int64_t(idx.size()), w.images.size), 1);
+}
+
+std::tuple<torch::Tensor, torch::Tensor> stream_top1(const std::string &checkpoint,
+                                                     const workspace &w) {
+    return part_softmax(checkpoint, w, part::stream).max(1);
+}
+
+// Top-1 accuracy of (n, K) probabilities on one part.
+double part_accuracy(const torch::Tensor &probs, const workspace &w, part p) {
+    const std::vector<int> idx = w.split.indices({p});
+    const torch::Tensor pred = probs.argmax(1);
+    int ok = 0;
+    for (size_t j = 0; j < idx.size(); ++j)
+        ok += pred[int64_t(j)].item<int64_t>() == w.data.samples[size_t(idx[j])].label;
+    return double(ok) / double(idx.size());
 }
 
 std::string fresh_dir(const std::string &name) {
@@ -394,6 +408,31 @@ TEST_CASE("SSL simulation on a real-data slice: stream, threshold, cap, trigger,
         const nlohmann::json nr = run_student(next, &w);
         CHECK(nr["teacher"]["method"] == "balanced-student");
         CHECK(nr["pretrain"] == sr["pretrain"]);
+
+        // An ensemble teacher (the start and the first student): the stream is labelled by the
+        // mean of the two models' LibTorch softmax, and the teacher's accuracy is the mean's.
+        student_options ens = all;
+        ens.teacher_model = start;
+        ens.ensemble_with = {so.out + "/best.pt"};
+        ens.out = fresh_dir("balanced-ensemble");
+        const auto mean_of = [&](part p) {
+            return (part_softmax(start, w, p) + part_softmax(so.out + "/best.pt", w, p)) / 2;
+        };
+        const torch::Tensor mean_stream = mean_of(part::stream);
+        // The check below could not tell the ensemble from its first member otherwise.
+        REQUIRE((mean_stream.argmax(1) != std::get<1>(stream_top1(start, w))).any().item<bool>());
+        const nlohmann::json er = run_student(ens, &w);
+        CHECK(er["final"]["accepted_used"] == int(stream.size()));
+        CHECK(er["final"]["precision_used"].get<double>() ==
+              Approx(part_accuracy(mean_stream, w, part::stream)));
+        CHECK(er["teacher"]["val_acc"].get<double>() ==
+              Approx(part_accuracy(mean_of(part::val), w, part::val)));
+        CHECK(er["teacher"]["test_acc"].get<double>() ==
+              Approx(part_accuracy(mean_of(part::test), w, part::test)));
+        CHECK(er["teacher"]["ensemble_with"] == nlohmann::json(ens.ensemble_with));
+        CHECK(er["pretrain"] == sr["pretrain"]);
+        ens.ensemble_with = {fresh_dir("no-member") + "/best.pt"};
+        CHECK_THROWS_WITH(run_student(ens, &w), Catch::Contains("--ensemble-with"));
 
         // Wrong combinations and a missing checkpoint are refused, clearly.
         student_options bad = so;

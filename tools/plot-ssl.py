@@ -112,6 +112,8 @@ def teacher_name(r):
     t = r["teacher"]
     if t["method"] != "balanced-student":
         return t["method"]
+    if t.get("ensemble_with"):  # the averaged softmax of the chain's rounds 1..n
+        return f"the ensemble of balanced-student rounds 1-{teacher_round(r)}"
     return f"balanced-student (round {teacher_round(r)})"
 
 
@@ -126,12 +128,15 @@ def student_round(r):
     return teacher_round(r) + 1 if r["teacher"]["method"] == "balanced-student" else 1
 
 
-def rounds_chosen_on_val(runs):
+def rounds_chosen_on_val(runs, ensembles=False):
     """The number of teaching rounds is a hyper-parameter too: per seed, the round of the chain
-    (K per class, no early stopping) with the best validation accuracy, its test as reported."""
+    (K per class, no early stopping) with the best validation accuracy, its test as reported.
+    ensembles: the students of an ensemble of the chain's rounds are candidates too."""
     best = {}
     for r in runs:
         if r.get("method") != "balanced-student" or r["config"].get("patience") != 0:
+            continue
+        if bool(r["teacher"].get("ensemble_with")) and not ensembles:
             continue
         key = (r["teacher"]["per_class"], r["seed"])
         if key not in best or r["val_acc"] > best[key]["val_acc"]:
@@ -139,7 +144,8 @@ def rounds_chosen_on_val(runs):
     rows = {}
     for (k, _), r in sorted(best.items()):
         rows.setdefault(k, []).append(r)
-    return {f"balanced-student ({k} per class), no early stopping, round chosen on validation "
+    what = "round and teacher (one round or the ensemble of rounds)" if ensembles else "round"
+    return {f"balanced-student ({k} per class), no early stopping, {what} chosen on validation "
             f"(rounds {', '.join(str(student_round(r)) for r in rs)})": rs
             for k, rs in rows.items() if len(rs) > 1 or any(student_round(r) > 1 for r in rs)}
 
@@ -177,6 +183,8 @@ def methods_table(runs, sup, sup_full=()):
         if rs:
             groups[f"supervised {100 * frac:.0f} %, no early stopping (vs its seed's early-stopped run)"] = rs
     groups.update(rounds_chosen_on_val(runs))
+    if any(r.get("teacher", {}).get("ensemble_with") for r in runs):
+        groups.update(rounds_chosen_on_val(runs, ensembles=True))
     for name, rs in sorted(groups.items()):
         tests = [acc(r, "test_acc") for r in rs]
         gain = [acc(r, "test_acc") - r["pretrain"]["test_acc"] for r in rs]

@@ -103,6 +103,9 @@ int main(int argc, char **argv) {
     stu->add_option("--teacher-model", st.teacher_model,
                     "instead: a checkpoint (e.g. the 20 % baseline's or a student's best.pt) that "
                     "labels every stream image (method balanced-student)");
+    stu->add_option("--ensemble-with", st.ensemble_with,
+                    "--teacher-model: more checkpoints; the teacher is the mean of all their "
+                    "softmax outputs (e.g. every round of a chain of students)");
     stu->add_option("--top-per-class", st.top_per_class,
                     "--teacher-model: keep each predicted class's N most confident (0: all)");
     stu->add_option("--seed", st.seed, "model init, augmentation, shuffling");

@@ -71,6 +71,19 @@ std::vector<candidate> make_candidates(const std::vector<float> &probs, int k,
     return r;
 }
 
+std::vector<float> mean_probabilities(const std::vector<std::vector<float>> &members) {
+    if (members.empty()) throw std::invalid_argument("mean_probabilities: no member");
+    std::vector<double> sum(members[0].size(), 0.0);  // double: m small f32 terms, no drift
+    for (const auto &m : members) {
+        if (m.size() != sum.size())
+            throw std::invalid_argument("mean_probabilities: the members differ in size");
+        for (size_t i = 0; i < m.size(); ++i) sum[i] += m[i];
+    }
+    std::vector<float> r(sum.size());
+    for (size_t i = 0; i < r.size(); ++i) r[i] = float(sum[i] / double(members.size()));
+    return r;
+}
+
 double flexmatch_map(double beta) {
     return beta / (2.0 - beta);
 }

@@ -76,6 +76,11 @@ std::vector<candidate> make_candidates(const std::vector<float> &probs, int k,
                                        const std::vector<int> &images,
                                        const std::vector<int> &true_labels);
 
+// An ensemble teacher's verdicts: the element-wise mean of its members' (n, k) row-major
+// softmax outputs (averaging probabilities, not logits, as Lakshminarayanan et al. 2017 do),
+// so each row still sums to 1. Throws unless there is a member and all have one size.
+std::vector<float> mean_probabilities(const std::vector<std::vector<float>> &members);
+
 // Thresholding and the per-class cap for one day's candidates. per_class_count (size k) holds
 // the pseudo-labels each class already has and is updated. Candidates are considered in order
 // of decreasing confidence (ties: arrival order), so when the cap bites it keeps the most

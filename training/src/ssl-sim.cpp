@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -253,18 +254,64 @@ student_source run_source(const student_options &o, const teacher_run &t) {
             o.teacher};
 }
 
-// --teacher-model: the checkpoint's verdicts on every stream image, balanced per class.
+// A teacher's (or its ensemble's) eval-mode softmax on the clean cached images of the stream,
+// validation and test parts; each (n, k) f32 row-major.
+struct teacher_probs {
+    std::vector<float> stream, val, test;
+};
+
+std::vector<float> softmax_of(folia_net &net, const workspace &w, const std::vector<int> &idx) {
+    const torch::Tensor p = torch::softmax(logits_of(net, w.images, idx), 1).contiguous();
+    return {p.data_ptr<float>(), p.data_ptr<float>() + p.numel()};
+}
+
+// The mean over the checkpoints (one: itself) of each part's softmax.
+teacher_probs ensemble_probs(const std::vector<std::string> &models, const workspace &w,
+                             uint64_t seed) {
+    const int k = int(w.data.classes.size());
+    std::vector<std::vector<float>> stream, val, test;
+    for (const std::string &m : models) {
+        folia_net net = make_model(k, seed);
+        load_start_checkpoint(m, net, w.images.size);
+        stream.push_back(softmax_of(net, w, part_indices(w, part::stream)));
+        val.push_back(softmax_of(net, w, part_indices(w, part::val)));
+        test.push_back(softmax_of(net, w, part_indices(w, part::test)));
+    }
+    return {mean_probabilities(stream), mean_probabilities(val), mean_probabilities(test)};
+}
+
+// Top-1 accuracy of (n, k) probabilities against the part's labels.
+double accuracy_of_probs(const std::vector<float> &probs, const workspace &w, part p) {
+    const std::vector<int> idx = part_indices(w, p);
+    const auto c = make_candidates(probs, int(w.data.classes.size()), idx, labels_of(w, idx));
+    const auto ok = std::count_if(c.begin(), c.end(),
+                                  [](const candidate &x) { return x.pred == x.true_label; });
+    return c.empty() ? 0.0 : double(ok) / double(c.size());
+}
+
+// A teacher checkpoint that is no student's is the chain's start itself: its own accuracy (not
+// its ensemble's, when it has fellow members) is what the student's gain is measured from.
+nlohmann::json own_start(const student_options &o, const workspace &w, const nlohmann::json &t) {
+    double val_acc = t.at("val_acc"), test_acc = t.at("test_acc");
+    if (!o.ensemble_with.empty()) {
+        folia_net net = make_model(int(w.data.classes.size()), o.seed);
+        load_start_checkpoint(o.teacher_model, net, w.images.size);
+        val_acc = accuracy_of(net, w, part_indices(w, part::val));
+        test_acc = accuracy_of(net, w, part_indices(w, part::test));
+    }
+    return {{"source", o.teacher_model}, {"val_acc", val_acc}, {"test_acc", test_acc}};
+}
+
+// --teacher-model (and --ensemble-with): the verdicts on every stream image, balanced per class.
 student_source model_source(const student_options &o, const workspace &w) {
     const int k = int(w.data.classes.size());
-    folia_net net = make_model(k, o.seed);
-    load_start_checkpoint(o.teacher_model, net, w.images.size);
+    std::vector<std::string> models = {o.teacher_model};
+    models.insert(models.end(), o.ensemble_with.begin(), o.ensemble_with.end());
+    const teacher_probs tp = ensemble_probs(models, w, o.seed);
     const std::vector<int> stream = part_indices(w, part::stream);
-    // p is (n_stream, k) f32: softmax in eval mode on the clean cached images.
-    const torch::Tensor p = torch::softmax(logits_of(net, w.images, stream), 1).contiguous();
-    const std::vector<float> probs(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
-    const auto cands = make_candidates(probs, k, stream, labels_of(w, stream));
-    const double val_acc = accuracy_of(net, w, part_indices(w, part::val));
-    const double test_acc = accuracy_of(net, w, part_indices(w, part::test));
+    const auto cands = make_candidates(tp.stream, k, stream, labels_of(w, stream));
+    const double val_acc = accuracy_of_probs(tp.val, w, part::val);
+    const double test_acc = accuracy_of_probs(tp.test, w, part::test);
     // The checkpoint's run folder says what it is: a supervised baseline, or a student (whose
     // own start is then the chain's start).
     const fs::path res = fs::path(o.teacher_model).parent_path() / "results.json";
@@ -275,14 +322,11 @@ student_source model_source(const student_options &o, const workspace &w) {
                               {"per_class", o.top_per_class},
                               {"val_acc", val_acc},
                               {"test_acc", test_acc}};
+    if (!o.ensemble_with.empty()) teacher["ensemble_with"] = o.ensemble_with;
     if (tr.contains("seed")) teacher["seed"] = tr["seed"];
-    const nlohmann::json pretrain =
-        tr.contains("pretrain")
-            ? tr["pretrain"]
-            : nlohmann::json{
-                  {"source", o.teacher_model}, {"val_acc", val_acc}, {"test_acc", test_acc}};
-    return {balanced_pseudo_labels(cands, k, o.top_per_class, o.min_confidence), teacher, pretrain,
-            "balanced-student", o.teacher_model};
+    return {balanced_pseudo_labels(cands, k, o.top_per_class, o.min_confidence), teacher,
+            tr.contains("pretrain") ? tr["pretrain"] : own_start(o, w, teacher), "balanced-student",
+            o.teacher_model};
 }
 
 // The student's results JSON (the fields plot-ssl.py's methods table reads, as run_ssl's).
@@ -336,6 +380,10 @@ void check_student_options(const student_options &o) {
         throw std::invalid_argument("--top-per-class needs --teacher-model");
     if (!o.teacher_model.empty() && !fs::exists(o.teacher_model))
         throw std::runtime_error("--teacher-model '" + o.teacher_model + "' does not exist");
+    if (!o.ensemble_with.empty() && o.teacher_model.empty())
+        throw std::invalid_argument("--ensemble-with needs --teacher-model");
+    for (const std::string &m : o.ensemble_with)
+        if (!fs::exists(m)) throw std::runtime_error("--ensemble-with '" + m + "' does not exist");
 }
 
 }  // namespace

@@ -30,7 +30,10 @@
 // instead (method "balanced-student", Noisy Student's class balancing): a checkpoint (the 20 %
 // model, or a student's best.pt to iterate) labels every stream image in eval mode on the
 // clean images, and each predicted class keeps its top_per_class most confident images
-// (ssl-logic.h's balanced_pseudo_labels), so hard classes get pseudo-labels too.
+// (ssl-logic.h's balanced_pseudo_labels), so hard classes get pseudo-labels too. With
+// ensemble_with, the teacher is the ensemble of teacher_model and those checkpoints (e.g. every
+// round of a chain of students): their averaged softmax labels the stream, and the teacher's
+// val/test accuracy in results.json is the ensemble's (argmax of the averaged softmax).
 //
 // run_fixmatch (methods "fixmatch" and "fixmatch-flex"; Sohn et al. 2020, with FlexMatch's
 // class thresholds, Zhang et al. 2021, for the second): consistency training at the end of the
@@ -101,6 +104,9 @@ struct student_options {
     std::string teacher;        // a finished SSL run's folder (results.json, state.pt), or
     std::string teacher_model;  // a checkpoint (best.pt) whose verdicts label the whole stream
     int top_per_class = 0;      // teacher_model: most pseudo-labels per predicted class (0: all)
+    // teacher_model's fellow ensemble members (checkpoints of the same data and size): the
+    // stream is labelled by the mean of all members' softmax (ssl-logic.h's mean_probabilities)
+    std::vector<std::string> ensemble_with;
     sup_config cfg;             // the student's training: the supervised baselines' knobs
     double lambda = 1.0;        // weight of L_pseudo (constant: no ramp)
     double min_confidence = 0;  // drop teacher pseudo-labels below this confidence

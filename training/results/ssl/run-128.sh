@@ -18,6 +18,8 @@
 #   predicted class keeps its K most confident, K 0 = all; the supervised knobs), balancedKxN-S
 #   (round N, N 2-9: the student taught by round N-1's best.pt), balancedKfull-S / balancedKfullxN-S
 #   (the same without early stopping: all 60 epochs, the best validation epoch kept),
+#   ensembleKxN-S (a student of the ensemble of rounds 1..N of seed S's balancedKfull chain:
+#   their averaged softmax labels the stream, K per class, no early stopping),
 #   sup20full-S (supervised 20 % on that schedule: the students' labeled-only control),
 #   sup100full-S (supervised 100 % on that schedule; patience only decides where a run stops,
 #   so copying an early-stopped sup100-seedS folder to sup100-full-seedS resumes it exactly)
@@ -157,6 +159,25 @@ balanced() {  # name seed per_class teacher-checkpoint [patience]
   cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
 }
 
+# A student of the ensemble of a chain's rounds 1..n (all kept in start-models/): round n's
+# checkpoint is the teacher, the earlier rounds its fellow members; the whole 60-epoch schedule.
+ensemble() {  # seed per_class n
+  local s=$1 k=$2 n=$3 r name="ssl-balanced$2-full-ens$3-seed$1" models=()
+  [ -f "$RES/s128-$name.json" ] && { log "$name: done already"; return; }
+  for r in $(seq 1 "$n"); do
+    local round="ssl-balanced$k-fullx$r-seed$s"
+    [ "$r" -eq 1 ] && round="ssl-balanced$k-full-seed$s"
+    keep_teacher "$round"
+    [ -f "$RUNS/$round/best.pt" ] || { echo "$name: round $r ($round) is not here" >&2; exit 1; }
+    models+=("$RUNS/$round/best.pt")
+  done
+  log "$name"
+  "$BIN" student --out "$RUNS/$name" --teacher-model "${models[-1]}" \
+    --ensemble-with "${models[@]:0:n-1}" --top-per-class "$k" --seed "$s" \
+    "${COMMON[@]}" "${SUP_BASE[@]}" --patience 0 --resume --quiet
+  cp "$RUNS/$name/results.json" "$RES/s128-$name.json"
+}
+
 # A round whose results are committed but whose model is neither here nor kept (round 2 of seed 2
 # ran before students were kept) is trained again into its folder for the next round to learn
 # from; its committed JSON stays, and the two are logged side by side, so a difference is seen.
@@ -208,6 +229,8 @@ for st in "${stages[@]}"; do
     fixmatch-flex08-[123]) s=${st#fixmatch-flex08-}
                            fixmatch "ssl-fixmatch-flex08-seed$s" "$s" flex 0.8 ;;
     fixmatch-flex[123]) s=${st#fixmatch-flex}; fixmatch "ssl-fixmatch-flex-seed$s" "$s" flex ;;
+    ensemble*x[2-9]-[123]) s=${st##*-} n=${st%-*}; n=${n##*x} k=${st#ensemble}; k=${k%x*}
+                           ensemble "$s" "$k" "$n" ;;
     balanced*-[123]) s=${st##*-} k=${st#balanced}; k=${k%-*} n=1 full="" p=8
                      [[ $k =~ x([0-9])$ ]] && { n=${BASH_REMATCH[1]}; k=${k%x?}; }
                      [[ $k == *full ]] && { full=-full; k=${k%full}; p=0; }
