@@ -128,6 +128,16 @@ def student_round(r):
     return teacher_round(r) + 1 if r["teacher"]["method"] == "balanced-student" else 1
 
 
+def simpler_on_ties(r):
+    """Validation first; on an exact tie the simpler student wins: a single teacher over an
+    ensemble, then fewer rounds (validation cannot tell them apart, so the cheaper one)."""
+    return (r["val_acc"], not r["teacher"].get("ensemble_with"), -student_round(r))
+
+
+def round_label(r):
+    return f"{student_round(r)}{' (ensemble teacher)' if r['teacher'].get('ensemble_with') else ''}"
+
+
 def rounds_chosen_on_val(runs, ensembles=False):
     """The number of teaching rounds is a hyper-parameter too: per seed, the round of the chain
     (K per class, no early stopping) with the best validation accuracy, its test as reported.
@@ -139,14 +149,14 @@ def rounds_chosen_on_val(runs, ensembles=False):
         if bool(r["teacher"].get("ensemble_with")) and not ensembles:
             continue
         key = (r["teacher"]["per_class"], r["seed"])
-        if key not in best or r["val_acc"] > best[key]["val_acc"]:
+        if key not in best or simpler_on_ties(r) > simpler_on_ties(best[key]):
             best[key] = r
     rows = {}
     for (k, _), r in sorted(best.items()):
         rows.setdefault(k, []).append(r)
     what = "round and teacher (one round or the ensemble of rounds)" if ensembles else "round"
     return {f"balanced-student ({k} per class), no early stopping, {what} chosen on validation "
-            f"(rounds {', '.join(str(student_round(r)) for r in rs)})": rs
+            f"(rounds {', '.join(round_label(r) for r in rs)})": rs
             for k, rs in rows.items() if len(rs) > 1 or any(student_round(r) > 1 for r in rs)}
 
 
