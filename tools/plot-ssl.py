@@ -403,7 +403,7 @@ def main():
         fig.tight_layout()
         fig.savefig(os.path.join(out, f"ssl-ablation{sfx}.png"), dpi=110)
         plt.close(fig)
-    wrote = plot_fixmatch(runs, out, sfx) + plot_students(runs, out, sfx)
+    wrote = plot_fixmatch(runs, out, sfx) + plot_students(runs, out, sfx) + plot_rounds(runs, out, sfx)
     print(f"wrote {out}/ssl-accuracy-vs-day{sfx}.png, ssl-ablation{sfx}.png, ssl-tables{sfx}.md{wrote}")
 
 
@@ -483,6 +483,46 @@ def plot_students(runs, out, sfx):
               title="runs of one seed coincide until one stops", title_fontsize=7)
     ax.grid(alpha=0.3)
     return save_figure(fig, out, f"ssl-students-epochs{sfx}.png")
+
+
+def plot_rounds(runs, out, sfx):
+    """A chain of class-balanced students (K 100, whole schedule) per round and seed: val and test
+    against supervised 20 % and 60 % and the issue's goal (half the gap), so a reader sees where
+    each round lands and whether validation still rises."""
+    chain = [r for r in runs if r.get("method") == "balanced-student" and r["config"].get("patience") == 0
+             and r["teacher"]["per_class"] == 100]
+    sup = {f: [r["test_acc"] for r in runs if r["kind"] == "supervised" and round(r["label_frac"], 3) == f
+               and r["config"].get("patience") != 0] for f in (0.2, 0.6)}
+    if not chain or not all(sup.values()):
+        return ""
+    s20, s60 = (100 * statistics.mean(sup[f]) for f in (0.2, 0.6))
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, seed in enumerate(sorted({r["seed"] for r in chain})):
+        c = colors[i % len(colors)]
+        single = sorted((r for r in chain if r["seed"] == seed and not r["teacher"].get("ensemble_with")),
+                        key=student_round)
+        if not single:
+            continue
+        x = [0] + [student_round(r) for r in single]
+        start = single[0]["pretrain"]
+        for field, style in (("val_acc", "o--"), ("test_acc", "s-")):
+            ax.plot(x, [100 * start[field]] + [100 * r[field] for r in single], style, color=c, ms=5,
+                    label=f"seed {seed}: {'validation' if field == 'val_acc' else 'test'}")
+        for r in chain:
+            if r["seed"] == seed and r["teacher"].get("ensemble_with"):
+                ax.plot([student_round(r)], [100 * r["test_acc"]], "*", color=c, ms=11,
+                        label=f"seed {seed}: test, student of the ensemble of rounds 1-{student_round(r) - 1}")
+    ax.axhline(s20, color="grey", ls=":", label=f"supervised 20 % (test, mean {s20:.1f})")
+    ax.axhline(s60, color="black", ls=":", label=f"supervised 60 % (test, mean {s60:.1f})")
+    ax.axhline((s20 + s60) / 2, color="tab:red", ls="-.", lw=1, label="half the 20 -> 60 % gap above the 20 % mean (the table pairs each seed with its own start)")
+    ax.set_xlabel("round of teaching (0: the 20 % start; round N is taught by round N-1's best checkpoint)")
+    ax.set_ylabel("accuracy %")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_title("Class-balanced students (100 per class, whole schedule), round by round", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+    return save_figure(fig, out, f"ssl-rounds{sfx}.png")
 
 
 if __name__ == "__main__":
