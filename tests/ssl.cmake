@@ -17,3 +17,10 @@ if(TARGET folia_ssl)
   set_tests_properties("folia-ssl student --help lists its options" PROPERTIES
                        PASS_REGULAR_EXPRESSION "--top-per-class")
 endif()
+
+# The rules the SSL tables' headline figures come from (tools/plot-ssl.py: paired gain, share of
+# the gap, rounds and teacher chosen on validation, ties): Python unittest on synthetic results.
+if(NOT EMSCRIPTEN)
+  add_test(NAME "plot-ssl's methods table keeps the best-validation round and shares its paired gain"
+           COMMAND "${FOLIA_PYTHON}" "${CMAKE_SOURCE_DIR}/tools/test-plot-ssl.py")
+endif()
