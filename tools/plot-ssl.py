@@ -135,6 +135,7 @@ def simpler_on_ties(r):
 
 
 def round_label(r):
+    """A chosen student's round for a row name, marked when its teacher is an ensemble."""
     return f"{student_round(r)}{' (ensemble teacher)' if r['teacher'].get('ensemble_with') else ''}"
 
 
@@ -537,7 +538,8 @@ def plot_rounds(runs, out, sfx):
                         label=f"seed {seed}: test, student of the ensemble of rounds 1-{student_round(r) - 1}")
     ax.axhline(s20, color="grey", ls=":", label=f"supervised 20 % (test, mean {s20:.1f})")
     ax.axhline(s60, color="black", ls=":", label=f"supervised 60 % (test, mean {s60:.1f})")
-    ax.axhline((s20 + s60) / 2, color="tab:red", ls="-.", lw=1, label="half the 20 -> 60 % gap above the 20 % mean (the table pairs each seed with its own start)")
+    ax.axhline((s20 + s60) / 2, color="tab:red", ls="-.", lw=1,
+               label="half the 20 -> 60 % gap above the 20 % mean (the table pairs each seed with its own start)")
     ax.set_xlabel("round of teaching (0: the 20 % start; round N is taught by round N-1's best checkpoint)")
     ax.set_ylabel("accuracy %")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
