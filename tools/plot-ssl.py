@@ -139,15 +139,19 @@ def round_label(r):
     return f"{student_round(r)}{' (ensemble teacher)' if r['teacher'].get('ensemble_with') else ''}"
 
 
+def chain_student(r, ensembles=True):
+    """A class-balanced student on the whole schedule (no early stopping): a round of a chain."""
+    return (r.get("method") == "balanced-student" and r["config"].get("patience") == 0
+            and (ensembles or not r["teacher"].get("ensemble_with")))
+
+
 def rounds_chosen_on_val(runs, ensembles=False):
     """The number of teaching rounds is a hyper-parameter too: per seed, the round of the chain
     (K per class, no early stopping) with the best validation accuracy, its test as reported.
     ensembles: the students of an ensemble of the chain's rounds are candidates too."""
     best = {}
     for r in runs:
-        if r.get("method") != "balanced-student" or r["config"].get("patience") != 0:
-            continue
-        if bool(r["teacher"].get("ensemble_with")) and not ensembles:
+        if not chain_student(r, ensembles):
             continue
         key = (r["teacher"]["per_class"], r["seed"])
         if key not in best or simpler_on_ties(r) > simpler_on_ties(best[key]):
@@ -166,8 +170,7 @@ def shared_round_on_mean_val(runs):
     (K per class, no early stopping) has run, the one with the best validation mean over seeds."""
     chains = {}
     for r in runs:
-        if (r.get("method") == "balanced-student" and r["config"].get("patience") == 0
-                and not r["teacher"].get("ensemble_with")):
+        if chain_student(r, ensembles=False):
             chains.setdefault(r["teacher"]["per_class"], {}).setdefault(student_round(r), {})[r["seed"]] = r
     rows = {}
     for k, by_round in chains.items():
@@ -426,7 +429,7 @@ def main():
         fig.tight_layout()
         fig.savefig(os.path.join(out, f"ssl-ablation{sfx}.png"), dpi=110)
         plt.close(fig)
-    wrote = plot_fixmatch(runs, out, sfx) + plot_students(runs, out, sfx) + plot_rounds(runs, out, sfx)
+    wrote = plot_fixmatch(runs, out, sfx) + plot_students(runs, out, sfx) + plot_rounds(runs, sup, out, sfx)
     print(f"wrote {out}/ssl-accuracy-vs-day{sfx}.png, ssl-ablation{sfx}.png, ssl-tables{sfx}.md{wrote}")
 
 
@@ -508,17 +511,14 @@ def plot_students(runs, out, sfx):
     return save_figure(fig, out, f"ssl-students-epochs{sfx}.png")
 
 
-def plot_rounds(runs, out, sfx):
+def plot_rounds(runs, sup, out, sfx):
     """A chain of class-balanced students (K 100, whole schedule) per round and seed: val and test
     against supervised 20 % and 60 % and the issue's goal (half the gap), so a reader sees where
     each round lands and whether validation still rises."""
-    chain = [r for r in runs if r.get("method") == "balanced-student" and r["config"].get("patience") == 0
-             and r["teacher"]["per_class"] == 100]
-    sup = {f: [r["test_acc"] for r in runs if r["kind"] == "supervised" and round(r["label_frac"], 3) == f
-               and r["config"].get("patience") != 0] for f in (0.2, 0.6)}
-    if not chain or not all(sup.values()):
+    chain = [r for r in runs if chain_student(r) and r["teacher"]["per_class"] == 100]
+    if not chain or not (0.2 in sup and 0.6 in sup):
         return ""
-    s20, s60 = (100 * statistics.mean(sup[f]) for f in (0.2, 0.6))
+    s20, s60 = (100 * statistics.mean(r["test_acc"] for r in sup[f]) for f in (0.2, 0.6))
     fig, ax = plt.subplots(figsize=(9, 5.5))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, seed in enumerate(sorted({r["seed"] for r in chain})):
